@@ -1,0 +1,1 @@
+"""The keepalived.conf grammar, shipped as package data."""

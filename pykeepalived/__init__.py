@@ -1,0 +1,3 @@
+"""pykeepalived: a keepalived-compatible HA agent (VRRP, health checks, IPVS)."""
+
+__version__ = "0.1.0"

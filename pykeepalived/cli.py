@@ -1,0 +1,112 @@
+"""Command line: keepalived's flags with keepalived's meanings, plus a few of our own.
+
+Only the config path is imported eagerly: `pykeepalived -t` must stay well under a second
+and must not import pyroute2 or scapy (they cost ~200 ms and are not needed to check a file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pykeepalived import __version__
+
+DEFAULT_CONF = "/etc/keepalived/keepalived.conf"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pykeepalived",
+        description="keepalived-compatible HA agent: VRRP, health checks, IPVS.",
+        add_help=False,
+    )
+    a = p.add_argument
+    a("-f", "--use-file", dest="conf", default=DEFAULT_CONF, metavar="FILE",
+      help=f"configuration file (default {DEFAULT_CONF})")
+    a("-t", "--config-test", dest="config_test", nargs="?", const="", default=None,
+      metavar="LOG_FILE", help="check the configuration and exit (0 ok, 2/4/5/6 as keepalived)")
+    a("-i", "--config-id", dest="config_id", default=None, metavar="ID",
+      help="config id for @ID lines (default: first label of the host name)")
+    a("-e", "--all-config", dest="all_config", action="store_true",
+      help="every configuration file (and include) must exist")
+    a("--json", action="store_true", help="with -t: print diagnostics as JSON")
+    a("--strict", action="store_true", help="with -t: warnings fail the check too")
+    a("--no-host-checks", dest="host_checks", action="store_false",
+      help="with -t: do not check interfaces and scripts against this host")
+    a("-d", "--dump-conf", dest="dump", action="store_true",
+      help="dump the parsed configuration")
+    a("-P", "--vrrp", dest="vrrp_only", action="store_true", help="only run the VRRP subsystem")
+    a("-C", "--check", dest="check_only", action="store_true",
+      help="only run the health-checker subsystem")
+    a("-n", "--dont-fork", action="store_true", help="stay in the foreground")
+    a("-l", "--log-console", action="store_true", help="log to the console")
+    a("-D", "--log-detail", action="store_true", help="detailed logging")
+    a("-S", "--log-facility", default="0", metavar="N", help="syslog facility LOCAL0..7")
+    a("-G", "--no-syslog", action="store_true", help="do not log to syslog")
+    a("-p", "--pid", dest="pidfile", default=None, help="parent pidfile")
+    a("-r", "--vrrp_pid", dest="vrrp_pidfile", default=None, help="VRRP child pidfile")
+    a("-c", "--checkers_pid", dest="checkers_pidfile", default=None,
+      help="checker child pidfile")
+    a("-V", "--dont-release-vrrp", action="store_true", help="keep VIPs on stop")
+    a("-I", "--dont-release-ipvs", action="store_true", help="keep the IPVS table on stop")
+    a("-R", "--dont-respawn", action="store_true", help="do not respawn children")
+    a("-X", "--release-vips", action="store_true", help="drop VIPs on a child's exit")
+    a("-u", "--umask", default=None, help="umask for files created")
+    a("--signum", default=None, metavar="SIG",
+      help="print the signal number for STOP|RELOAD|DATA|STATS|STATS_CLEAR|JSON and exit")
+    a("-v", "--version", action="store_true", help="print the version and exit")
+    a("-h", "--help", action="help", help="show this help and exit")
+    return p
+
+
+SIGNUMS = {"STOP": 15, "RELOAD": 1, "DATA": 10, "STATS": 12, "STATS_CLEAR": 12, "JSON": 36}
+
+
+def config_test(args: argparse.Namespace) -> int:
+    from pykeepalived.config import LoadOptions, load_config
+
+    res = load_config(args.conf, LoadOptions(
+        config_id=args.config_id, all_config=args.all_config,
+        check_interfaces=args.host_checks, check_scripts=args.host_checks))
+    diag = res.diagnostics
+    out = sys.stdout if args.json else sys.stderr
+    if args.config_test:
+        out = open(args.config_test, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        if args.json:
+            print(diag.to_json(), file=out)
+        else:
+            for d in diag.items:
+                print(d.format(), file=out)
+            if diag.dropped:
+                print(f"... and {diag.dropped} more diagnostics", file=out)
+        if args.dump:
+            from pykeepalived.config.dump import dump_config
+
+            print(dump_config(res.config), file=sys.stdout)
+    finally:
+        if out not in (sys.stdout, sys.stderr):
+            out.close()
+    return int(res.exit_code(args.strict))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.version:
+        print(f"pykeepalived v{__version__} (keepalived 2.2.7 compatible)")
+        return 0
+    if args.signum is not None:
+        n = SIGNUMS.get(args.signum.upper())
+        if n is None:
+            print(f"Unknown signal name '{args.signum}'", file=sys.stderr)
+            return 1
+        print(n)
+        return 0
+    if args.config_test is not None:
+        return config_test(args)
+    if args.dump and not (args.vrrp_only or args.check_only or args.dont_fork):
+        return config_test(args)
+    from pykeepalived.daemon.main import run
+
+    return run(args)

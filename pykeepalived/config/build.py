@@ -1,0 +1,1154 @@
+"""Completion: raw block values -> the frozen model, with keepalived's defaults and checks.
+
+This mirrors keepalived's completion step (vrrp_complete_instance, check_data.c): derived
+values (MASTER without priority is the address owner, IPv6 VIPs mean VRRPv3 ...), inheritance
+(virtual_server -> real_server -> checker) and the cross-object checks (duplicate VRID on an
+interface, unknown track_script ...). Where keepalived only logs and carries on, we report a
+diagnostic with the same meaning and carry on with the same value.
+"""
+
+from __future__ import annotations
+
+import grp
+import ipaddress
+import os
+import pwd
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pykeepalived.config.diagnostics import Diagnostics, Loc
+from pykeepalived.config.keywords import Ctx
+from pykeepalived.config.model import (
+    Checker,
+    Config,
+    GlobalDefs,
+    IPAddr,
+    LvsSyncDaemon,
+    RealServer,
+    RouteSpec,
+    Script,
+    State,
+    TrackFile,
+    TrackProcess,
+    TrackRef,
+    UnicastPeer,
+    Url,
+    VirtualIP,
+    VirtualServer,
+    VirtualServerGroup,
+    VrrpInstance,
+    VrrpScript,
+    VrrpSyncGroup,
+    VsGroupEntry,
+)
+from pykeepalived.config.scripts import split_command
+
+SCHEDULERS = frozenset(
+    ["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos"]
+)
+METHODS = frozenset({"NAT", "DR", "TUN"})
+SCOPES = frozenset({"site", "link", "host", "nowhere", "global"})
+VIP_FLAGS = frozenset({"home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute",
+                       "autojoin", "no_track", "use_vmac"})
+VIP_OPTS = frozenset({"brd", "broadcast", "dev", "scope", "label", "peer", "preferred_lft",
+                      "track_group"})
+CHECKER_DEFAULTS: dict[str, dict[str, float]] = {
+    # per checker kind: retry, delay_before_retry (None = delay_loop)
+    "TCP_CHECK": {"retry": 1, "delay_before_retry": 1.0},
+    "HTTP_GET": {"retry": 1, "delay_before_retry": 3.0},
+    "SSL_GET": {"retry": 1, "delay_before_retry": 3.0},
+    "SMTP_CHECK": {"retry": 1, "delay_before_retry": 1.0},
+    "DNS_CHECK": {"retry": 3, "delay_before_retry": -1.0},
+    "MISC_CHECK": {"retry": 0, "delay_before_retry": 1.0},
+    "UDP_CHECK": {"retry": 1, "delay_before_retry": 1.0},
+    "PING_CHECK": {"retry": 1, "delay_before_retry": 1.0},
+    "FILE_CHECK": {"retry": 1, "delay_before_retry": 1.0},
+    "BFD_CHECK": {"retry": 1, "delay_before_retry": 1.0},
+}
+CHECKER_KINDS = tuple(CHECKER_DEFAULTS)
+
+
+@dataclass
+class HostInfo:
+    """What the host offers (interfaces); injectable so tests need no real interfaces."""
+
+    interfaces: frozenset[str] | None = None  # None: read /sys/class/net
+
+    def has_interface(self, name: str) -> bool:
+        if self.interfaces is not None:
+            return name in self.interfaces
+        return os.path.exists(f"/sys/class/net/{name}")
+
+
+@dataclass
+class Builder:
+    diag: Diagnostics
+    host: HostInfo = field(default_factory=HostInfo)
+    check_interfaces: bool = True
+    gdefs: GlobalDefs = field(default_factory=GlobalDefs)
+
+    # -- entry ----------------------------------------------------------------------------
+    def build(self, root: Ctx, files: list[str]) -> Config:
+        gctx = root.blocks.get("global_defs", [])
+        self.gdefs = self.global_defs(gctx)
+        scripts = self.unique(root.blocks.get("vrrp_script", []), "vrrp_script", self.vrrp_script)
+        tfiles = self.unique(root.blocks.get("track_file", []), "track_file", self.track_file)
+        tprocs = self.unique(root.blocks.get("vrrp_track_process", []), "vrrp_track_process",
+                             self.track_process)
+        instances = self.unique(root.blocks.get("vrrp_instance", []), "vrrp instance",
+                                self.vrrp_instance)
+        groups = self.unique(root.blocks.get("vrrp_sync_group", []), "vrrp_sync_group",
+                             self.sync_group)
+        vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
+                           self.vs_group)
+        vss = [v for v in (self.virtual_server(c) for c in root.blocks.get("virtual_server", []))
+               if v is not None]
+        cfg = Config(
+            global_defs=self.gdefs,
+            static_ipaddress=tuple(
+                v for v in (self.vip(w, loc, None) for w, loc in root.entries.get(
+                    "static_ipaddress", [])) if v is not None),
+            static_routes=tuple(self.route(w, loc) for w, loc in root.entries.get(
+                "static_routes", [])),
+            static_rules=tuple(self.route(w, loc) for w, loc in root.entries.get(
+                "static_rules", [])),
+            vrrp_scripts=tuple(scripts),
+            track_files=tuple(tfiles),
+            track_processes=tuple(tprocs),
+            sync_groups=tuple(groups),
+            vrrp_instances=tuple(instances),
+            virtual_server_groups=tuple(vsgs),
+            virtual_servers=tuple(vss),
+            files=tuple(files),
+        )
+        return self.cross_checks(cfg)
+
+    def unique(self, ctxs: list[Ctx], what: str, make: Any) -> list[Any]:
+        seen: dict[str, Loc] = {}
+        out = []
+        for c in ctxs:
+            name = c.args[0] if c.args else ""
+            if name in seen:
+                self.diag.error(f"{what} {name} already defined", c.loc,
+                                hint=f"first defined at {seen[name]}; this block is ignored")
+                continue
+            seen[name] = c.loc
+            obj = make(c)
+            if obj is not None:
+                out.append(obj)
+        return out
+
+    # -- global_defs -----------------------------------------------------------------------
+    def global_defs(self, ctxs: list[Ctx]) -> GlobalDefs:
+        if not ctxs:
+            return GlobalDefs()
+        g = ctxs[0]
+        for extra in ctxs[1:]:  # keepalived merges repeated global_defs blocks
+            g.values.update(extra.values)
+            g.locs.update(extra.locs)
+            for k, v in extra.entries.items():
+                g.entries.setdefault(k, []).extend(v)
+        kw: dict[str, Any] = {}
+        simple = ("router_id", "notification_email_from", "smtp_helo_name", "default_interface",
+                  "enable_script_security", "vrrp_version", "vrrp_garp_master_delay",
+                  "vrrp_garp_master_repeat", "vrrp_garp_master_refresh",
+                  "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_delay",
+                  "vrrp_garp_lower_prio_repeat", "vrrp_garp_interval", "vrrp_gna_interval",
+                  "vrrp_min_garp", "vrrp_down_timer_adverts", "vrrp_lower_prio_no_advert",
+                  "vrrp_higher_prio_send_advert", "vrrp_check_unicast_src",
+                  "vrrp_skip_check_adv_addr", "vrrp_strict", "vrrp_startup_delay",
+                  "lvs_flush", "checker_log_all_failures", "vrrp_notify_priority_changes",
+                  "random_seed")
+        for k in simple:
+            if g.has(k):
+                v = g.get(k)
+                kw[k] = int(v) if isinstance(v, float) and k.startswith(("vrrp_garp_master",
+                    "vrrp_garp_lower", "vrrp_version", "vrrp_down")) else v
+        if g.has("smtp_connect_timeout"):
+            kw["smtp_connect_timeout"] = max(1, int(g.get("smtp_connect_timeout")))
+        kw["notification_email"] = tuple(w[0] for w, _ in g.entries.get("notification_email", []))
+        if g.has("smtp_server"):
+            w = g.get("smtp_server")
+            kw["smtp_server"] = w[0]
+            if len(w) > 1:
+                kw["smtp_server_port"] = self.port(w[1], g.where("smtp_server"), "smtp_server")
+        if g.has("script_user"):
+            w = g.get("script_user")
+            kw["script_user"] = w[0]
+            kw["script_group"] = w[1] if len(w) > 1 else None
+            self.check_user(w, g.where("script_user"), "script_user")
+        for k in ("vrrp_mcast_group4", "vrrp_mcast_group6"):
+            if g.has(k):
+                a = g.get(k)
+                want = 4 if k.endswith("4") else 6
+                if a.version != want or not a.is_multicast:
+                    self.diag.error(f"{k} must be an IPv{want} multicast address, not {a}",
+                                    g.where(k))
+                else:
+                    kw[k] = a
+        if g.has("dynamic_interfaces"):
+            kw["dynamic_interfaces"] = True
+        if g.has("lvs_flush_on_stop"):
+            kw["lvs_flush_on_stop"] = True
+        if g.has("max_auto_priority"):
+            kw["max_auto_priority"] = int(g.get("max_auto_priority"))
+        for k in ("notify_fifo", "vrrp_notify_fifo", "lvs_notify_fifo", "notify_fifo_script",
+                  "vrrp_notify_fifo_script", "lvs_notify_fifo_script", "startup_script",
+                  "shutdown_script"):
+            if g.has(k):
+                kw[k] = self.script(g.get(k), g.where(k))
+        if g.has("lvs_sync_daemon"):
+            kw["lvs_sync_daemon"] = self.lvs_sync_daemon(g.get("lvs_sync_daemon"),
+                                                         g.where("lvs_sync_daemon"))
+        elif g.has("lvs_sync_daemon_interface"):
+            kw["lvs_sync_daemon"] = LvsSyncDaemon(interface=g.get("lvs_sync_daemon_interface"))
+        if g.has("lvs_timeouts"):
+            kw["lvs_timeouts"] = self.lvs_timeouts(g.get("lvs_timeouts"), g.where("lvs_timeouts"))
+        known = set(kw) | {"smtp_server", "script_user"}
+        kw["other"] = tuple((k, v if isinstance(v, tuple) else (str(v),))
+                            for k, v in g.values.items() if k not in known)
+        return GlobalDefs(**kw)
+
+    def lvs_sync_daemon(self, w: tuple[str, ...], loc: Loc) -> LvsSyncDaemon | None:
+        kw: dict[str, Any] = {"interface": w[0]}
+        i = 1
+        if i < len(w) and w[i] not in ("id", "maxlen", "port", "ttl", "group"):
+            if w[i] == "inst":
+                i += 1
+            if i < len(w):
+                kw["instance"] = w[i]
+                i += 1
+        ranges = {"id": (0, 255, "syncid"), "maxlen": (1, 65507, "maxlen"),
+                  "port": (1, 65535, "port"), "ttl": (1, 255, "ttl")}
+        while i < len(w):
+            key = w[i]
+            if i + 1 >= len(w):
+                self.diag.error(f"lvs_sync_daemon: '{key}' needs a value", loc)
+                break
+            val = w[i + 1]
+            if key in ranges:
+                lo, hi, name = ranges[key]
+                n = self.int_in(val, lo, hi, loc, f"lvs_sync_daemon {key}")
+                if n is not None:
+                    kw[name] = n
+            elif key == "group":
+                try:
+                    kw["group"] = ipaddress.ip_address(val)
+                except ValueError:
+                    self.diag.error(f"lvs_sync_daemon: invalid group address '{val}'", loc)
+            else:
+                self.diag.error(f"lvs_sync_daemon: unknown option '{key}'", loc)
+            i += 2
+        return LvsSyncDaemon(**kw)
+
+    def lvs_timeouts(self, w: tuple[str, ...], loc: Loc) -> tuple[tuple[str, int], ...]:
+        out = []
+        for i in range(0, len(w), 2):
+            key = w[i]
+            if key not in ("tcp", "tcpfin", "udp") or i + 1 >= len(w):
+                self.diag.error(f"lvs_timeouts: expected tcp/tcpfin/udp SECONDS, got '{key}'",
+                                loc)
+                break
+            n = self.int_in(w[i + 1], 0, 86400 * 31, loc, f"lvs_timeouts {key}")
+            if n is not None:
+                out.append((key, n))
+        return tuple(out)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def int_in(self, text: str, lo: int, hi: int, loc: Loc, what: str) -> int | None:
+        try:
+            v = int(text, 10)
+        except ValueError:
+            self.diag.error(f"{what}: invalid number '{text}'", loc)
+            return None
+        if not lo <= v <= hi:
+            self.diag.error(f"{what}: number '{text}' outside range [{lo}, {hi}]", loc)
+            return None
+        return v
+
+    def port(self, text: str, loc: Loc, what: str) -> int | None:
+        return self.int_in(text, 0, 65535, loc, f"{what} port")
+
+    def check_user(self, w: tuple[str, ...], loc: Loc, what: str) -> None:
+        try:
+            pwd.getpwnam(w[0])
+        except KeyError:
+            self.diag.error(f"{what}: user '{w[0]}' does not exist", loc,
+                            hint="create it or name an existing user")
+        if len(w) > 1:
+            try:
+                grp.getgrnam(w[1])
+            except KeyError:
+                self.diag.error(f"{what}: group '{w[1]}' does not exist", loc)
+
+    def script(self, w: tuple[str, ...], loc: Loc) -> Script:
+        argv = split_command(w[0]) if len(w) >= 1 else ()
+        if not argv:
+            self.diag.error("empty script command", loc)
+        user = w[1] if len(w) > 1 else None
+        group = w[2] if len(w) > 2 else None
+        if user:
+            self.check_user(w[1:3], loc, "script")
+        return Script(tuple(argv), user, group, loc)
+
+    def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
+               ) -> tuple[int | None, bool]:
+        """`weight W [reverse|noreverse|no_reverse]` as used by tracking keywords."""
+        if not w:
+            return None, False
+        n = self.int_in(w[0], lo, hi, loc, f"{what} weight")
+        rev = False
+        for extra in w[1:]:
+            if extra == "reverse":
+                rev = True
+            elif extra in ("noreverse", "no_reverse"):
+                rev = False
+            else:
+                self.diag.error(f"{what}: unknown weight option '{extra}'", loc)
+        return n, rev
+
+    # -- tracking objects ------------------------------------------------------------------
+    def vrrp_script(self, c: Ctx) -> VrrpScript | None:
+        name = c.args[0]
+        if not c.has("script"):
+            self.diag.error(f"No script set for vrrp_script {name} - removing", c.loc,
+                            hint="add: script \"/path/to/check args\"")
+            return None
+        s = self.script(c.get("script"), c.where("script"))
+        if c.has("user"):
+            u = c.get("user")
+            self.check_user(u, c.where("user"), f"vrrp_script {name} user")
+            s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
+        weight, rev = 0, False
+        if c.has("weight"):
+            w, rev = self.weight(c.get("weight"), c.where("weight"), -253, 253,
+                                 f"vrrp_script {name}")
+            weight = w or 0
+        interval = c.get("interval", 1.0)
+        return VrrpScript(
+            name=name, script=s, interval=interval, timeout=c.get("timeout", 0.0) or interval,
+            weight=weight, weight_reverse=rev, rise=int(c.get("rise", 1)),
+            fall=int(c.get("fall", 1)), init_fail=bool(c.get("init_fail", False)), loc=c.loc)
+
+    def track_file(self, c: Ctx) -> TrackFile | None:
+        name = c.args[0]
+        if not c.has("file"):
+            self.diag.error(f"track_file {name} has no file - removing", c.loc)
+            return None
+        w, rev = (1, False)
+        if c.has("weight"):
+            wv, rev = self.weight(c.get("weight"), c.where("weight"), -2147483647, 2147483647,
+                                  f"track_file {name}")
+            w = 1 if wv is None else wv
+        return TrackFile(name, c.get("file"), w, rev, c.get("init_file"), c.loc)
+
+    def track_process(self, c: Ctx) -> TrackProcess | None:
+        name = c.args[0]
+        if not c.has("process"):
+            self.diag.error(f"vrrp_track_process {name} has no process - removing", c.loc)
+            return None
+        p = c.get("process")
+        w, rev = (1, False)
+        if c.has("weight"):
+            wv, rev = self.weight(c.get("weight"), c.where("weight"), -254, 254,
+                                  f"vrrp_track_process {name}")
+            w = 1 if wv is None else wv
+        return TrackProcess(
+            name=name, process=p[0], params=tuple(p[1:]),
+            param_match=c.get("param_match", "exact"), weight=w, weight_reverse=rev,
+            quorum=int(c.get("quorum", 1)),
+            quorum_max=int(c.get("quorum_max")) if c.has("quorum_max") else None,
+            fork_delay=c.get("fork_delay", c.get("delay", 0.0)),
+            terminate_delay=c.get("terminate_delay", c.get("delay", 0.0)),
+            full_command=bool(c.get("full_command", False)), loc=c.loc)
+
+    def track_refs(self, entries: list[tuple[tuple[str, ...], Loc]], what: str, lo: int, hi: int
+                   ) -> tuple[TrackRef, ...]:
+        out = []
+        for w, loc in entries:
+            weight, rev = None, False
+            rest = w[1:]
+            if rest and rest[0] == "weight":
+                weight, rev = self.weight(rest[1:], loc, lo, hi, f"{what} {w[0]}")
+                if len(rest) == 1:
+                    self.diag.error(f"{what} {w[0]}: 'weight' needs a value", loc)
+            elif rest and rest[0] in ("reverse", "noreverse", "no_reverse"):
+                rev = rest[0] == "reverse"
+            elif rest:
+                self.diag.error(f"{what} {w[0]}: unexpected '{' '.join(rest)}'", loc,
+                                hint="expected: NAME [weight W [reverse]]")
+            out.append(TrackRef(w[0], weight, rev, loc))
+        return tuple(out)
+
+    # -- addresses -------------------------------------------------------------------------
+    def vip(self, w: tuple[str, ...], loc: Loc, default_dev: str | None) -> VirtualIP | None:
+        try:
+            addr = ipaddress.ip_interface(w[0])
+        except ValueError:
+            self.diag.error(f"VRRP parsed invalid IP {w[0]}. skipping IP...", loc,
+                            hint="write ADDRESS[/PREFIX] [dev IF] [label L] ... one per line")
+            return None
+        kw: dict[str, Any] = {}
+        opts: list[str] = []
+        i = 1
+        while i < len(w):
+            o = w[i]
+            if o in VIP_FLAGS:
+                if o == "no_track":
+                    kw["no_track"] = True
+                opts.append(o)
+                i += 1
+                continue
+            if o in VIP_OPTS and i + 1 < len(w):
+                val = w[i + 1]
+                if o in ("brd", "broadcast"):
+                    kw["brd"] = val
+                elif o == "scope":
+                    if val not in SCOPES and not val.isdigit():
+                        self.diag.error(f"Invalid scope '{val}' for {w[0]}", loc,
+                                        hint=f"one of {', '.join(sorted(SCOPES))}")
+                    kw["scope"] = val
+                elif o in ("dev", "label", "peer"):
+                    kw[o] = val
+                else:
+                    opts.extend((o, val))
+                i += 2
+                continue
+            self.diag.error(f"Unknown configuration entry '{o}' for ip address - ignoring", loc,
+                            hint="one address per line")
+            i += 1
+        if "label" in kw and addr.version == 6:
+            self.diag.error(f"labels are for IPv4 addresses only ({w[0]})", loc)
+            kw.pop("label")
+        kw.setdefault("dev", default_dev)
+        return VirtualIP(addr, options=tuple(opts), loc=loc, **kw)
+
+    def route(self, w: tuple[str, ...], loc: Loc) -> RouteSpec:
+        kw: dict[str, Any] = {}
+        fam = 4
+        i = 0
+        while i < len(w):
+            o = w[i]
+            nxt = w[i + 1] if i + 1 < len(w) else None
+            if o in ("via", "gw") and nxt:
+                kw["via"] = nxt
+                i += 2
+            elif o in ("dev", "table", "oif") and nxt:
+                kw["dev" if o != "table" else "table"] = nxt
+                i += 2
+            elif o in ("to", "from", "src") and nxt:
+                if o != "src" and "dst" not in kw:
+                    kw["dst"] = nxt
+                i += 2
+            elif o == "inet6":
+                fam = 6
+                i += 1
+            else:
+                if "dst" not in kw and ("/" in o or o[:1].isdigit() or ":" in o
+                                        or o == "default"):
+                    kw["dst"] = o
+                i += 1
+        for k in ("dst", "via"):
+            v = kw.get(k)
+            if v and v != "default":
+                try:
+                    if ipaddress.ip_network(v, strict=False).version == 6:
+                        fam = 6
+                except ValueError:
+                    self.diag.error(f"invalid address '{v}' in route/rule", loc)
+        return RouteSpec(tuple(w), fam, loc=loc, **kw)
+
+    # -- vrrp_instance ---------------------------------------------------------------------
+    def vrrp_instance(self, c: Ctx) -> VrrpInstance | None:
+        name = c.args[0]
+        g = self.gdefs
+        tag = f"({name})"
+        kw: dict[str, Any] = {"name": name, "loc": c.loc}
+        # state
+        want = State.BACKUP
+        if c.has("state"):
+            s = c.get("state")
+            if s in ("MASTER", "BACKUP"):
+                want = State(s)
+            else:
+                self.diag.error(f"{tag} unknown state '{s}', defaulting to BACKUP",
+                                c.where("state"), hint="MASTER or BACKUP, in capitals")
+        # interface
+        iface = c.get("interface")
+        if iface == "lo":
+            self.diag.error(f"{tag} cannot use a loopback interface (lo) for vrrp - ignoring",
+                            c.where("interface"))
+            iface = None
+        if iface and self.check_interfaces and not self.host.has_interface(iface):
+            if g.dynamic_interfaces:
+                self.diag.warning(f"{tag} interface {iface} doesn't exist (yet): "
+                                  "dynamic_interfaces is set", c.where("interface"))
+            else:
+                self.diag.error(f"WARNING - interface {iface} for vrrp_instance {name} doesn't "
+                                "exist", c.where("interface"),
+                                hint="create it, fix the name, or set dynamic_interfaces")
+        kw["interface"] = iface
+        # vrid
+        if not c.has("virtual_router_id"):
+            self.diag.error(f"{tag} the virtual router id must be set", c.loc,
+                            hint="add: virtual_router_id 1..255 (the same on every peer)")
+            return None
+        kw["virtual_router_id"] = int(c.get("virtual_router_id"))
+        # priority: a MASTER with no valid priority keyword is the address owner (255)
+        if c.has("priority"):
+            prio = int(c.get("priority"))
+        elif "priority" in c.locs or want != State.MASTER:
+            prio = 100
+        else:
+            prio = 255
+        kw["priority"] = prio
+        # addresses and family
+        vips = [v for v in (self.vip(w, loc, iface) for w, loc in
+                            c.entries.get("virtual_ipaddress", [])) if v is not None]
+        evips = [v for v in (self.vip(w, loc, iface) for w, loc in
+                             c.entries.get("virtual_ipaddress_excluded", [])) if v is not None]
+        fam = vips[0].family if vips else (evips[0].family if evips else 4)
+        for v in [x for x in vips if x.family != fam]:
+            self.diag.error(f"({name}): address family must match VRRP instance "
+                            f"[{v.address}] - ignoring", v.loc,
+                            hint="put the other family in virtual_ipaddress_excluded")
+        vips = [x for x in vips if x.family == fam]
+        if not vips and not c.has("no_virtual_ipaddress"):
+            self.diag.error(f"{tag} No VIP specified; at least one is sensible", c.loc)
+        kw["virtual_ipaddress"] = tuple(vips)
+        kw["virtual_ipaddress_excluded"] = tuple(evips)
+        kw["family"] = fam
+        # version
+        version = int(c.get("version", g.vrrp_version))
+        if fam == 6 and version == 2:
+            if c.has("version"):
+                self.diag.error(f"{tag} VRRPv2 does not support IPv6 - using version 3",
+                                c.where("version"))
+            version = 3
+        kw["version"] = version
+        # advert_int
+        adv = float(c.get("advert_int", 1.0))
+        if version == 2 and adv != int(adv):
+            new = max(1.0, float(round(adv)))
+            self.diag.error(f"{tag} VRRPv2 advertisement interval {adv:f}s must be an integer. "
+                            f"rounding to {new:g}s", c.where("advert_int"),
+                            hint="sub-second adverts need version 3")
+            adv = new
+        if version == 3:
+            if adv > 40.95:
+                self.diag.error(f"{tag} VRRPv3 advertisement interval {adv:.2f}s is out of range."
+                                " Must be less than 40.96s. Setting to 40.95s",
+                                c.where("advert_int"))
+                adv = 40.95
+            adv = round(adv * 100) / 100
+        kw["advert_int"] = adv
+        # preemption
+        nopreempt = bool(c.get("nopreempt", False))
+        pdelay = float(c.get("preempt_delay", 0.0))
+        if nopreempt and want == State.MASTER:
+            self.diag.warning(f"{tag} Warning - nopreempt will not work with initial state "
+                              "MASTER - clearing", c.where("nopreempt"),
+                              hint="use state BACKUP on both nodes for a nopreempt pair")
+            nopreempt = False
+        if nopreempt and prio == 255:
+            self.diag.warning(f"{tag} nopreempt will not work with priority 255 - clearing",
+                              c.where("nopreempt"))
+            nopreempt = False
+        if pdelay and (nopreempt or want == State.MASTER):
+            self.diag.warning(f"{tag} preempt_delay will not work with "
+                              f"{'nopreempt' if nopreempt else 'initial state MASTER'} - clearing",
+                              c.where("preempt_delay"))
+            pdelay = 0.0
+        kw["nopreempt"] = nopreempt
+        kw["preempt_delay"] = pdelay
+        kw["state"] = want
+        # authentication
+        self.authentication(c, kw, tag, version, want, fam)
+        # tracking
+        kw["track_script"] = self.track_refs(c.entries.get("track_script", []), "track_script",
+                                             -253, 253)
+        kw["track_interface"] = self.track_refs(c.entries.get("track_interface", []),
+                                                "track_interface", -253, 253)
+        kw["track_file"] = self.track_refs(c.entries.get("track_file", []), "track_file",
+                                           -254, 254)
+        kw["track_process"] = self.track_refs(c.entries.get("track_process", []),
+                                              "track_process", -254, 254)
+        for ref in kw["track_interface"]:
+            if self.check_interfaces and not self.host.has_interface(ref.name) and \
+                    not g.dynamic_interfaces:
+                self.diag.error(f"{tag} tracked interface {ref.name} doesn't exist", ref.loc)
+        kw["virtual_routes"] = tuple(self.route(w, loc) for w, loc in
+                                     c.entries.get("virtual_routes", []))
+        kw["virtual_rules"] = tuple(self.route(w, loc) for w, loc in
+                                    c.entries.get("virtual_rules", []))
+        # unicast / multicast
+        for k in ("unicast_src_ip", "mcast_src_ip", "mcast_dst_ip"):
+            if c.has(k):
+                kw[k] = c.get(k)
+        peers = []
+        for w, loc in c.entries.get("unicast_peer", []):
+            try:
+                a = ipaddress.ip_address(w[0])
+            except ValueError:
+                self.diag.error(f"{tag} invalid unicast_peer address '{w[0]}' - ignoring", loc)
+                continue
+            if a.version != fam:
+                self.diag.error(f"{tag} unicast_peer {a} is not the instance's address family "
+                                "- ignoring", loc)
+                continue
+            opts: dict[str, int] = {}
+            for j in range(1, len(w) - 1, 2):
+                if w[j] in ("min_ttl", "max_ttl"):
+                    n = self.int_in(w[j + 1], 0, 255, loc, w[j])
+                    if n is not None:
+                        opts[w[j]] = n
+            peers.append(UnicastPeer(a, **opts))
+        kw["unicast_peer"] = tuple(peers)
+        if not iface and not (peers and c.has("unicast_src_ip")) and "interface" not in c.locs:
+                self.diag.error(f"{tag} Unknown interface!", c.loc,
+                                hint="add: interface IFNAME")
+        if c.has("unicast_ttl"):
+            kw["unicast_ttl"] = int(c.get("unicast_ttl"))
+        # notify scripts
+        for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop",
+                  "notify_master_rx_lower_pri", "notify"):
+            if c.has(k):
+                kw[k] = self.script(c.get(k), c.where(k))
+        # per-instance knobs falling back to globals
+        kw["garp_master_delay"] = int(c.get("garp_master_delay", g.vrrp_garp_master_delay))
+        kw["garp_master_repeat"] = int(c.get("garp_master_repeat", g.vrrp_garp_master_repeat))
+        kw["garp_master_refresh"] = int(c.get("garp_master_refresh", g.vrrp_garp_master_refresh))
+        kw["garp_master_refresh_repeat"] = int(c.get("garp_master_refresh_repeat",
+                                                     g.vrrp_garp_master_refresh_repeat))
+        kw["garp_lower_prio_delay"] = int(c.get(
+            "garp_lower_prio_delay", g.vrrp_garp_lower_prio_delay
+            if g.vrrp_garp_lower_prio_delay is not None else kw["garp_master_delay"]))
+        kw["garp_lower_prio_repeat"] = int(c.get(
+            "garp_lower_prio_repeat", g.vrrp_garp_lower_prio_repeat
+            if g.vrrp_garp_lower_prio_repeat is not None else kw["garp_master_repeat"]))
+        kw["garp_interval"] = g.vrrp_garp_interval
+        kw["gna_interval"] = g.vrrp_gna_interval
+        kw["down_timer_adverts"] = int(c.get("down_timer_adverts", g.vrrp_down_timer_adverts))
+        kw["lower_prio_no_advert"] = bool(c.get("lower_prio_no_advert",
+                                                g.vrrp_lower_prio_no_advert))
+        kw["higher_prio_send_advert"] = bool(c.get("higher_prio_send_advert",
+                                                   g.vrrp_higher_prio_send_advert))
+        kw["skip_check_adv_addr"] = bool(c.get("skip_check_adv_addr",
+                                               g.vrrp_skip_check_adv_addr))
+        kw["check_unicast_src"] = bool(c.get("check_unicast_src", g.vrrp_check_unicast_src))
+        kw["strict_mode"] = bool(c.get("strict_mode", g.vrrp_strict))
+        kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", False))
+        kw["dont_track_primary"] = bool(c.get("dont_track_primary", False))
+        kw["smtp_alert"] = bool(c.get("smtp_alert", False))
+        kw["accept"] = not c.has("no_accept") and not (kw["strict_mode"] and prio != 255
+                                                        and not c.has("accept"))
+        if c.has("use_vmac"):
+            w = c.get("use_vmac")
+            vmac = f"vrrp{'6' if fam == 6 else ''}.{kw['virtual_router_id']}"
+            kw["use_vmac"] = w[0] if w else vmac
+        kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
+        if kw["strict_mode"]:
+            self.strict_checks(kw, tag, c)
+        return VrrpInstance(**kw)
+
+    def authentication(self, c: Ctx, kw: dict[str, Any], tag: str, version: int, want: State,
+                       fam: int) -> None:
+        blocks = c.blocks.get("authentication", [])
+        if not blocks:
+            return
+        a = blocks[-1]
+        if version == 3:
+            self.diag.error(f"{tag} VRRP version 3 does not support authentication. Ignoring.",
+                            a.loc)
+            return
+        atype = a.get("auth_type")
+        if atype is not None and atype not in ("PASS", "AH"):
+            self.diag.error(f"{tag} unknown authentication type '{atype}'", a.where("auth_type"),
+                            hint="PASS or AH (did you mean auth_pass?)")
+            atype = None
+        pw = a.get("auth_pass")
+        if atype is None or (atype == "PASS" and pw is None):
+            self.diag.error("Authentication specified but no password given. Ignoring", a.loc)
+            return
+        if atype == "AH" and fam == 6:
+            self.diag.error(f"{tag} AH authentication is not supported with IPv6 - ignoring",
+                            a.where("auth_type"))
+            return
+        if atype == "AH" and want == State.MASTER:
+            self.diag.error(f"{tag} Initial state master is incompatible with AH authentication"
+                            " - clearing", a.where("auth_type"))
+            kw["state"] = State.BACKUP
+        if pw is not None and len(pw.encode()) > 8:
+            self.diag.error("Truncating auth_pass to 8 characters", a.where("auth_pass"),
+                            hint="VRRPv2 carries at most 8 bytes of password")
+            pw = pw.encode()[:8].decode(errors="ignore")
+        kw["auth_type"] = atype
+        kw["auth_pass"] = pw
+
+    def strict_checks(self, kw: dict[str, Any], tag: str, c: Ctx) -> None:
+        if kw.get("unicast_peer"):
+            self.diag.error(f"{tag} Unicast peers are not supported in strict mode", c.loc)
+        if kw.get("auth_type"):
+            self.diag.error(f"{tag} Strict mode does not support authentication. Ignoring.",
+                            c.loc)
+            kw["auth_type"] = kw["auth_pass"] = None
+        if kw["preempt_delay"]:
+            self.diag.error(f"{tag} preempt_delay is incompatible with strict mode - clearing",
+                            c.loc)
+            kw["preempt_delay"] = 0.0
+
+    # -- sync groups -----------------------------------------------------------------------
+    def sync_group(self, c: Ctx) -> VrrpSyncGroup | None:
+        name = c.args[0]
+        members = tuple(w[0] for w, _ in c.entries.get("group", []))
+        if not members:
+            self.diag.error(f"Sync group {name} has no virtual router(s) - removing", c.loc)
+            return None
+        kw: dict[str, Any] = {"name": name, "group": members, "loc": c.loc}
+        for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
+            if c.has(k):
+                kw[k] = self.script(c.get(k), c.where(k))
+        kw["track_script"] = self.track_refs(c.entries.get("track_script", []), "track_script",
+                                             -253, 253)
+        kw["track_interface"] = self.track_refs(c.entries.get("track_interface", []),
+                                                "track_interface", -253, 253)
+        kw["track_file"] = self.track_refs(c.entries.get("track_file", []), "track_file",
+                                           -254, 254)
+        kw["smtp_alert"] = bool(c.get("smtp_alert", False))
+        return VrrpSyncGroup(**kw)
+
+    # -- virtual servers -------------------------------------------------------------------
+    def vs_group(self, c: Ctx) -> VirtualServerGroup:
+        entries = []
+        for w, loc in c.entries.get("entries", []):
+            if w[0] == "fwmark":
+                n = self.int_in(w[1], 1, 4294967295, loc, "fwmark") if len(w) > 1 else None
+                if n is not None:
+                    fam = 6 if len(w) > 2 and w[2] == "inet6" else 4
+                    entries.append(VsGroupEntry(fwmark=n, family=fam, loc=loc))
+                continue
+            rng = self.addr_range(w[0], loc)
+            if rng is None:
+                continue
+            port = self.port(w[1], loc, "virtual_server_group") if len(w) > 1 else None
+            entries.append(VsGroupEntry(rng[0], rng[1], port, None, rng[0].version, loc))
+        return VirtualServerGroup(c.args[0], tuple(entries), c.loc)
+
+    def addr_range(self, text: str, loc: Loc) -> tuple[IPAddr, IPAddr] | None:
+        try:
+            if "/" in text:
+                net = ipaddress.ip_network(text, strict=False)
+                return net[0], net[-1]
+            if "-" in text:
+                a, b = text.split("-", 1)
+                first = ipaddress.ip_address(a)
+                if ":" in b or "." in b:
+                    last = ipaddress.ip_address(b)
+                else:
+                    sep = ":" if first.version == 6 else "."
+                    head = a.rsplit(sep, 1)[0]
+                    last = ipaddress.ip_address(f"{head}{sep}{b}")
+                if int(last) < int(first):
+                    raise ValueError("range ends before it starts")
+                return first, last
+            a = ipaddress.ip_address(text)
+            return a, a
+        except ValueError as e:
+            self.diag.error(f"virtual_server_group: invalid address or range '{text}' ({e})",
+                            loc)
+            return None
+
+    def method(self, w: tuple[str, ...], loc: Loc, key: str) -> tuple[str | None, tuple[str, ...]]:
+        m = w[0]
+        if m not in METHODS:
+            self.diag.error(f"PARSER : unknown [{m}] routing method for virtual server.", loc,
+                            hint="NAT, DR or TUN (case matters)")
+            return None, ()
+        return m, tuple(w[1:]) if m == "TUN" else ()
+
+    def virtual_server(self, c: Ctx) -> VirtualServer | None:
+        a = c.args
+        kw: dict[str, Any] = {"loc": c.loc}
+        if a[0] == "fwmark":
+            n = self.int_in(a[1], 1, 4294967295, c.loc, "virtual_server fwmark") \
+                if len(a) > 1 else None
+            if n is None:
+                if len(a) < 2:
+                    self.diag.error("virtual_server fwmark needs a number", c.loc)
+                return None
+            kw["fwmark"] = n
+            kw["family"] = 6 if c.get("ip_family") == "inet6" else 4
+        elif a[0] == "group":
+            if len(a) < 2:
+                self.diag.error("virtual_server group needs a name", c.loc)
+                return None
+            kw["group"] = a[1]
+        else:
+            try:
+                ip = ipaddress.ip_address(a[0])
+            except ValueError:
+                self.diag.error(f"virtual_server: invalid address '{a[0]}' - skipping it", c.loc,
+                                end_line=c.end_line,
+                                hint="virtual_server IP PORT | fwmark N | group NAME")
+                return None
+            kw["ip"], kw["family"] = ip, ip.version
+            if len(a) > 1:
+                p = self.port(a[1], c.loc, "virtual_server")
+                if p is None:
+                    return None
+                kw["port"] = p
+        proto = c.get("protocol")
+        probe = VirtualServer(**{**kw, "protocol": proto or "TCP"})
+        name = probe.key if proto else probe.key.replace(":tcp:", ":none:")
+        if proto is None and kw.get("ip") is not None:
+            # keepalived logs this and carries on (the -t exit code stays 0)
+            self.diag.warning(f"Virtual server {name}: no protocol set - defaulting to UDP",
+                              c.loc, hint="add: protocol TCP")
+            proto = "UDP"
+        kw["protocol"] = proto or "TCP"
+        name = VirtualServer(**kw).key
+        sched = c.get("lvs_sched")
+        if sched is not None and sched not in SCHEDULERS:
+            self.diag.error(f"Invalid lvs_scheduler '{sched}' - ignoring", c.where("lvs_sched"),
+                            hint=f"one of {' '.join(sorted(SCHEDULERS))}")
+            sched = None
+        if sched is None:
+            self.diag.warning(f"Virtual server {name}: no scheduler set, setting default 'wlc'",
+                              c.loc)
+            sched = "wlc"
+        kw["lvs_sched"] = sched
+        meth: str | None = None
+        if c.has("lvs_method"):
+            meth, kw["tunnel"] = self.method(c.get("lvs_method"), c.where("lvs_method"), name)
+        if meth is None:
+            self.diag.warning(f"Virtual server {name}: no forwarding method set, setting "
+                              "default NAT", c.loc)
+            meth = "NAT"
+        kw["lvs_method"] = meth
+        flags = tuple(f for f in ("ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback",
+                                  "mh-port", "mh-fallback", "hashed") if c.has(f))
+        for f in flags:
+            if f.startswith(("sh-", "mh-")) and not sched.startswith(f[:2]):
+                self.diag.error(f"Virtual server {name}: '{f}' only applies to the "
+                                f"{f[:2]} scheduler", c.where(f))
+        if "ops" in flags and kw["protocol"] != "UDP":
+            self.diag.error(f"Virtual server {name}: ops (one-packet scheduling) requires "
+                            "protocol UDP", c.where("ops"))
+        kw["sched_flags"] = flags
+        if c.has("persistence_timeout"):
+            pt = c.get("persistence_timeout")
+            if pt is True or pt is None:
+                pt = 360
+            pt = int(pt)
+            if pt == 0:
+                self.diag.warning("persistence_timeout 0 means not persistent; keepalived 2.x "
+                                  "rejects 0 (range 1-2678400)", c.where("persistence_timeout"),
+                                  hint="remove the line to turn persistence off")
+            kw["persistence_timeout"] = pt
+        for k in ("persistence_granularity", "persistence_engine", "virtualhost"):
+            if c.has(k):
+                kw[k] = c.get(k)
+        delay_loop = float(c.get("delay_loop", 60.0))
+        kw["delay_loop"] = delay_loop
+        for k in ("alpha", "omega", "ha_suspend", "inhibit_on_failure", "smtp_alert",
+                  "sorry_server_inhibit"):
+            kw[k] = bool(c.get(k, False))
+        for k in ("quorum_up", "quorum_down"):
+            if c.has(k):
+                kw[k] = self.script(c.get(k), c.where(k))
+        kw["quorum"] = int(c.get("quorum", 1))
+        kw["hysteresis"] = int(c.get("hysteresis", 0))
+        if c.has("sorry_server"):
+            w = c.get("sorry_server")
+            try:
+                sip = ipaddress.ip_address(w[0])
+                sport = self.port(w[1], c.where("sorry_server"), "sorry_server") \
+                    if len(w) > 1 else None
+                kw["sorry_server"] = (sip, sport)
+            except ValueError:
+                self.diag.error(f"sorry_server: invalid address '{w[0]}'",
+                                c.where("sorry_server"))
+        if c.has("sorry_server_lvs_method"):
+            kw["sorry_server_lvs_method"], _ = self.method(c.get("sorry_server_lvs_method"),
+                                                           c.where("sorry_server_lvs_method"),
+                                                           name)
+        vs_defaults = {
+            "connect_timeout": c.get("connect_timeout"), "retry": c.get("retry"),
+            "delay_before_retry": c.get("delay_before_retry"), "warmup": c.get("warmup"),
+            "delay_loop": delay_loop, "alpha": c.get("alpha"),
+            "virtualhost": c.get("virtualhost"),
+        }
+        default_weight = int(c.get("weight", 1))
+        rss: list[RealServer] = []
+        seen: set[tuple[str, int | None]] = set()
+        for rc in c.blocks.get("real_server", []):
+            rs = self.real_server(rc, kw, vs_defaults, default_weight, name)
+            if rs is None:
+                continue
+            if rs.key in seen:
+                self.diag.error(f"Virtual server {name}: real server [{rs.ip}]:{rs.port} "
+                                "is defined twice - ignoring the second", rc.loc)
+                continue
+            seen.add(rs.key)
+            rss.append(rs)
+        kw["real_servers"] = tuple(rss)
+        total = sum(r.weight for r in rss)
+        if rss and kw["quorum"] > total:
+            self.diag.warning(f"Warning - quorum {kw['quorum']} for {name} exceeds total weight "
+                              f"of real servers {total}, reducing quorum to {total}",
+                              c.where("quorum"))
+            kw["quorum"] = max(1, total)
+        return VirtualServer(**kw)
+
+    def real_server(self, c: Ctx, vs: dict[str, Any], dflt: dict[str, Any], default_weight: int,
+                    vsname: str) -> RealServer | None:
+        a = c.args
+        try:
+            ip = ipaddress.ip_address(a[0])
+        except ValueError:
+            self.diag.error(f"real_server: invalid address '{a[0]}' - skipping it", c.loc,
+                            end_line=c.end_line)
+            return None
+        port = None
+        if len(a) > 1:
+            port = self.port(a[1], c.loc, "real_server")
+        elif vs.get("port") is not None and vs.get("lvs_method") != "DR":
+            port = vs.get("port")
+        kw: dict[str, Any] = {"ip": ip, "port": port, "loc": c.loc}
+        if c.has("weight"):
+            kw["weight"] = int(c.get("weight"))
+        elif "weight" in c.locs:
+            kw["weight"] = default_weight
+        else:
+            kw["weight"] = default_weight
+        meth = vs.get("lvs_method", "NAT")
+        if c.has("lvs_method"):
+            m, _ = self.method(c.get("lvs_method"), c.where("lvs_method"), vsname)
+            meth = m or meth
+        kw["lvs_method"] = meth
+        for k in ("notify_up", "notify_down"):
+            if c.has(k):
+                kw[k] = self.script(c.get(k), c.where(k))
+        kw["uthreshold"] = int(c.get("uthreshold", 0))
+        kw["lthreshold"] = int(c.get("lthreshold", 0))
+        inherit = dict(dflt)
+        for k in ("connect_timeout", "retry", "delay_before_retry", "warmup", "delay_loop",
+                  "alpha", "virtualhost"):
+            if c.has(k):
+                inherit[k] = c.get(k)
+        kw["inhibit_on_failure"] = bool(c.get("inhibit_on_failure",
+                                              vs.get("inhibit_on_failure", False)))
+        kw["alpha"] = bool(inherit.get("alpha") or False)
+        kw["smtp_alert"] = bool(c.get("smtp_alert", vs.get("smtp_alert", False)))
+        checkers = []
+        for kind in CHECKER_KINDS:
+            for cc in c.blocks.get(kind, []):
+                ch = self.checker(kind, cc, ip, port, inherit)
+                if ch is not None:
+                    checkers.append(ch)
+        checkers.sort(key=lambda ch: (ch.loc.line if ch.loc else 0))
+        kw["checkers"] = tuple(checkers)
+        return RealServer(**kw)
+
+    def checker(self, kind: str, c: Ctx, ip: IPAddr, port: int | None, inherit: dict[str, Any]
+                ) -> Checker | None:
+        d = CHECKER_DEFAULTS[kind]
+        kw: dict[str, Any] = {"kind": kind, "loc": c.loc}
+
+        def pick(name: str, default: Any) -> Any:
+            if c.has(name):
+                return c.get(name)
+            v = inherit.get(name)
+            return default if v is None else v
+
+        delay_loop = float(pick("delay_loop", 60.0))
+        kw["delay_loop"] = delay_loop
+        kw["connect_timeout"] = float(pick("connect_timeout", 5.0))
+        kw["retry"] = int(pick("retry", d["retry"]))
+        dbr = d["delay_before_retry"]
+        kw["delay_before_retry"] = float(pick("delay_before_retry",
+                                              delay_loop if dbr < 0 else dbr))
+        wu = pick("warmup", None)
+        kw["warmup"] = None if wu is None else float(wu)
+        kw["alpha"] = bool(pick("alpha", False))
+        kw["log_all_failures"] = bool(c.get("log_all_failures", False))
+        for k in ("connect_ip", "bindto", "bind_if"):
+            if c.has(k):
+                kw[k] = c.get(k)
+        for k in ("connect_port", "bind_port", "fwmark"):
+            if c.has(k):
+                kw[k] = int(c.get(k))
+        if kind in ("HTTP_GET", "SSL_GET"):
+            urls = []
+            for u in c.blocks.get("url", []):
+                if not u.has("path"):
+                    self.diag.error(f"{kind}: url block without path - ignoring it", u.loc)
+                    continue
+                urls.append(self.url(u))
+            if not urls:
+                self.diag.error(f"{kind} has no url - the checker is removed", c.loc,
+                                hint="add: url { path / }")
+                return None
+            kw["urls"] = tuple(urls)
+            kw["virtualhost"] = c.get("virtualhost", inherit.get("virtualhost"))
+            kw["http_protocol"] = c.get("http_protocol", "1.0")
+            kw["enable_sni"] = bool(c.get("enable_sni", False))
+            kw["fast_recovery"] = bool(c.get("fast_recovery", False))
+        elif kind == "MISC_CHECK":
+            if not c.has("misc_path"):
+                self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
+                return None
+            s = self.script(c.get("misc_path"), c.where("misc_path"))
+            if c.has("user"):
+                u = c.get("user")
+                self.check_user(u, c.where("user"), "MISC_CHECK user")
+                s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
+            kw["misc_path"] = s
+            kw["misc_timeout"] = float(c.get("misc_timeout")) if c.has("misc_timeout") else None
+            kw["misc_dynamic"] = bool(c.get("misc_dynamic", False))
+        elif kind == "SMTP_CHECK":
+            kw["helo_name"] = c.get("helo_name")
+        elif kind == "DNS_CHECK":
+            kw["dns_type"] = c.get("type", "SOA")
+            kw["dns_name"] = c.get("name", ".")
+        elif kind == "UDP_CHECK":
+            if c.has("payload"):
+                try:
+                    kw["payload"] = bytes.fromhex(c.get("payload"))
+                except ValueError:
+                    self.diag.error("UDP_CHECK payload must be hex digits", c.where("payload"))
+            if c.has("require_reply"):
+                rr = c.get("require_reply")
+                kw["require_reply"] = rr[0] if rr else ""
+            kw["min_reply_length"] = int(c.get("min_reply_length", 0))
+            kw["max_reply_length"] = int(c.get("max_reply_length", 255))
+        elif kind == "FILE_CHECK":
+            if not c.has("track_file"):
+                self.diag.error("FILE_CHECK has no track_file - the checker is removed", c.loc)
+                return None
+            kw["track_file"] = c.get("track_file")
+            if c.has("weight"):
+                kw["weight"], kw["weight_reverse"] = self.weight(
+                    c.get("weight"), c.where("weight"), -2147483647, 2147483647, "FILE_CHECK")
+            kw["dynamic"] = bool(c.get("dynamic", False))
+        elif kind == "BFD_CHECK":
+            kw["bfd_name"] = c.get("name")
+        return Checker(**kw)
+
+    def url(self, u: Ctx) -> Url:
+        kw: dict[str, Any] = {"path": u.get("path"), "loc": u.loc}
+        if u.has("digest"):
+            dg = u.get("digest").lower()
+            if len(dg) != 32 or any(ch not in "0123456789abcdef" for ch in dg):
+                self.diag.error(f"digest '{u.get('digest')}' is not an MD5 hex digest",
+                                u.where("digest"), hint="compute it with: pykeepalived -T URL")
+            else:
+                kw["digest"] = dg
+        if u.has("status_code"):
+            codes = []
+            for tok in u.get("status_code"):
+                lo_s, _, hi_s = tok.partition("-")
+                try:
+                    lo_n, hi_n = int(lo_s), int(hi_s or lo_s)
+                except ValueError:
+                    self.diag.error(f"status_code '{tok}' is not a number or range",
+                                    u.where("status_code"))
+                    continue
+                if not (100 <= lo_n <= hi_n <= 599):
+                    self.diag.error(f"status_code '{tok}' outside 100-599",
+                                    u.where("status_code"))
+                    continue
+                codes.append((lo_n, hi_n))
+            if codes:
+                kw["status_code"] = tuple(codes)
+        for k in ("virtualhost", "regex"):
+            if u.has(k):
+                kw[k] = u.get(k)
+        kw["regex_no_match"] = bool(u.get("regex_no_match", False))
+        return Url(**kw)
+
+    # -- whole-config checks ---------------------------------------------------------------
+    def cross_checks(self, cfg: Config) -> Config:
+        instances = list(cfg.vrrp_instances)
+        names = {i.name for i in instances}
+        # duplicate VRID on one interface and family (and the same multicast/unicast domain)
+        seen: dict[tuple[object, ...], VrrpInstance] = {}
+        for inst in instances:
+            dom = (inst.virtual_router_id, inst.family, inst.interface,
+                   tuple(sorted(str(p.address) for p in inst.unicast_peer)))
+            if dom in seen:
+                first = seen[dom]
+                fam = "IPv6" if inst.family == 6 else "IPv4"
+                self.diag.error(f"{first.name} and {inst.name} both use VRID "
+                                f"{inst.virtual_router_id} with {fam} on interface "
+                                f"{inst.interface}", inst.loc,
+                                hint=f"{first.name} is at {first.loc}; give one another VRID")
+            else:
+                seen[dom] = inst
+        # tracking references
+        scripts = {s.name for s in cfg.vrrp_scripts}
+        files = {f.name for f in cfg.track_files}
+        procs = {p.name for p in cfg.track_processes}
+        fixed = []
+        for inst in instances:
+            ok_scripts = []
+            for ref in inst.track_script:
+                if ref.name not in scripts:
+                    self.diag.error(f"({inst.name}) track script {ref.name} not found, "
+                                    "ignoring...", ref.loc,
+                                    hint=self._near(ref.name, scripts, "vrrp_script"))
+                else:
+                    ok_scripts.append(ref)
+            ok_files = [r for r in inst.track_file if self._ref(r, files, inst, "track file")]
+            ok_procs = [r for r in inst.track_process
+                        if self._ref(r, procs, inst, "track process")]
+            fixed.append(replace(inst, track_script=tuple(ok_scripts),
+                                 track_file=tuple(ok_files), track_process=tuple(ok_procs)))
+        # sync groups
+        member_of: dict[str, str] = {}
+        groups = []
+        for g in cfg.sync_groups:
+            members = []
+            for m in g.group:
+                if m not in names:
+                    self.diag.error(f"Virtual router {m} specified in sync group {g.name} "
+                                    "doesn't exist - ignoring", g.loc)
+                    continue
+                if m in member_of:
+                    self.diag.error(f"Virtual router {m} cannot exist in more than one sync "
+                                    f"group; ignoring {g.name}", g.loc)
+                    continue
+                member_of[m] = g.name
+                members.append(m)
+            if len(members) == 1:
+                self.diag.warning(f"Sync group {g.name} has only 1 virtual router(s) - this "
+                                  "probably isn't what you want", g.loc)
+            groups.append(replace(g, group=tuple(members)))
+        fixed = [replace(i, sync_group=member_of.get(i.name)) for i in fixed]
+        # virtual_server groups referenced
+        vsg_names = {g.name for g in cfg.virtual_server_groups}
+        vss = []
+        for vs in cfg.virtual_servers:
+            if vs.group is not None and vs.group not in vsg_names:
+                self.diag.error(f"Virtual server group {vs.group} not found - ignoring the "
+                                "virtual server", vs.loc)
+                continue
+            vss.append(vs)
+        sync = cfg.global_defs.lvs_sync_daemon
+        if sync and sync.instance and sync.instance not in names:
+            self.diag.error(f"lvs_sync_daemon: vrrp instance {sync.instance} not found", None)
+        return replace(cfg, vrrp_instances=tuple(fixed), sync_groups=tuple(groups),
+                       virtual_servers=tuple(vss))
+
+    def _ref(self, r: TrackRef, known: set[str], inst: VrrpInstance, what: str) -> bool:
+        if r.name in known:
+            return True
+        self.diag.error(f"({inst.name}) {what} {r.name} not found, ignoring...", r.loc)
+        return False
+
+    @staticmethod
+    def _near(name: str, known: set[str], what: str) -> str | None:
+        import difflib
+
+        m = difflib.get_close_matches(name, known, n=1)
+        return f"did you mean '{m[0]}'?" if m else f"define it with a {what} block"

@@ -1,0 +1,299 @@
+"""The keyword table and the walker that turns the block tree into raw, typed values.
+
+The table (keywords.txt) says for every keyword its section, type, range, tier, alias and
+deprecation, as keepalived's `install_keyword` tree does; the grammar stays keyword-free.
+The walker checks arity, type and range with keepalived's messages and stores values in a
+plain dict per block (`Ctx`); build.py completes those into the frozen model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.resources
+import ipaddress
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
+from pykeepalived.config.parser import Node
+
+TRUE_WORDS = frozenset({"true", "on", "yes"})
+FALSE_WORDS = frozenset({"false", "off", "no"})
+
+
+@dataclass(frozen=True, slots=True)
+class Kw:
+    name: str
+    type: str  # int timer bool flag str words ip enum script block vblock skipblock obsolete
+    arg: str | None = None  # block section / vblock entry kind / enum choices
+    lo: float | None = None
+    hi: float | None = None
+    tier: int = 3
+    field: str = ""  # where the value is stored (alias target or own name)
+    alias_of: str | None = None
+    legacy: str | None = None
+    noop: str | None = None
+    min_args: int = 1
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self.arg.split("|")) if self.type == "enum" and self.arg else ()
+
+
+def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
+    sections: dict[str, dict[str, Kw]] = {}
+    cur: dict[str, Kw] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            cur = sections.setdefault(line.strip("[]"), {})
+            continue
+        assert cur is not None, "keyword before a [section]"
+        if line.startswith("+"):
+            cur.update(sections[line[1:]])
+            continue
+        # NAME TYPE [RANGE] key=value... ; values may be "quoted with spaces"
+        head, _, rest = line.partition(" ")
+        parts = _split_kv(rest.strip())
+        typ = parts.pop(0)
+        arg = None
+        if ":" in typ:
+            typ, arg = typ.split(":", 1)
+        lo = hi = None
+        if parts and ".." in parts[0] and "=" not in parts[0]:
+            a, b = parts.pop(0).split("..")
+            lo, hi = float(a), float(b)
+        kv = dict(p.split("=", 1) if "=" in p else (p, "1") for p in parts)
+        is_flag = typ in ("flag", "bool", "skipblock", "obsolete", "block", "vblock")
+        cur[head] = Kw(
+            name=head,
+            type=typ,
+            arg=arg,
+            lo=lo,
+            hi=hi,
+            tier=int(kv.get("tier", "3")),
+            field=kv.get("alias", head),
+            alias_of=kv.get("alias"),
+            legacy=kv.get("legacy"),
+            noop=kv.get("noop"),
+            min_args=int(kv.get("min", "0" if is_flag else "1")),
+        )
+    return sections
+
+
+def _split_kv(s: str) -> list[str]:
+    out: list[str] = []
+    cur: list[str] = []
+    q = False
+    for c in s:
+        if c == '"':
+            q = not q
+        elif c.isspace() and not q:
+            if cur:
+                out.append("".join(cur))
+                cur = []
+        else:
+            cur.append(c)
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+@lru_cache(maxsize=1)
+def table() -> dict[str, dict[str, Kw]]:
+    text = importlib.resources.files("pykeepalived.config").joinpath("keywords.txt").read_text()
+    return _parse_table(text)
+
+
+@dataclass
+class Ctx:
+    """The raw values of one block: keyword field -> value, with where each was set."""
+
+    section: str
+    args: tuple[str, ...]
+    loc: Loc
+    end_line: int
+    values: dict[str, Any] = field(default_factory=dict)
+    locs: dict[str, Loc] = field(default_factory=dict)
+    blocks: dict[str, list[Ctx]] = field(default_factory=dict)
+    entries: dict[str, list[tuple[tuple[str, ...], Loc]]] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+    def where(self, name: str) -> Loc:
+        return self.locs.get(name, self.loc)
+
+
+@dataclass
+class Walker:
+    diag: Diagnostics
+    warned_noop: set[str] = field(default_factory=set)
+
+    def walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Ctx) -> Ctx:
+        kws = table()[ctx.section]
+        for node in nodes:
+            kw = kws.get(node.keyword)
+            if kw is None:
+                self._unknown(node, ctx.section, kws)
+                continue
+            self._one(node, kw, ctx)
+        return ctx
+
+    def _unknown(self, node: Node, section: str, kws: dict[str, Kw]) -> None:
+        if not node.line.words:
+            self.diag.error("Unexpected '{' - ignoring the block", node.loc,
+                            end_line=node.last_line, hint="a block needs a keyword before '{'")
+            return
+        word = node.keyword
+        close = difflib.get_close_matches(word, kws.keys(), n=1, cutoff=0.8)
+        hint = f"did you mean '{close[0]}'?" if close else None
+        other = [s for s, t in table().items() if word in t and not s.startswith("checker_")]
+        if not hint and other:
+            hint = f"'{word}' belongs in {' or '.join(sorted(set(other))[:3])}, not {section}"
+        if node.is_block:
+            self.diag.error(f"Unknown keyword '{word}' - ignoring its block", node.loc,
+                            end_line=node.last_line, hint=hint)
+        else:
+            self.diag.error(f"Unknown keyword '{word}'", node.loc, hint=hint)
+
+    def _one(self, node: Node, kw: Kw, ctx: Ctx) -> None:
+        args = node.args
+        loc = node.loc
+        if kw.legacy:
+            self.diag.warning(f"'{kw.name}' is a legacy keyword: {kw.legacy}", loc)
+        if kw.noop and kw.name not in self.warned_noop:
+            self.warned_noop.add(kw.name)
+            self.diag.warning(f"'{kw.name}' is recognised but not acted on: {kw.noop}", loc)
+        if kw.type in ("block", "vblock", "skipblock"):
+            if not node.is_block:
+                if kw.type == "skipblock":
+                    return
+                self.diag.error(f"'{kw.name}' needs a block: missing '{{'", loc,
+                                hint=f"write '{kw.name} {' '.join(args)} {{ ... }}'")
+                return
+        elif node.is_block:
+            self.diag.error(f"Unexpected '{{' after '{kw.name}' - ignoring the block", loc,
+                            end_line=node.last_line)
+            return
+        if len(args) < kw.min_args:
+            # keepalived exit()s here, even under -t: KEEPALIVED_EXIT_CONFIG (2)
+            self.diag.error(
+                f"Configuration line starting `{kw.name}` is missing a parameter after keyword "
+                f"`{kw.name}` at word position {len(args) + 2}",
+                loc,
+                Rc.FATAL_PARSE,
+            )
+            return
+        t = kw.type
+        if t == "block":
+            assert kw.arg is not None
+            child = Ctx(kw.arg, args, loc, node.last_line)
+            self.walk(node.children or (), child)
+            ctx.blocks.setdefault(kw.field, []).append(child)
+            return
+        if t == "vblock":
+            lst = ctx.entries.setdefault(kw.field, [])
+            if kw.min_args:  # a named value block (virtual_server_group NAME { ... })
+                holder = Ctx(kw.arg or "", args, loc, node.last_line)
+                ctx.blocks.setdefault(kw.field, []).append(holder)
+                lst = holder.entries.setdefault("entries", [])
+            for ch in node.children or ():
+                if ch.is_block:
+                    self.diag.error(f"Unexpected block inside '{kw.name}' - ignoring", ch.loc,
+                                    end_line=ch.last_line)
+                    continue
+                if ch.line.words:
+                    lst.append((ch.line.words, ch.loc))
+            return
+        if t in ("skipblock", "obsolete"):
+            ctx.values[kw.field] = True
+            ctx.locs[kw.field] = loc
+            return
+        value = self.convert(kw, args, loc, ctx)
+        if value is not None:
+            ctx.values[kw.field] = value
+            ctx.locs[kw.field] = loc
+
+    def convert(self, kw: Kw, args: tuple[str, ...], loc: Loc, ctx: Ctx) -> Any:
+        t = kw.type
+        if t == "flag":
+            return True
+        if t == "bool":
+            if not args:
+                return True
+            a = args[0]
+            if a in TRUE_WORDS:
+                return True
+            if a in FALSE_WORDS:
+                return False
+            self.diag.error(f"'{kw.name}' takes true/false, on/off or yes/no, not '{a}'", loc)
+            return None
+        if t in ("words", "script"):
+            return args
+        if t == "str":
+            return args[0]
+        if t == "enum":
+            if args[0] in kw.choices:
+                return args[0]
+            self.diag.error(f"'{kw.name}' cannot be '{args[0]}'", loc,
+                            hint=f"one of {', '.join(kw.choices)} (case matters)")
+            return None
+        if t == "ip":
+            try:
+                return ipaddress.ip_address(args[0])
+            except ValueError:
+                self.diag.error(f"'{kw.name}': invalid IP address '{args[0]}'", loc)
+                return None
+        if t in ("int", "timer"):
+            return self.number(kw, args[0], loc, ctx, integer=(t == "int"))
+        raise AssertionError(f"keyword type {t!r} in table")
+
+    def number(self, kw: Kw, text: str, loc: Loc, ctx: Ctx, integer: bool) -> Any:
+        try:
+            v: float = int(text, 10) if integer else float(text)
+        except ValueError:
+            self.diag.error(f"invalid number '{text}' for '{kw.name}'", loc,
+                            hint=self._range_hint(kw, integer))
+            return None
+        if not integer and (math.isnan(v) or math.isinf(v)):
+            self.diag.error(f"invalid number '{text}' for '{kw.name}'", loc)
+            return None
+        if (kw.lo is not None and v < kw.lo) or (kw.hi is not None and v > kw.hi):
+            self.diag.error(f"number '{text}' outside range {self._range(kw, integer)} for "
+                            f"'{kw.name}'", loc, hint=self._default_hint(kw, ctx))
+            return None
+        return v
+
+    @staticmethod
+    def _range(kw: Kw, integer: bool) -> str:
+        def f(x: float | None) -> str:
+            if x is None:
+                return "..."
+            return str(int(x)) if integer or x == int(x) else f"{x:g}"
+
+        return f"[{f(kw.lo)}, {f(kw.hi)}]"
+
+    def _range_hint(self, kw: Kw, integer: bool) -> str:
+        kind = "a whole number" if integer else "a number of seconds"
+        return f"'{kw.name}' takes {kind} in {self._range(kw, integer)}"
+
+    @staticmethod
+    def _default_hint(kw: Kw, ctx: Ctx) -> str | None:
+        return "the value is ignored and the default applies"
+
+
+def all_keywords() -> dict[str, set[str]]:
+    """keyword -> sections it is valid in (for tests and `did you mean`)."""
+    out: dict[str, set[str]] = {}
+    for sec, kws in table().items():
+        for k in kws:
+            out.setdefault(k, set()).add(sec)
+    return out

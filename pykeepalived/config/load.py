@@ -1,0 +1,60 @@
+"""One call from a config path to (model, diagnostics): what -t, the daemon and reload use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from pykeepalived.config.build import Builder, HostInfo
+from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
+from pykeepalived.config.keywords import Ctx, Walker
+from pykeepalived.config.model import Config
+from pykeepalived.config.parser import parse_lines
+from pykeepalived.config.reader import Reader, ReaderOptions
+
+
+@dataclass
+class LoadOptions:
+    config_id: str | None = None
+    all_config: bool = False
+    check_interfaces: bool = True
+    check_scripts: bool = True
+    host: HostInfo = field(default_factory=HostInfo)
+
+
+@dataclass
+class LoadResult:
+    config: Config
+    diagnostics: Diagnostics
+
+    def exit_code(self, strict: bool = False) -> Rc:
+        return self.diagnostics.exit_code(strict)
+
+    @property
+    def ok(self) -> bool:
+        """Good enough to run: what a reload requires before replacing the running config."""
+        return self.exit_code() in (Rc.OK, Rc.CONFIG)
+
+
+def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
+    opts = options or LoadOptions()
+    diag = Diagnostics()
+    reader = Reader(diag, ReaderOptions(config_id=opts.config_id, all_config=opts.all_config))
+    lines = reader.read(path)
+    nodes = parse_lines(lines, diag)
+    root = Walker(diag).walk(nodes, Ctx("root", (), Loc(path, 0), 0))
+    builder = Builder(diag, opts.host, opts.check_interfaces)
+    cfg = builder.build(root, reader.files)
+    if opts.check_scripts:
+        from pykeepalived.config.scripts import check_scripts
+
+        disabled = check_scripts(cfg, diag)
+        if disabled:
+            cfg = replace(
+                cfg,
+                vrrp_scripts=tuple(s for s in cfg.vrrp_scripts if s.name not in disabled),
+                vrrp_instances=tuple(
+                    replace(i, track_script=tuple(r for r in i.track_script
+                                                  if r.name not in disabled))
+                    for i in cfg.vrrp_instances),
+            )
+    return LoadResult(cfg, diag)

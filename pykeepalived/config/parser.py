@@ -1,0 +1,134 @@
+"""Block structure: logical lines -> a tree of statements and blocks, via Lark LALR.
+
+Brace balance is repaired before Lark sees the stream (an extra `}` is reported and
+dropped, a missing `}` at the end is reported and supplied, as keepalived tolerates both), so
+the grammar never fails on user input and every problem keeps its file:line.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pykeepalived.config.diagnostics import Diagnostics, Loc
+from pykeepalived.config.reader import LogicalLine
+
+MAX_DEPTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A statement (no children) or a block (children, possibly empty)."""
+
+    line: LogicalLine
+    children: tuple[Node, ...] | None = None
+    end: Loc | None = None  # the closing brace, for blocks
+
+    @property
+    def is_block(self) -> bool:
+        return self.children is not None
+
+    @property
+    def keyword(self) -> str:
+        return self.line.keyword
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return self.line.words[1:]
+
+    @property
+    def loc(self) -> Loc:
+        return self.line.loc
+
+    @property
+    def last_line(self) -> int:
+        return self.end.line if self.end else self.loc.line
+
+
+def grammar_text() -> str:
+    """The grammar shipped inside the wheel (package pykeepalived.grammar)."""
+    return importlib.resources.files("pykeepalived.grammar").joinpath("keepalived.lark").read_text()
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Any:
+    from lark import Lark, Transformer
+    from lark.lexer import Lexer, Token
+
+    class LineLexer(Lexer):
+        """Hands Lark the pre-built token stream; line numbers index into it."""
+
+        def __init__(self, lexer_conf: Any) -> None:
+            pass
+
+        def lex(self, data: Any) -> Iterator[Token]:  # type: ignore[override]
+            yield from data
+
+    class Build(Transformer[Token, Any]):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[LogicalLine] = []
+
+        def stmt(self, items: list[Token]) -> Node:
+            return Node(self.lines[items[0].line])  # type: ignore[index]
+
+        def block(self, items: list[Any]) -> Node:
+            head, close = items[0], items[-1]
+            kids = tuple(items[1:-1])
+            return Node(self.lines[head.line], kids, self.lines[close.line].loc)
+
+        def start(self, items: list[Node]) -> list[Node]:
+            return items
+
+    build = Build()
+    # no cache=True: a grammar cache in a shared dir could be swapped by another user (deps.md)
+    parser = Lark(grammar_text(), parser="lalr", lexer=LineLexer, transformer=build)
+    return parser, build, Token
+
+
+def balance(lines: list[LogicalLine], diag: Diagnostics) -> list[tuple[str, int]]:
+    """Attach `{` to its keyword line and repair braces; returns (token type, index) pairs."""
+    toks: list[tuple[str, int]] = []
+    depth = 0
+    for i, ln in enumerate(lines):
+        w = ln.words
+        if w == ("{",):
+            if toks and toks[-1][0] == "STMT":
+                toks[-1] = ("OPEN", toks[-1][1])
+            else:
+                toks.append(("OPEN", i))  # anonymous block; the model reports it
+            depth += 1
+        elif w == ("}",):
+            if depth == 0:
+                diag.error("Extra '}' found", ln.loc, hint="remove it or add the missing '{'")
+                continue
+            depth -= 1
+            toks.append(("CLOSE", i))
+        else:
+            toks.append(("STMT", i))
+        if depth > MAX_DEPTH:
+            diag.error(f"blocks nested deeper than {MAX_DEPTH} - ignoring the rest", ln.loc)
+            toks.append(("CLOSE", i))
+            depth -= 1
+            break
+    if depth:
+        last = lines[-1].loc if lines else None
+        diag.error(f"There are {depth} missing '}}'s or extra '{{'s", last,
+                   hint="every block needs its closing '}'")
+        toks.extend(("CLOSE", toks[-1][1]) for _ in range(depth))
+    return toks
+
+
+def parse_lines(lines: list[LogicalLine], diag: Diagnostics) -> list[Node]:
+    """Logical lines -> top-level nodes. Never raises on user input."""
+    toks = balance(lines, diag)
+    if not toks:
+        return []
+    parser, build, token_cls = _lark()
+    # anonymous blocks (a `{` with no keyword line) point at the brace line itself
+    build.lines = lines
+    stream = [token_cls(t, "", line=i) for t, i in toks]
+    return parser.parse(stream)  # type: ignore[no-any-return]

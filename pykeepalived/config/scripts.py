@@ -1,0 +1,205 @@
+"""Script command lines and script security, as keepalived judges them.
+
+keepalived re-splits a script keyword's command shell-like ('...' groups, C escapes) and,
+with enable_script_security, refuses a script when the file or any parent directory is
+writable by a non-root user. We do the same checks, but name the unsafe path component so
+the operator knows what to chmod.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pykeepalived.config.diagnostics import Diagnostics, Rc
+from pykeepalived.config.model import Config, Script
+
+_ESC = {"a": "\a", "b": "\b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+        "v": "\v", "\\": "\\", "'": "'", '"': '"', " ": " "}
+SHELL_CHARS = frozenset("|&;<>()$`*?[]{}~\n")
+
+
+def split_command(cmd: str) -> tuple[str, ...]:
+    """Split a script command line: whitespace separates, '...' groups, backslash escapes."""
+    out: list[str] = []
+    cur: list[str] = []
+    have = False
+    i, n = 0, len(cmd)
+    quote = False
+    while i < n:
+        c = cmd[i]
+        if quote:
+            if c == "'":
+                quote = False
+            else:
+                cur.append(c)
+        elif c == "'":
+            quote, have = True, True
+        elif c == "\\" and i + 1 < n:
+            nx = cmd[i + 1]
+            if nx in "01234567":
+                j = i + 1
+                while j < n and j < i + 4 and cmd[j] in "01234567":
+                    j += 1
+                cur.append(chr(int(cmd[i + 1 : j], 8)))
+                i = j
+                continue
+            if nx == "x" and i + 3 < n + 1:
+                try:
+                    cur.append(chr(int(cmd[i + 2 : i + 4], 16)))
+                    i += 4
+                    continue
+                except ValueError:
+                    pass
+            if nx == "c" and i + 2 < n:
+                cur.append(chr(ord(cmd[i + 2].upper()) ^ 0x40))
+                i += 3
+                continue
+            cur.append(_ESC.get(nx, nx))
+            i += 2
+            continue
+        elif c.isspace():
+            if cur or have:
+                out.append("".join(cur))
+                cur, have = [], False
+        else:
+            cur.append(c)
+        i += 1
+    if cur or have:
+        out.append("".join(cur))
+    return tuple(out)
+
+
+def needs_shell(argv: tuple[str, ...]) -> bool:
+    """A command with redirections, pipes or globs only works through /bin/sh."""
+    return any(ch in SHELL_CHARS for a in argv for ch in a)
+
+
+def resolve(prog: str) -> str | None:
+    if "/" in prog:
+        return prog if os.path.isfile(prog) else None
+    for d in os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":"):
+        p = os.path.join(d or ".", prog)
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def insecure_component(path: str) -> str | None:
+    """The first of the file and its parents that a non-root user could change, if any."""
+    p = os.path.realpath(path)
+    while True:
+        try:
+            st = os.stat(p)
+        except OSError:
+            return p
+        # group-writable is only unsafe when the group is not root's
+        if st.st_uid != 0 or st.st_mode & stat.S_IWOTH or (
+            st.st_mode & stat.S_IWGRP and st.st_gid != 0
+        ):
+            return p
+        if p == "/":
+            return None
+        p = os.path.dirname(p)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptUse:
+    where: str  # e.g. "vrrp_script chk_haproxy", "(VI_1) notify_master"
+    script: Script
+    removable: str | None = None  # the vrrp_script name that is disabled when unusable
+
+
+def script_uses(cfg: Config) -> Iterable[ScriptUse]:
+    g = cfg.global_defs
+    for s in cfg.vrrp_scripts:
+        yield ScriptUse(f"vrrp_script {s.name}", s.script, s.name)
+    for k in ("notify_fifo_script", "vrrp_notify_fifo_script", "lvs_notify_fifo_script",
+              "startup_script", "shutdown_script"):
+        sc = getattr(g, k)
+        if sc is not None:
+            yield ScriptUse(k, sc)
+    for i in cfg.vrrp_instances:
+        for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify",
+                  "notify_master_rx_lower_pri"):
+            sc = getattr(i, k)
+            if sc is not None:
+                yield ScriptUse(f"({i.name}) {k}", sc)
+    for grp_ in cfg.sync_groups:
+        for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
+            sc = getattr(grp_, k)
+            if sc is not None:
+                yield ScriptUse(f"sync group {grp_.name} {k}", sc)
+    for vs in cfg.virtual_servers:
+        for k in ("quorum_up", "quorum_down"):
+            sc = getattr(vs, k)
+            if sc is not None:
+                yield ScriptUse(f"{vs.key} {k}", sc)
+        for rs in vs.real_servers:
+            for k in ("notify_up", "notify_down"):
+                sc = getattr(rs, k)
+                if sc is not None:
+                    yield ScriptUse(f"{vs.key} real server {rs.ip} {k}", sc)
+            for ch in rs.checkers:
+                if ch.misc_path is not None:
+                    yield ScriptUse(f"{vs.key} real server {rs.ip} MISC_CHECK", ch.misc_path)
+
+
+def script_uid(script: Script, cfg: Config) -> int | None:
+    """The uid a script would run as: its own user, else script_user, else keepalived's
+    default (keepalived_script if it exists, else the running user)."""
+    user = script.user or cfg.global_defs.script_user
+    if user is None:
+        try:
+            return pwd.getpwnam("keepalived_script").pw_uid
+        except KeyError:
+            return os.geteuid()
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return None
+
+
+def check_scripts(cfg: Config, diag: Diagnostics) -> set[str]:
+    """keepalived's script checks; returns the vrrp_script names that must be disabled."""
+    disabled: set[str] = set()
+    security = cfg.global_defs.enable_script_security
+    root_scripts = False
+    insecure = False
+    for use in script_uses(cfg):
+        sc = use.script
+        if not sc.argv:
+            continue
+        if needs_shell(sc.argv) and use.removable is None:
+            # keepalived runs these through the shell too; nothing to resolve
+            pass
+        path = resolve(sc.argv[0])
+        if path is None or not os.access(path, os.X_OK):
+            what = f"track script {use.removable}" if use.removable else use.where
+            diag.error(f"Disabling {what} since not found/accessible", sc.loc,
+                       hint=f"'{sc.argv[0]}' is not an executable file")
+            if use.removable:
+                disabled.add(use.removable)
+            continue
+        uid = script_uid(sc, cfg)
+        if uid == 0:
+            root_scripts = True
+        bad = insecure_component(path)
+        if bad is not None:
+            insecure = True
+            if security:
+                what = f"track script {use.removable}" if use.removable else use.where
+                diag.error(f"Disabling {what} due to insecure", sc.loc,
+                           hint=f"'{bad}' is writable by a non-root user or not owned by root")
+                if use.removable:
+                    disabled.add(use.removable)
+    if not security and (root_scripts or insecure):
+        msg = "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
+        if insecure:
+            msg += " There are insecure scripts."
+        diag.error(msg, None, Rc.SECURITY,
+                   hint="add enable_script_security to global_defs (and script_user)")
+    return disabled

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The one test command (README.md): install what the tests need when it is missing, then pytest.
+# Runs as root on a fresh Debian machine; safe to run again (it only installs what is absent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "== installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # the package's postinst may start keepalived: it must not run beside our tests
+    systemctl stop keepalived 2>/dev/null || true
+    pkill -x keepalived 2>/dev/null || true
+  else
+    echo "== missing system packages (${missing[*]}); tests that need them will be skipped" >&2
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  "$PY" -m venv .venv
+fi
+echo "== installing pykeepalived[test]"
+.venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+
+echo "== ruff"
+.venv/bin/ruff check pykeepalived tests bench
+
+echo "== pytest"
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+# pytest exits 5 when it collected no test: that is a failure of the suite, say so plainly
+if [ $rc -eq 5 ]; then
+  echo "pytest collected no tests" >&2
+  exit 1
+fi
+exit $rc
