@@ -86,6 +86,20 @@ class Builder:
     host: HostInfo = field(default_factory=HostInfo)
     check_interfaces: bool = True
     gdefs: GlobalDefs = field(default_factory=GlobalDefs)
+    missing_interface: bool = False  # keepalived stops before its script checks then
+    rule_pref: int = 16384
+
+    def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
+        if not self.check_interfaces or self.host.has_interface(name):
+            return True
+        if self.gdefs.dynamic_interfaces:
+            self.diag.warning(f"interface {name} for {what} doesn't exist (yet): "
+                              "dynamic_interfaces is set", loc)
+            return False
+        self.missing_interface = True
+        self.diag.error(f"WARNING - interface {name} for {what} doesn't exist", loc,
+                        hint="create it, fix the name, or set dynamic_interfaces")
+        return False
 
     # -- entry ----------------------------------------------------------------------------
     def build(self, root: Ctx, files: list[str]) -> Config:
@@ -110,7 +124,7 @@ class Builder:
                     "static_ipaddress", [])) if v is not None),
             static_routes=tuple(self.route(w, loc) for w, loc in root.entries.get(
                 "static_routes", [])),
-            static_rules=tuple(self.route(w, loc) for w, loc in root.entries.get(
+            static_rules=tuple(self.rule(w, loc) for w, loc in root.entries.get(
                 "static_rules", [])),
             vrrp_scripts=tuple(scripts),
             track_files=tuple(tfiles),
@@ -312,7 +326,7 @@ class Builder:
         name = c.args[0]
         if not c.has("script"):
             self.diag.error(f"No script set for vrrp_script {name} - removing", c.loc,
-                            hint="add: script \"/path/to/check args\"")
+                            end_line=c.end_line, hint="add: script \"/path/to/check args\"")
             return None
         s = self.script(c.get("script"), c.where("script"))
         if c.has("user"):
@@ -420,6 +434,8 @@ class Builder:
         if "label" in kw and addr.version == 6:
             self.diag.error(f"labels are for IPv4 addresses only ({w[0]})", loc)
             kw.pop("label")
+        if kw.get("dev"):
+            self.iface_ok(kw["dev"], loc, f"ip address {addr.ip}")
         kw.setdefault("dev", default_dev)
         return VirtualIP(addr, options=tuple(opts), loc=loc, **kw)
 
@@ -448,6 +464,22 @@ class Builder:
                                         or o == "default"):
                     kw["dst"] = o
                 i += 1
+        fam = self._families(kw, loc, fam)
+        if "or" in w:
+            self.diag.error('"or" for routes is deprecated. Please use "nexthop"', loc)
+        if "gw" in w:
+            self.diag.error('"gw" for routes is deprecated. Please use "via"', loc)
+        dst = kw.get("dst") or "default"
+        if dst == "default":
+            dst = "::/0" if fam == 6 else "0.0.0.0/0"
+        if kw.get("dev"):
+            self.iface_ok(kw["dev"], loc, "VROUTE nexthop")
+        elif "no_track" not in w:
+            self.diag.error(f"Warning - cannot track route {dst} with no interface specified, "
+                            "not tracking", loc, hint="add 'dev IF' or 'no_track'")
+        return RouteSpec(tuple(w), fam, loc=loc, **kw)
+
+    def _families(self, kw: dict[str, Any], loc: Loc, fam: int) -> int:
         for k in ("dst", "via"):
             v = kw.get(k)
             if v and v != "default":
@@ -455,7 +487,25 @@ class Builder:
                     if ipaddress.ip_network(v, strict=False).version == 6:
                         fam = 6
                 except ValueError:
-                    self.diag.error(f"invalid address '{v}' in route/rule", loc)
+                    self.diag.error(f"VRRP parsed invalid IP {v}. skipping IP...", loc)
+        return fam
+
+    def rule(self, w: tuple[str, ...], loc: Loc) -> RouteSpec:
+        kw: dict[str, Any] = {}
+        fam = 6 if "inet6" in w else 4
+        for i, o in enumerate(w[:-1]):
+            if o in ("from", "to") and "dst" not in kw:
+                kw["dst"] = w[i + 1]
+            elif o == "table":
+                kw["table"] = w[i + 1]
+            elif o in ("iif", "oif"):
+                kw["dev"] = w[i + 1]
+        fam = self._families(kw, loc, fam)
+        if not any(p in w for p in ("preference", "priority", "pref", "prio")):
+            self.diag.error(f"Rule has no preference specified - setting to {self.rule_pref}. "
+                            "This is probably not what you want.", loc,
+                            hint="add 'preference N' so rules sort predictably")
+            self.rule_pref -= 1
         return RouteSpec(tuple(w), fam, loc=loc, **kw)
 
     # -- vrrp_instance ---------------------------------------------------------------------
@@ -479,14 +529,8 @@ class Builder:
             self.diag.error(f"{tag} cannot use a loopback interface (lo) for vrrp - ignoring",
                             c.where("interface"))
             iface = None
-        if iface and self.check_interfaces and not self.host.has_interface(iface):
-            if g.dynamic_interfaces:
-                self.diag.warning(f"{tag} interface {iface} doesn't exist (yet): "
-                                  "dynamic_interfaces is set", c.where("interface"))
-            else:
-                self.diag.error(f"WARNING - interface {iface} for vrrp_instance {name} doesn't "
-                                "exist", c.where("interface"),
-                                hint="create it, fix the name, or set dynamic_interfaces")
+        if iface:
+            self.iface_ok(iface, c.where("interface"), f"vrrp_instance {name}")
         kw["interface"] = iface
         # vrid
         if not c.has("virtual_router_id"):
@@ -576,10 +620,11 @@ class Builder:
         for ref in kw["track_interface"]:
             if self.check_interfaces and not self.host.has_interface(ref.name) and \
                     not g.dynamic_interfaces:
+                self.missing_interface = True
                 self.diag.error(f"{tag} tracked interface {ref.name} doesn't exist", ref.loc)
         kw["virtual_routes"] = tuple(self.route(w, loc) for w, loc in
                                      c.entries.get("virtual_routes", []))
-        kw["virtual_rules"] = tuple(self.route(w, loc) for w, loc in
+        kw["virtual_rules"] = tuple(self.rule(w, loc) for w, loc in
                                     c.entries.get("virtual_rules", []))
         # unicast / multicast
         for k in ("unicast_src_ip", "mcast_src_ip", "mcast_dst_ip"):
@@ -778,6 +823,10 @@ class Builder:
                 return None
             kw["fwmark"] = n
             kw["family"] = 6 if c.get("ip_family") == "inet6" else 4
+            if c.has("protocol"):
+                self.diag.error(f"Warning: Virtual server FWM {n}: protocol specified for fwmark"
+                                " - protocol will be ignored", c.where("protocol"),
+                                hint="remove 'protocol' from fwmark virtual servers")
         elif a[0] == "group":
             if len(a) < 2:
                 self.diag.error("virtual_server group needs a name", c.loc)
@@ -797,7 +846,7 @@ class Builder:
                 if p is None:
                     return None
                 kw["port"] = p
-        proto = c.get("protocol")
+        proto = c.get("protocol") if kw.get("fwmark") is None else "TCP"
         probe = VirtualServer(**{**kw, "protocol": proto or "TCP"})
         name = probe.key if proto else probe.key.replace(":tcp:", ":none:")
         if proto is None and kw.get("ip") is not None:

@@ -155,6 +155,8 @@ class Walker:
         word = node.keyword
         close = difflib.get_close_matches(word, kws.keys(), n=1, cutoff=0.8)
         hint = f"did you mean '{close[0]}'?" if close else None
+        if word.endswith("\\"):
+            hint = "keepalived has no line continuation outside $NAME= definitions: join the lines"
         other = [s for s, t in table().items() if word in t and not s.startswith("checker_")]
         if not hint and other:
             hint = f"'{word}' belongs in {' or '.join(sorted(set(other))[:3])}, not {section}"

@@ -518,6 +518,9 @@ class Reader:
         if open_q:
             self.diag.error("Unmatched quote", loc, hint='close the "..." string on this line')
         self._produced += 1
+        if len(words) > 1 and words[-1] == "\\":
+            # keepalived has no continuation here: it glues the '\\' to the word before it
+            words[-2:] = [words[-2] + "\\"]
         cur: list[str] = []
         for w in words:
             if w in ("{", "}"):

@@ -164,28 +164,33 @@ def script_uid(script: Script, cfg: Config) -> int | None:
 
 
 def check_scripts(cfg: Config, diag: Diagnostics) -> set[str]:
-    """keepalived's script checks; returns the vrrp_script names that must be disabled."""
+    """keepalived's script checks; returns the vrrp_script names that must be disabled.
+
+    Only track scripts that cannot be found fail `-t` (keepalived disables them); other
+    missing scripts get a warning because they will fail when run. Commands that need a shell
+    (redirections, pipes) are not resolved. Only scripts that exist count for the
+    "SECURITY VIOLATION" verdict, as in keepalived.
+    """
     disabled: set[str] = set()
     security = cfg.global_defs.enable_script_security
     root_scripts = False
     insecure = False
     for use in script_uses(cfg):
         sc = use.script
-        if not sc.argv:
+        if not sc.argv or needs_shell(sc.argv):
             continue
-        if needs_shell(sc.argv) and use.removable is None:
-            # keepalived runs these through the shell too; nothing to resolve
-            pass
         path = resolve(sc.argv[0])
         if path is None or not os.access(path, os.X_OK):
-            what = f"track script {use.removable}" if use.removable else use.where
-            diag.error(f"Disabling {what} since not found/accessible", sc.loc,
-                       hint=f"'{sc.argv[0]}' is not an executable file")
+            hint = f"'{sc.argv[0]}' is not an executable file"
             if use.removable:
+                diag.error(f"Disabling track script {use.removable} since not found/accessible",
+                           sc.loc, hint=hint)
                 disabled.add(use.removable)
+            else:
+                diag.warning(f"{use.where}: script not found/accessible - it will fail when run",
+                             sc.loc, hint=hint)
             continue
-        uid = script_uid(sc, cfg)
-        if uid == 0:
+        if script_uid(sc, cfg) == 0:
             root_scripts = True
         bad = insecure_component(path)
         if bad is not None:

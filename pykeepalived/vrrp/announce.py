@@ -1,0 +1,139 @@
+"""Gratuitous ARP (IPv4 VIPs) and unsolicited NA (IPv6 VIPs) on AF_PACKET, keepalived's schedule.
+
+Measured on keepalived 2.2.7 (research/kad-baseline.md): on becoming MASTER one burst of
+``garp_master_repeat`` rounds over all VIPs (round-major: .100 .101 .100 .101 …), a second
+identical burst ``garp_master_delay`` seconds later, then every ``garp_master_refresh`` seconds
+``garp_master_refresh_repeat`` rounds while MASTER. A MASTER that hears a lower-priority advert
+does the same with ``garp_lower_prio_repeat`` / ``garp_lower_prio_delay``. Packets are spaced by
+``garp_interval`` (IPv4) / ``gna_interval`` (IPv6); 0 = back to back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from dataclasses import dataclass
+from ipaddress import IPv4Interface, IPv6Interface
+
+from pykeepalived.config.model import VirtualIP
+from pykeepalived.vrrp.codec import build_garp, build_unsolicited_na
+
+log = logging.getLogger("pykeepalived.vrrp")
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    repeat: int
+    delay: float  # second burst after this many seconds (0 = none)
+    refresh: float = 0.0  # then every refresh seconds (0 = never)
+    refresh_repeat: int = 1
+    garp_interval: float = 0.0
+    gna_interval: float = 0.0
+
+
+def _forwarding(ifname: str) -> bool:
+    try:
+        with open(f"/proc/sys/net/ipv6/conf/{ifname}/forwarding") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
+class Announcer:
+    """One AF_PACKET socket per interface; one running schedule per instance."""
+
+    def __init__(self) -> None:
+        self.socks: dict[str, socket.socket] = {}
+        self.jobs: dict[str, asyncio.Task[None]] = {}
+        self.sent: dict[str, int] = {}  # per instance, for snapshot/tests
+
+    def _sock(self, ifname: str) -> socket.socket:
+        s = self.socks.get(ifname)
+        if s is None:
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            s.bind((ifname, 0))
+            s.setblocking(False)
+            self.socks[ifname] = s
+        return s
+
+    def _frames(self, vips: list[tuple[VirtualIP, str, str]]) -> list[tuple[str, bytes, int]]:
+        out = []
+        for vip, ifname, mac in vips:
+            a = vip.address
+            if isinstance(a, IPv4Interface):
+                out.append((ifname, build_garp(mac, a.ip), 4))
+            elif isinstance(a, IPv6Interface) and not a.ip.is_link_local:
+                out.append((ifname, build_unsolicited_na(mac, a.ip, router=_forwarding(ifname)),
+                            6))
+        return out
+
+    async def _burst(self, name: str, frames: list[tuple[str, bytes, int]], vips_txt: list[str],
+                     rounds: int, sch: Schedule) -> None:
+        for r in range(rounds):
+            for (ifname, frame, fam), txt in zip(frames, vips_txt, strict=True):
+                try:
+                    self._sock(ifname).send(frame)
+                    self.sent[name] = self.sent.get(name, 0) + 1
+                except OSError as e:
+                    log.warning("(%s) Sending gratuitous %s on %s failed: %s", name,
+                                "ARP" if fam == 4 else "NA", ifname, e)
+                    continue
+                if r == 0 or log.isEnabledFor(logging.DEBUG):
+                    log.debug("Sending %s on %s for %s",
+                              "gratuitous ARP" if fam == 4 else "unsolicited Neighbour Advert",
+                              ifname, txt)
+                gap = sch.garp_interval if fam == 4 else sch.gna_interval
+                if gap > 0:
+                    await asyncio.sleep(gap)
+
+    def start(self, name: str, vips: list[tuple[VirtualIP, str, str]], sch: Schedule) -> None:
+        """(Re)start the schedule of instance ``name``; vips = (vip, ifname, source MAC)."""
+        self.cancel(name)
+        frames = self._frames(vips)
+        if not frames or sch.repeat <= 0:
+            return
+        txt = [str(v.address.ip) for v, _i, _m in vips
+               if not (v.address.version == 6 and v.address.ip.is_link_local)]
+        for (ifname, _f, fam), t in zip(frames, txt, strict=True):
+            if fam == 4:
+                log.info("(%s) Sending/queueing gratuitous ARPs on %s for %s", name, ifname, t)
+            else:
+                log.info("(%s) Sending/queueing Unsolicited Neighbour Adverts on %s for %s",
+                         name, ifname, t)
+
+        async def run() -> None:
+            await self._burst(name, frames, txt, sch.repeat, sch)
+            if sch.delay > 0:
+                await asyncio.sleep(sch.delay)
+                await self._burst(name, frames, txt, sch.repeat, sch)
+            if sch.refresh > 0:
+                while True:
+                    await asyncio.sleep(sch.refresh)
+                    await self._burst(name, frames, txt, sch.refresh_repeat, sch)
+
+        # the first burst goes out synchronously when there is no pacing, so the first GARP
+        # follows the VIP add without waiting for another loop turn
+        task = asyncio.get_running_loop().create_task(run())
+        self.jobs[name] = task
+        task.add_done_callback(lambda t, n=name: self._done(n, t))
+
+    def _done(self, name: str, task: asyncio.Task[None]) -> None:
+        if self.jobs.get(name) is task:
+            del self.jobs[name]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("(%s) announcement failed: %s", name, task.exception())
+
+    def cancel(self, name: str) -> None:
+        t = self.jobs.pop(name, None)
+        if t is not None:
+            t.cancel()
+
+    def close(self) -> None:
+        for name in list(self.jobs):
+            self.cancel(name)
+        for s in self.socks.values():
+            with contextlib.suppress(OSError):
+                s.close()
+        self.socks.clear()

@@ -1,0 +1,240 @@
+"""Raw VRRP sockets (IPv4 proto 112/51, IPv6 proto 112) integrated with asyncio.
+
+One socket per (interface, family, protocol) is shared by every instance on that interface, as
+keepalived's "sockpool" does; received packets are demultiplexed by VRID. The same socket sends:
+
+* IPv4 uses IP_HDRINCL so the header is byte-identical to keepalived's (TOS 0xc0, TTL 255,
+  DF clear, IP id counting from 1 per instance) and the source address is ours to choose
+  (the v3 pseudo-header needs it, and a raw socket *bound* to an address gets no multicast).
+* IPv6 lets the kernel build the header; IPV6_CHECKSUM=6 makes it fill the v3 checksum on send
+  and drop bad ones on receive; the source (link-local or unicast_src_ip) goes in IPV6_PKTINFO.
+
+Multicast loop is off (we never hear ourselves) and IP_MULTICAST_ALL off (only groups joined
+on this socket). Reading is drained in bounded batches per loop turn so that a flood of junk
+cannot starve the timers that send our adverts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+log = logging.getLogger("pykeepalived.vrrp")
+
+IPPROTO_VRRP = 112
+IPPROTO_AH = 51
+IP_MULTICAST_ALL = 49  # missing from Python 3.11's socket module
+IPV6_CHECKSUM = getattr(socket, "IPV6_CHECKSUM", 7)
+SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+RX_BATCH = 64  # packets handled per readable callback before yielding to the loop
+RX_BUF = 1 << 20
+
+IPAddr = IPv4Address | IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class RxPacket:
+    """What the instance needs from one received datagram.
+
+    IPv4: ``data`` is the whole IP datagram (header included), src/dst/hop_limit are None (the
+    codec reads them from the header). IPv6: ``data`` is the VRRP message only; the rest comes
+    from the socket address and ancillary data.
+    """
+
+    family: int
+    data: bytes
+    src: IPv6Address | None = None
+    dst: IPv6Address | None = None
+    hop_limit: int | None = None
+
+
+Handler = Callable[[RxPacket], None]
+
+
+def _ifindex(ifname: str) -> int:
+    return socket.if_nametoindex(ifname)
+
+
+def _vrid_of(pkt: RxPacket) -> int | None:
+    d = pkt.data
+    if pkt.family == 6:
+        return d[1] if len(d) >= 2 else None
+    if len(d) < 20:
+        return None
+    ihl = (d[0] & 0x0F) * 4
+    off = ihl + (24 if d[9] == IPPROTO_AH else 0)
+    return d[off + 1] if len(d) > off + 1 else None
+
+
+class VrrpSocket:
+    """One raw socket on one interface: sends for its instances, dispatches what it reads."""
+
+    def __init__(self, ifname: str, family: int, proto: int = IPPROTO_VRRP) -> None:
+        self.ifname = ifname
+        self.family = family
+        self.proto = proto
+        self.ifindex = _ifindex(ifname)
+        self.handlers: dict[int, list[Handler]] = {}
+        self.groups: set[IPAddr] = set()
+        self.unknown_vrid = 0
+        self.rx_packets = 0
+        self.batches_full = 0  # readable callbacks that hit RX_BATCH (a flood indicator)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.sock = self._open()
+
+    # -- setup ---------------------------------------------------------------------------
+    def _open(self) -> socket.socket:
+        fam = socket.AF_INET if self.family == 4 else socket.AF_INET6
+        s = socket.socket(fam, socket.SOCK_RAW, self.proto)
+        try:
+            s.setblocking(False)
+            s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.ifname.encode())
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RX_BUF)
+            if self.family == 4:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+                s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+                             struct.pack("4s4si", bytes(4), bytes(4), self.ifindex))
+            else:
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_CHECKSUM, 6)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, 0xC0)
+        except OSError:
+            s.close()
+            raise
+        return s
+
+    def join(self, group: IPAddr) -> None:
+        """Join a multicast group on this interface (idempotent)."""
+        if group in self.groups:
+            return
+        if self.family == 4:
+            mreq = struct.pack("4s4si", group.packed, bytes(4), self.ifindex)
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        else:
+            mreq = group.packed + struct.pack("@I", self.ifindex)
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        self.groups.add(group)
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is None:
+            self._loop = loop
+            loop.add_reader(self.sock.fileno(), self._readable)
+
+    def register(self, vrid: int, handler: Handler) -> None:
+        self.handlers.setdefault(vrid, []).append(handler)
+
+    def unregister(self, vrid: int, handler: Handler) -> None:
+        lst = self.handlers.get(vrid, [])
+        if handler in lst:
+            lst.remove(handler)
+        if not lst:
+            self.handlers.pop(vrid, None)
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.remove_reader(self.sock.fileno())
+            self._loop = None
+        self.sock.close()
+
+    # -- receive -------------------------------------------------------------------------
+    def _recv_one(self) -> RxPacket | None:
+        if self.family == 4:
+            data = self.sock.recv(65535)
+            return RxPacket(4, data)
+        data, anc, _flags, addr = self.sock.recvmsg(65535, 256)
+        hop: int | None = None
+        dst: IPv6Address | None = None
+        for level, kind, val in anc:
+            if level != socket.IPPROTO_IPV6:
+                continue
+            if kind == socket.IPV6_HOPLIMIT and len(val) >= 4:
+                hop = struct.unpack("@i", val[:4])[0]
+            elif kind == socket.IPV6_PKTINFO and len(val) >= 16:
+                dst = IPv6Address(val[:16])
+        src = IPv6Address(addr[0].split("%", 1)[0])
+        return RxPacket(6, data, src, dst, hop)
+
+    def _readable(self) -> None:
+        """Handle at most RX_BATCH packets; the loop calls us again if more are queued."""
+        for _ in range(RX_BATCH):
+            try:
+                pkt = self._recv_one()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                log.warning("VRRP socket %s receive error: %s", self.ifname, e)
+                return
+            if pkt is None:
+                continue
+            self.rx_packets += 1
+            vrid = _vrid_of(pkt)
+            handlers = self.handlers.get(vrid) if vrid is not None else None
+            if not handlers:
+                self.unknown_vrid += 1
+                continue
+            for h in handlers:
+                try:
+                    h(pkt)
+                except Exception:  # a bug in one instance must not kill the socket
+                    log.exception("VRRP handler for VRID %s failed", vrid)
+        self.batches_full += 1
+
+    # -- send ----------------------------------------------------------------------------
+    def send4(self, datagram: bytes, dst: IPv4Address) -> None:
+        """Send a complete IPv4 datagram (we built the header)."""
+        self.sock.sendto(datagram, (str(dst), 0))
+
+    def send6(self, payload: bytes, src: IPv6Address, dst: IPv6Address) -> None:
+        """Send a VRRPv3 message; the kernel adds the header and the checksum."""
+        pktinfo = src.packed + struct.pack("@I", self.ifindex)
+        scope = self.ifindex if dst.is_link_local or dst.is_multicast else 0
+        self.sock.sendmsg([payload], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)], 0,
+                          (str(dst), 0, 0, scope))
+
+
+class SocketPool:
+    """keepalived's sockpool: share one socket per (interface, family, protocol)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.sockets: dict[tuple[str, int, int], VrrpSocket] = {}
+
+    def get(self, ifname: str, family: int, proto: int = IPPROTO_VRRP) -> VrrpSocket:
+        key = (ifname, family, proto)
+        s = self.sockets.get(key)
+        if s is None:
+            s = VrrpSocket(ifname, family, proto)
+            s.attach(self.loop)
+            self.sockets[key] = s
+            log.info("VRRP sockpool: [ifindex(%3d), family(IPv%d), proto(%d)]",
+                     s.ifindex, family, proto)
+        return s
+
+    def release_unused(self) -> None:
+        """Close sockets no instance uses any more (after a reload)."""
+        for key, s in list(self.sockets.items()):
+            if not s.handlers:
+                s.close()
+                del self.sockets[key]
+
+    def close(self) -> None:
+        for s in self.sockets.values():
+            s.close()
+        self.sockets.clear()
+
+
+def parse_addr(text: str) -> IPAddr:
+    return ip_address(text.split("%", 1)[0])

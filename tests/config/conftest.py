@@ -1,0 +1,40 @@
+"""Shared helpers for config tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.config import LoadOptions, LoadResult, load_config
+from pykeepalived.config.build import HostInfo
+
+from helpers.paths import DATA
+
+
+def load_text(tmp_path: Path, text: str, name: str = "keepalived.conf",
+              interfaces: frozenset[str] = frozenset({"eth0", "eth1"}),
+              **kw: object) -> LoadResult:
+    p = tmp_path / name
+    p.write_text(text)
+    opts = LoadOptions(host=HostInfo(interfaces), check_scripts=bool(kw.pop("scripts", False)),
+                       **kw)  # type: ignore[arg-type]
+    return load_config(str(p), opts)
+
+
+@pytest.fixture
+def kad_t_tree(tmp_path: Path) -> Iterator[Path]:
+    """A copy of keepalived's -t probe configs, laid out as when they were recorded."""
+    dst = tmp_path / "kad"
+    shutil.copytree(DATA / "kad-t", dst)
+    ww = dst / "research" / "kad-t" / "inc" / "ww.sh"
+    ww.chmod(0o777)  # the probe's world-writable script (git does not keep the mode)
+    old = os.getcwd()
+    os.chdir(dst)
+    try:
+        yield dst
+    finally:
+        os.chdir(old)
