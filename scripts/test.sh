@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc)
+APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

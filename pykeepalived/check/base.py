@@ -68,6 +68,9 @@ class Probe:
     def close(self) -> None:
         """Release anything held between attempts (sockets, children)."""
 
+    def refresh(self) -> None:
+        """The context changed (reload): recompute anything cached from it."""
+
     def target(self) -> str:
         return self.ctx.target(self.default_port)
 

@@ -1,7 +1,7 @@
 """HTTP_GET and SSL_GET: keepalived's HTTP/1.0 GET per url, status/digest/regex verdicts.
 
 The request is byte-for-byte keepalived's (User-Agent KeepAliveClient, Host from the url's or
-checker's virtualhost, else the address, with ":port" when it is not the scheme's default),
+checker's virtualhost, else address:port),
 and the digest is MD5 over the body only, cut at Content-Length when the server sends one:
 that is what `genhash` prints, so digests computed with either tool agree. TLS is done
 without certificate verification, like keepalived (it checks liveness, not identity).
@@ -32,16 +32,18 @@ class HttpReply:
     header: bytes
 
 
-def build_request(path: str, host: str, port: int, tls: bool, protocol: str = "1.0") -> bytes:
-    """keepalived's GET request. protocol: "1.0", "1.0C" (adds Connection: close) or "1.1"."""
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    default = 443 if tls else 80
-    hp = host if port == default else f"{host}:{port}"
+def build_request(path: str, vhost: str | None, ip: str, port: int,
+                  protocol: str = "1.0") -> bytes:
+    """keepalived's GET request. protocol: "1.0", "1.0C" (adds Connection: close) or "1.1".
+
+    Host is the virtualhost as given, else the address with its port (always, even 80),
+    IPv6 in brackets: what keepalived 2.2.7 and its genhash send.
+    """
+    host = vhost or (f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}")
     minor = 1 if protocol == "1.1" else 0
-    conn = "Connection: close\r\n" if protocol in ("1.0C", "1.0c", "1.1") else ""
+    conn = "Connection: close\r\n" if protocol.upper() in ("1.0C", "1.1") else ""
     return (f"GET {path} HTTP/1.{minor}\r\nUser-Agent: KeepAliveClient\r\n{conn}"
-            f"Host: {hp}\r\n\r\n").encode("latin-1")
+            f"Host: {host}\r\n\r\n").encode("latin-1")
 
 
 def client_ssl_context() -> ssl.SSLContext:
@@ -104,20 +106,19 @@ async def fetch(ctx: ProbeContext, url: Url, tls: bool, ssl_ctx: ssl.SSLContext 
     ch = ctx.checker
     default_port = 443 if tls else 80
     ip, port = ctx.dest(default_port)
-    host = url.virtualhost or ch.virtualhost or ctx.vs.virtualhost or ip
+    vhost = url.virtualhost or ch.virtualhost or ctx.vs.virtualhost
     s = await tcp_connect(ctx, default_port)
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(ch.connect_timeout):
             if tls:
-                sni = (url.virtualhost or ch.virtualhost or ctx.vs.virtualhost or "") \
-                    if ch.enable_sni else ""
+                sni = (vhost or "") if ch.enable_sni else ""
                 reader, writer = await asyncio.open_connection(
                     sock=s, ssl=ssl_ctx or client_ssl_context(), server_hostname=sni,
                     ssl_handshake_timeout=ch.connect_timeout)
             else:
                 reader, writer = await asyncio.open_connection(sock=s)
-            writer.write(build_request(url.path, host, port, tls, ch.http_protocol))
+            writer.write(build_request(url.path, vhost, ip, port, ch.http_protocol))
             await writer.drain()
         return await read_reply(reader, ch.connect_timeout, keep_body)
     finally:

@@ -85,7 +85,7 @@ class PingProbe(Probe):
             seq = next(_seq) & 0xFFFF
             payload = b"pykeepalived" + struct.pack("!d", loop.time())
             async with asyncio.timeout(ctx.checker.connect_timeout):
-                await loop.sock_connect(s, sockaddr(ip, 0))
+                s.connect(sockaddr(ip, 0))  # immediate for ICMP; loop.sock_connect can't
                 await loop.sock_sendall(s, echo_request(v6, ident, seq, payload))
                 for _ in range(1000):
                     data = await loop.sock_recv(s, 2048)

@@ -20,7 +20,9 @@ from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc, Rc, Se
 
 MAXBUF = 1024  # keepalived's line limit, bytes
 MAX_INCLUDE_DEPTH = 32
+MAX_FILES = 4096  # files read in all, includes counted every time
 MAX_SUBST_ROUNDS = 64
+MAX_SUBST_LEN = 64 * 1024
 MAX_EXPANSION = 1_000_000  # logical lines produced by ~SEQ/~LST/params, in all
 
 INCLUDE_WORDS = {
@@ -154,6 +156,8 @@ class Reader:
     params: dict[str, list[str]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     _produced: int = 0
+    _stack: list[str] = field(default_factory=list)  # real paths being read (include loops)
+    _reads: int = 0
     _rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
@@ -203,9 +207,30 @@ class Reader:
                 hint="check that no file includes itself",
             )
             return
+        real = os.path.realpath(path)
+        if real in self._stack:
+            self.diag.error(f"include loop: '{path}' is already being read", inc_loc,
+                            hint="check that no file includes itself, directly or not")
+            return
+        self._reads += 1
+        if self._reads > MAX_FILES:
+            if self._reads == MAX_FILES + 1:
+                self.diag.error(f"more than {MAX_FILES} config files included - stopping",
+                                inc_loc)
+            return
         lines = self._load(path, inc_loc, Rc.CANNOT_RUN if inc_loc is None else Rc.CONFIG)
         if lines is None:
             return
+        self._stack.append(real)
+        try:
+            self._read_lines(path, lines, out, depth, checks)
+        finally:
+            self._stack.pop()
+
+    def _read_lines(
+        self, path: str, lines: list[str], out: list[LogicalLine], depth: int,
+        checks: frozenset[str],
+    ) -> None:
         frame = _Frame(path, lines, 0, checks)
         pwd = os.path.dirname(os.path.abspath(path))
         while frame.idx < len(frame.lines):
@@ -248,7 +273,8 @@ class Reader:
     def _include(
         self, text: str, frame: _Frame, out: list[LogicalLine], depth: int, pwd: str, loc: Loc
     ) -> None:
-        words, _ = tokenize(text)
+        # braces here are csh alternatives ({a,b}), not blocks: split on whitespace only
+        words = [w.strip('"') for w in text.split()]
         kw = words[0]
         if len(words) < 2:
             self.diag.error(f"'{kw}' needs a file name or pattern", loc)
@@ -422,6 +448,11 @@ class Reader:
                 return lines
             if nxt == cur:
                 return [cur]
+            if len(nxt) > MAX_SUBST_LEN:
+                self.diag.error(f"parameter substitution makes a line longer than "
+                                f"{MAX_SUBST_LEN} characters - ignoring it", loc,
+                                hint="a parameter that contains itself?")
+                return []
             cur = nxt
         self.diag.error("parameter substitution does not terminate (a recursive $NAME?)", loc)
         return [cur]

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.paths import DATA
 
 from pykeepalived.config import LoadOptions, LoadResult, load_config
 from pykeepalived.config.build import HostInfo
-
-from helpers.paths import DATA
 
 
 def load_text(tmp_path: Path, text: str, name: str = "keepalived.conf",

@@ -17,11 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from pykeepalived.config.compat import is_intended, is_log_only
-
 from helpers.netns import add_veth_pair, netns, requires_netns
 from helpers.paths import DATA
+
+from pykeepalived.config.compat import is_intended, is_log_only
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = Path("/usr/share/doc/keepalived/samples")
@@ -87,10 +86,11 @@ def test_same_verdict_as_keepalived(ns: str, path: Path, tmp_path: Path) -> None
     orc, ours = run_ours(ns, path)
     residual = [(ln, m) for ln, m in kmsgs if not is_intended(m) and not is_log_only(m)]
     expected = krc if residual or krc not in (0, 5) else 0
-    report = "keepalived rc=%d:\n  %s\nours rc=%d:\n  %s" % (
-        krc, "\n  ".join(f"{ln}: {m}" for ln, m in kmsgs), orc,
-        "\n  ".join(f"{d['line']}: {d['severity']}: {d['message']}" for d in ours))
+    theirs = "\n  ".join(f"{ln}: {m}" for ln, m in kmsgs)
+    mine = "\n  ".join(f"{d['line']}: {d['severity']}: {d['message']}" for d in ours)
+    report = f"keepalived rc={krc}:\n  {theirs}\nours rc={orc}:\n  {mine}"
     assert orc == expected, report
-    covered = {n for d in ours if d["line"] for n in range(d["line"], (d["end_line"] or d["line"]) + 1)}
+    covered = {n for d in ours if d["line"]
+               for n in range(d["line"], (d["end_line"] or d["line"]) + 1)}
     flagged = {ln for ln, m in residual if ln is not None}
     assert flagged <= covered, report

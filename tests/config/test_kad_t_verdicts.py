@@ -11,13 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers.paths import DATA
 
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.build import HostInfo
 from pykeepalived.config.compat import is_intended
 from pykeepalived.config.diagnostics import Severity
-
-from helpers.paths import DATA
 
 ROWS = json.loads((DATA / "kad-t" / "verdicts.json").read_text())
 

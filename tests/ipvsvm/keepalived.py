@@ -1,0 +1,68 @@
+"""Run the real keepalived 2.2.7 (checker process only) inside the guest and dump the IPVS
+table it builds: the oracle path for differential IPVS tests.
+
+    from ipvsvm.keepalived import keepalived_table
+    text, log = keepalived_table(conf_text)   # `ipvsadm -S -n` while keepalived runs
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ipvsvm.oracle import ipvsadm
+
+KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
+
+
+def keepalived_table(
+    conf: str,
+    *,
+    expect_lines: int = 1,
+    timeout: float = 30.0,
+    settle: float = 1.0,
+) -> tuple[str, str]:
+    """Start ``keepalived -C -n -l`` on CONF, wait (bounded) until ``ipvsadm -S -n`` has at
+    least EXPECT_LINES lines and is stable for SETTLE seconds, stop keepalived, and return
+    (the dump, keepalived's log). Raises RuntimeError with the log when it does not get there.
+    """
+    with tempfile.TemporaryDirectory(prefix="kad-") as d:
+        cfg = Path(d) / "keepalived.conf"
+        cfg.write_text(conf)
+        cmd = [
+            KEEPALIVED, "-C", "-n", "-l", "-D", "-f", str(cfg),
+            "-p", f"{d}/keepalived.pid", "-c", f"{d}/checkers.pid", "-r", f"{d}/vrrp.pid",
+        ]  # fmt: skip
+        log = Path(d) / "log"
+        with open(log, "wb") as lf:
+            proc = subprocess.Popen(
+                cmd, stdout=lf, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        try:
+            deadline = time.monotonic() + timeout
+            last, since = None, time.monotonic()
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"keepalived exited {proc.returncode}:\n{log.read_text()}")
+                dump = ipvsadm("-S", "-n")
+                if dump != last:
+                    last, since = dump, time.monotonic()
+                elif len(dump.splitlines()) >= expect_lines and time.monotonic() - since >= settle:
+                    return dump, log.read_text()
+                time.sleep(0.2)
+            raise RuntimeError(
+                f"keepalived built no stable table in {timeout}s:\n{last}\n{log.read_text()}"
+            )
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=5)
