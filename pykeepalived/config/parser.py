@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import importlib.resources
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pykeepalived.config.diagnostics import Diagnostics, Loc
 from pykeepalived.config.reader import LogicalLine
@@ -19,9 +18,8 @@ from pykeepalived.config.reader import LogicalLine
 MAX_DEPTH = 32
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
-    """A statement (no children) or a block (children, possibly empty)."""
+class Node(NamedTuple):
+    """A statement (no children) or a block (children, possibly empty); one per line."""
 
     line: LogicalLine
     children: tuple[Node, ...] | None = None
@@ -72,16 +70,28 @@ def _lark() -> Any:
             super().__init__()
             self.lines: list[LogicalLine] = []
 
-        def stmt(self, items: list[Token]) -> Node:
-            return Node(self.lines[items[0].line])  # type: ignore[index]
+        def stmts(self, items: list[Token]) -> list[Node]:
+            t = items[0]
+            return [Node(ln) for ln in self.lines[t.line : t.end_line]]  # type: ignore[misc]
 
         def block(self, items: list[Any]) -> Node:
             head, close = items[0], items[-1]
-            kids = tuple(items[1:-1])
-            return Node(self.lines[head.line], kids, self.lines[close.line].loc)
+            kids: list[Node] = []
+            for it in items[1:-1]:
+                if isinstance(it, list):
+                    kids.extend(it)
+                else:
+                    kids.append(it)
+            return Node(self.lines[head.line], tuple(kids), self.lines[close.line].loc)
 
-        def start(self, items: list[Node]) -> list[Node]:
-            return items
+        def start(self, items: list[Any]) -> list[Node]:
+            out: list[Node] = []
+            for it in items:
+                if isinstance(it, list):
+                    out.extend(it)
+                else:
+                    out.append(it)
+            return out
 
     build = Build()
     # no cache=True: a grammar cache in a shared dir could be swapped by another user (deps.md)
@@ -130,5 +140,19 @@ def parse_lines(lines: list[LogicalLine], diag: Diagnostics) -> list[Node]:
     parser, build, token_cls = _lark()
     # anonymous blocks (a `{` with no keyword line) point at the brace line itself
     build.lines = lines
-    stream = [token_cls(t, "", line=i) for t, i in toks]
+    # one token per block edge and per run of statements: Lark sees structure, not lines
+    stream = []
+    n = len(toks)
+    k = 0
+    while k < n:
+        t, i = toks[k]
+        if t == "STMT":
+            j = k
+            while j + 1 < n and toks[j + 1][0] == "STMT" and toks[j + 1][1] == toks[j][1] + 1:
+                j += 1
+            stream.append(token_cls("STMTS", "", line=i, end_line=toks[j][1] + 1))
+            k = j + 1
+            continue
+        stream.append(token_cls(t, "", line=i))
+        k += 1
     return parser.parse(stream)  # type: ignore[no-any-return]

@@ -15,6 +15,7 @@ import random
 import re
 import socket
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc, Rc, Severity
 
@@ -42,9 +43,8 @@ _PARAM_USE = re.compile(
 _SEQ_HEAD = re.compile(r"^~(SEQx?|LST)\(")
 
 
-@dataclass(frozen=True, slots=True)
-class LogicalLine:
-    """One statement (or a lone brace) with where it came from."""
+class LogicalLine(NamedTuple):
+    """One statement (or a lone brace) with where it came from (a NamedTuple: one per line)."""
 
     loc: Loc
     words: tuple[str, ...]
