@@ -9,9 +9,9 @@ plain dict per block (`Ctx`); build.py completes those into the frozen model.
 from __future__ import annotations
 
 import difflib
-import importlib.resources
 import ipaddress
 import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -105,7 +105,9 @@ def _split_kv(s: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def table() -> dict[str, dict[str, Kw]]:
-    text = importlib.resources.files("pykeepalived.config").joinpath("keywords.txt").read_text()
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keywords.txt")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
     return _parse_table(text)
 
 

@@ -26,7 +26,7 @@ class State(StrEnum):
     STOP = "STOP"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Script:
     """A command keepalived would run: argv already split the way keepalived splits it."""
 
@@ -40,7 +40,7 @@ class Script:
         return " ".join(self.argv)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LvsSyncDaemon:
     interface: str
     instance: str | None = None
@@ -51,7 +51,7 @@ class LvsSyncDaemon:
     group: IPAddr | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GlobalDefs:
     router_id: str | None = None
     notification_email: tuple[str, ...] = ()
@@ -104,7 +104,7 @@ class GlobalDefs:
     other: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VrrpScript:
     name: str
     script: Script
@@ -118,7 +118,7 @@ class VrrpScript:
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TrackFile:
     name: str
     file: str
@@ -128,7 +128,7 @@ class TrackFile:
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TrackProcess:
     name: str
     process: str
@@ -144,7 +144,7 @@ class TrackProcess:
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TrackRef:
     """An entry of track_script/track_interface/track_file/track_process."""
 
@@ -154,7 +154,7 @@ class TrackRef:
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VirtualIP:
     address: IPIface
     dev: str | None = None
@@ -171,7 +171,7 @@ class VirtualIP:
         return self.address.version
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RouteSpec:
     """A virtual_routes/static_routes (or rules) line: kept as words plus the key fields."""
 
@@ -184,14 +184,14 @@ class RouteSpec:
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class UnicastPeer:
     address: IPAddr
     min_ttl: int | None = None
     max_ttl: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VrrpInstance:
     name: str
     interface: str | None
@@ -259,7 +259,7 @@ class VrrpInstance:
         return (self.virtual_router_id, self.family, self.interface, peers)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VrrpSyncGroup:
     name: str
     group: tuple[str, ...]
@@ -276,12 +276,12 @@ class VrrpSyncGroup:
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StaticAddress:
     address: VirtualIP
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Url:
     path: str
     digest: str | None = None
@@ -292,7 +292,7 @@ class Url:
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Checker:
     """One checker block. Connection and retry values are already inherited and defaulted."""
 
@@ -339,7 +339,7 @@ class Checker:
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RealServer:
     ip: IPAddr
     port: int | None
@@ -360,7 +360,7 @@ class RealServer:
         return (str(self.ip), self.port)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VsGroupEntry:
     """A virtual_server_group line: an address (range) with a port, or a fwmark."""
 
@@ -372,14 +372,14 @@ class VsGroupEntry:
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VirtualServerGroup:
     name: str
     entries: tuple[VsGroupEntry, ...]
     loc: Loc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VirtualServer:
     ip: IPAddr | None = None
     port: int | None = None
@@ -421,7 +421,7 @@ class VirtualServer:
         return f"[{self.ip}]:{self.protocol.lower()}:{self.port or 0}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Config:
     global_defs: GlobalDefs = field(default_factory=GlobalDefs)
     static_ipaddress: tuple[VirtualIP, ...] = ()

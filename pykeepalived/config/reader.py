@@ -41,6 +41,9 @@ _PARAM_USE = re.compile(
     r"\$\{([A-Za-z_][A-Za-z0-9_]*)((?:\s+[^}]*)?)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)"
 )
 _SEQ_HEAD = re.compile(r"^~(SEQx?|LST)\(")
+# a line with none of these needs no comment, quote, brace, parameter or sequence handling
+_SPECIAL = re.compile(r'[#!"{}$~@\\\x00]')
+_SPECIAL_NOBRACE = re.compile(r'[#!"$~@\\\x00]')
 
 
 class LogicalLine(NamedTuple):
@@ -237,6 +240,32 @@ class Reader:
             lineno = frame.idx + 1
             raw = frame.lines[frame.idx]
             frame.idx += 1
+            # fast path: most lines are plain `keyword args` with nothing to expand
+            if len(raw) < MAXBUF // 4 and not _SPECIAL.search(raw):
+                words = raw.split()
+                if not words:
+                    continue
+                if words[0] not in INCLUDE_WORDS and words[0] != "include_check":
+                    out.append(LogicalLine(Loc(path, lineno), tuple(words)))
+                    continue
+            elif len(raw) < MAXBUF // 4 and not _SPECIAL_NOBRACE.search(raw):
+                # braces as their own words (`x {`, `}`): split like _emit, nothing else to do
+                words = raw.split()
+                if all(w in ("{", "}") or ("{" not in w and "}" not in w) for w in words) \
+                        and words[0] not in INCLUDE_WORDS:
+                    loc = Loc(path, lineno)
+                    cur: list[str] = []
+                    for w in words:
+                        if w == "{" or w == "}":
+                            if cur:
+                                out.append(LogicalLine(loc, tuple(cur)))
+                                cur = []
+                            out.append(LogicalLine(loc, (w,)))
+                        else:
+                            cur.append(w)
+                    if cur:
+                        out.append(LogicalLine(loc, tuple(cur)))
+                    continue
             loc = Loc(path, lineno)
             if len(raw.encode("utf-8", errors="replace")) >= MAXBUF:
                 self.diag.error(
