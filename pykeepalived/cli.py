@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     a("-u", "--umask", default=None, help="umask for files created")
     a("--signum", default=None, metavar="SIG",
       help="print the signal number for STOP|RELOAD|DATA|STATS|STATS_CLEAR|JSON and exit")
+    a("--state-dir", default=None, metavar="DIR",
+      help="where children publish their state for `pykeepalived status` (/run/pykeepalived)")
+    a("--dump-dir", default=None, metavar="DIR",
+      help="where USR1/USR2/JSON dumps are written (default /tmp, as keepalived)")
+    a("--child", default=None, choices=("vrrp", "checker"), help=argparse.SUPPRESS)
     a("-v", "--version", action="store_true", help="print the version and exit")
     a("-h", "--help", action="help", help="show this help and exit")
     return p
@@ -92,6 +97,11 @@ def config_test(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["status"]:
+        from pykeepalived.daemon.status import main as status_main
+
+        return status_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.version:
         print(f"pykeepalived v{__version__} (keepalived 2.2.7 compatible)")
@@ -109,4 +119,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return config_test(args)
     from pykeepalived.daemon.main import run
 
-    return run(args)
+    child_argv = [a for a in argv if not a.startswith("--child")]
+    return run(args, child_argv)

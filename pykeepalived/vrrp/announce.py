@@ -104,17 +104,24 @@ class Announcer:
                          name, ifname, t)
 
         async def run() -> None:
+            # keepalived times both the delayed burst and the refresh from the moment of
+            # becoming MASTER
+            loop = asyncio.get_running_loop()
+            start = loop.time()
             await self._burst(name, frames, txt, sch.repeat, sch)
-            if sch.delay > 0:
-                await asyncio.sleep(sch.delay)
-                await self._burst(name, frames, txt, sch.repeat, sch)
-            if sch.refresh > 0:
-                while True:
-                    await asyncio.sleep(sch.refresh)
-                    await self._burst(name, frames, txt, sch.refresh_repeat, sch)
+            pending_delay = sch.delay > 0
+            k = 1
+            while pending_delay or sch.refresh > 0:
+                t_refresh = k * sch.refresh if sch.refresh > 0 else float("inf")
+                if pending_delay and sch.delay <= t_refresh:
+                    await asyncio.sleep(max(0.0, start + sch.delay - loop.time()))
+                    await self._burst(name, frames, txt, sch.repeat, sch)
+                    pending_delay = False
+                    continue
+                await asyncio.sleep(max(0.0, start + t_refresh - loop.time()))
+                await self._burst(name, frames, txt, sch.refresh_repeat, sch)
+                k += 1
 
-        # the first burst goes out synchronously when there is no pacing, so the first GARP
-        # follows the VIP add without waiting for another loop turn
         task = asyncio.get_running_loop().create_task(run())
         self.jobs[name] = task
         task.add_done_callback(lambda t, n=name: self._done(n, t))
@@ -126,9 +133,9 @@ class Announcer:
             log.error("(%s) announcement failed: %s", name, task.exception())
 
     def cancel(self, name: str) -> None:
-        t = self.jobs.pop(name, None)
-        if t is not None:
-            t.cancel()
+        """Stop the schedule of ``name`` and its sub-schedules (``name:restore`` …)."""
+        for key in [k for k in self.jobs if k == name or k.startswith(name + ":")]:
+            self.jobs.pop(key).cancel()
 
     def close(self) -> None:
         for name in list(self.jobs):

@@ -1,0 +1,185 @@
+"""The children: one runs the VRRP engine, the other the checker pool and the IPVS syncer.
+
+Each child loads the config itself (the parent validated it), answers HUP with a reload that
+keeps the running config when the new one does not load, TERM/INT with a graceful stop, and
+USR1/USR2/JSON with keepalived's dump files. A state file (for `pykeepalived status`) is
+refreshed every second and on every change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from pykeepalived.config import LoadOptions, load_config
+from pykeepalived.config.model import Config
+from pykeepalived.daemon import paths
+from pykeepalived.daemon.files import remove_pidfile, write_atomic, write_pidfile
+from pykeepalived.daemon.supervisor import EXIT_CONFIG, runnable
+
+log = logging.getLogger("pykeepalived.daemon")
+
+STATE_EVERY = 1.0
+
+
+class ChildBase:
+    """Signal plumbing and state-file writing shared by both children."""
+
+    role = ""
+
+    def __init__(self, args: argparse.Namespace, config: Config) -> None:
+        self.args = args
+        self.config = config
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.stopping = asyncio.Event()
+
+    def opts(self) -> LoadOptions:
+        return LoadOptions(config_id=self.args.config_id, all_config=self.args.all_config)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        assert self.loop is not None
+        t = self.loop.create_task(coro)
+        self.tasks.add(t)
+        t.add_done_callback(self.tasks.discard)
+
+    def install_signals(self, dumps: dict[int, Callable[[], None]]) -> None:
+        assert self.loop is not None
+        self.loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
+        self.loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        self.loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn(self._reload()))
+        for sig, fn in dumps.items():
+            self.loop.add_signal_handler(sig, self._safe(fn))
+
+    @staticmethod
+    def _safe(fn: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except OSError as e:  # disk full, read-only /tmp: log, never die for a dump
+                log.error("cannot write dump file: %s", e)
+
+        return run
+
+    async def _reload(self) -> None:
+        log.info("Reloading")
+        res = load_config(self.args.conf, self.opts())
+        if not runnable(res.exit_code()):
+            for d in res.diagnostics.errors:
+                log.error("%s", d.format())
+            log.error("Reload aborted: the new configuration does not load; keeping the "
+                      "running one")
+            return
+        self.config = res.config
+        await self.apply_reload(res.config)
+        self.write_state()
+        log.info("Reload complete")
+
+    async def apply_reload(self, cfg: Config) -> None:
+        raise NotImplementedError
+
+    def snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def write_state(self) -> None:
+        snap = self.snapshot()
+        snap["pid"] = os.getpid()
+        snap["time"] = time.time()
+        snap["config"] = self.args.conf
+        try:
+            os.makedirs(paths.state_dir(self.args), mode=0o755, exist_ok=True)
+            write_atomic(paths.state_file(self.args, self.role), json.dumps(snap, default=str),
+                         0o644)
+        except OSError as e:
+            log.debug("cannot write state file: %s", e)
+
+    async def state_loop(self) -> None:
+        while not self.stopping.is_set():
+            self.write_state()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), STATE_EVERY)
+
+
+class VrrpChild(ChildBase):
+    role = "vrrp"
+
+    def __init__(self, args: argparse.Namespace, config: Config) -> None:
+        super().__init__(args, config)
+        from pykeepalived.vrrp.engine import EngineOptions, VrrpEngine
+
+        self.engine = VrrpEngine(config, EngineOptions(
+            release_vips_on_exit=not args.dont_release_vrrp))
+
+    async def apply_reload(self, cfg: Config) -> None:
+        await self.engine.reload(cfg)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"role": "vrrp", **self.engine.snapshot()}
+
+    def dump(self, kind: str) -> None:
+        from pykeepalived.daemon import dumps
+
+        snap = self.engine.snapshot()
+        if kind == "data":
+            write_atomic(paths.dump_file(self.args, "data"), dumps.vrrp_data(snap, self.config))
+        elif kind in ("stats", "stats_clear"):
+            write_atomic(paths.dump_file(self.args, "stats"), dumps.vrrp_stats(snap))
+            if kind == "stats_clear":
+                self.engine.clear_stats()
+        else:
+            write_atomic(paths.dump_file(self.args, "json"), dumps.vrrp_json(snap, self.config))
+        log.info("Printing VRRP %s for process(%d) on signal", kind, os.getpid())
+
+    async def main(self) -> int:
+        self.loop = asyncio.get_running_loop()
+        self.install_signals({
+            signal.SIGUSR1: lambda: self.dump("data"),
+            signal.SIGUSR2: lambda: self.dump("stats"),
+            signal.SIGRTMIN + 2: lambda: self.dump("json"),
+            signal.SIGRTMIN + 29: lambda: self.dump("stats_clear"),
+        })
+        await self.engine.start()
+        self.spawn(self.state_loop())
+        await self.stopping.wait()
+        await self.engine.stop()
+        return 0
+
+
+def run_child(kind: str, args: argparse.Namespace) -> int:
+    from pykeepalived.daemon.logsetup import setup_logging
+
+    setup_logging(kind, args.log_console, args.log_detail, int(args.log_facility or 0),
+                  not args.no_syslog)
+    pidfile = paths.pidfile(args, kind)
+    write_pidfile(pidfile)
+    try:
+        res = load_config(args.conf, LoadOptions(config_id=args.config_id,
+                                                 all_config=args.all_config))
+        if not runnable(res.exit_code()):
+            for d in res.diagnostics.errors:
+                log.error("%s", d.format())
+            return EXIT_CONFIG
+        child: ChildBase
+        if kind == "vrrp":
+            child = VrrpChild(args, res.config)
+        else:
+            from pykeepalived.daemon.checker_child import CheckerChild
+
+            child = CheckerChild(args, res.config)
+        try:
+            return asyncio.run(child.main())  # type: ignore[attr-defined,no-any-return]
+        except RuntimeError as e:  # e.g. a VRRP socket cannot be opened: keepalived exits too
+            log.error("%s child cannot run: %s", kind, e)
+            return 1
+    finally:
+        remove_pidfile(pidfile)
+        with contextlib.suppress(OSError):
+            os.unlink(paths.state_file(args, kind))

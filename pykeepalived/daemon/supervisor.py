@@ -1,0 +1,236 @@
+"""The parent process: starts the VRRP and checker children, respawns them, relays signals.
+
+keepalived's reason for this split is timing: a slow health check or script must never delay
+a VRRP advert, so each subsystem has its own process. The parent does little else, so it
+cannot get stuck. Unlike keepalived 2.2.7, a reload whose config does not load keeps the
+running config (and says why) instead of going ahead with a broken one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+
+from pykeepalived.config import LoadOptions, load_config
+from pykeepalived.config.diagnostics import Rc
+from pykeepalived.config.model import Config
+from pykeepalived.daemon import sdnotify
+from pykeepalived.daemon.files import remove_pidfile, write_pidfile
+
+log = logging.getLogger("pykeepalived.daemon")
+
+CHILD_WAIT = 5.0  # seconds a child gets to stop before SIGKILL (keepalived's child_wait_time)
+BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
+STABLE_AFTER = 60.0  # a child that ran this long gets its back-off reset
+EXIT_CONFIG = 2  # a child's permanent config error: stop everything, as keepalived does
+FORWARDED = (signal.SIGUSR1, signal.SIGUSR2, signal.SIGRTMIN + 2, signal.SIGRTMIN + 29)
+
+
+def runnable(rc: Rc) -> bool:
+    """keepalived runs with config errors (5) and script-security findings (6), not after a
+    fatal parse error (2) or when it cannot run (4)."""
+    return rc in (Rc.OK, Rc.CONFIG, Rc.SECURITY)
+
+
+def wanted_children(cfg: Config, args: argparse.Namespace) -> list[str]:
+    kinds = []
+    if cfg.has_vrrp and not args.check_only:
+        kinds.append("vrrp")
+    if cfg.has_checker and not args.vrrp_only:
+        kinds.append("checker")
+    return kinds
+
+
+@dataclass
+class Child:
+    kind: str
+    proc: asyncio.subprocess.Process | None = None
+    started: float = 0.0
+    backoff: float = BACKOFF_MIN
+    restarts: int = 0
+    watcher: asyncio.Task[None] | None = None
+
+
+@dataclass
+class Supervisor:
+    args: argparse.Namespace
+    argv: list[str]  # the command line, passed on to the children
+    config: Config
+    children: dict[str, Child] = field(default_factory=dict)
+    exit_code: int = 0
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: bool = False
+
+    def load_options(self) -> LoadOptions:
+        return LoadOptions(config_id=self.args.config_id, all_config=self.args.all_config)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        for sig in FORWARDED:
+            loop.add_signal_handler(sig, self.forward, sig)
+        kinds = wanted_children(self.config, self.args)
+        if not kinds:
+            log.warning("Warning - keepalived has no configuration to run")
+        for kind in kinds:
+            await self.spawn(kind)
+        sdnotify.notify("READY=1", f"STATUS=running: {', '.join(kinds) or 'nothing'}")
+        wd = sdnotify.watchdog_interval()
+        wd_task = loop.create_task(self._watchdog(wd)) if wd else None
+        await self._stop.wait()
+        if wd_task is not None:
+            wd_task.cancel()
+        await self.stop_children()
+        return self.exit_code
+
+    async def _watchdog(self, every: float) -> None:
+        while not self._stopping:
+            sdnotify.notify("WATCHDOG=1")
+            await asyncio.sleep(every)
+
+    # -- children ------------------------------------------------------------------------
+    async def spawn(self, kind: str) -> None:
+        ch = self.children.setdefault(kind, Child(kind))
+        ch.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "pykeepalived", "--child", kind, *self.argv,
+            stdin=asyncio.subprocess.DEVNULL, start_new_session=False)
+        ch.started = time.monotonic()
+        log.info("Starting %s child process, pid=%d",
+                 "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)
+        ch.watcher = asyncio.get_running_loop().create_task(self._watch(ch, ch.proc))
+
+    async def _watch(self, ch: Child, proc: asyncio.subprocess.Process) -> None:
+        rc = await proc.wait()
+        if self._stopping or ch.proc is not proc:
+            return
+        ch.proc = None
+        if rc == EXIT_CONFIG:
+            log.error("pid %d exited with permanent error CONFIG. Terminating", proc.pid)
+            self.exit_code = EXIT_CONFIG
+            self.request_stop()
+            return
+        log.warning("%s child process(%d) died: %s", ch.kind, proc.pid,
+                    f"exit status {rc}" if rc >= 0 else f"signal {-rc}")
+        if self.args.dont_respawn:
+            self.exit_code = rc if rc > 0 else 1
+            self.request_stop()
+            return
+        if time.monotonic() - ch.started > STABLE_AFTER:
+            ch.backoff = BACKOFF_MIN
+        delay, ch.backoff = ch.backoff, min(ch.backoff * 2, BACKOFF_MAX)
+        ch.restarts += 1
+        log.info("Respawning %s child in %.1fs (restart %d)", ch.kind, delay, ch.restarts)
+        await asyncio.sleep(delay)
+        if not self._stopping and ch.proc is None:
+            await self.spawn(ch.kind)
+
+    def signal_children(self, sig: int) -> None:
+        for ch in self.children.values():
+            if ch.proc is not None and ch.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    ch.proc.send_signal(sig)
+
+    async def stop_child(self, ch: Child) -> None:
+        proc = ch.proc
+        ch.proc = None
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), CHILD_WAIT)
+        except TimeoutError:
+            log.error("%s child (pid %d) did not stop in %.0fs - killing it", ch.kind, proc.pid,
+                      CHILD_WAIT)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+    async def stop_children(self) -> None:
+        await asyncio.gather(*(self.stop_child(ch) for ch in self.children.values()))
+
+    # -- signals ---------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info("Stopping")
+        sdnotify.notify("STOPPING=1")
+        self._stop.set()
+
+    def forward(self, sig: int) -> None:
+        self.signal_children(sig)
+
+    def reload(self) -> None:
+        asyncio.get_running_loop().create_task(self._reload())
+
+    async def _reload(self) -> None:
+        if self._stopping:
+            return
+        log.info("Reloading ...")
+        sdnotify.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        res = load_config(self.args.conf, self.load_options())
+        rc = res.exit_code()
+        if not runnable(rc):
+            for d in res.diagnostics.errors:
+                log.error("%s", d.format())
+            log.error("Reload aborted: %s does not load (exit class %d); keeping the running "
+                      "configuration", self.args.conf, int(rc))
+            sdnotify.notify("READY=1", "STATUS=reload failed: keeping the running config")
+            return
+        old = set(wanted_children(self.config, self.args))
+        self.config = res.config
+        new = set(wanted_children(self.config, self.args))
+        for kind in old - new:
+            await self.stop_child(self.children[kind])
+        for kind in old & new:
+            ch = self.children.get(kind)
+            if ch and ch.proc and ch.proc.returncode is None:
+                ch.proc.send_signal(signal.SIGHUP)
+        for kind in new - old:
+            await self.spawn(kind)
+        sdnotify.notify("READY=1", f"STATUS=running: {', '.join(sorted(new)) or 'nothing'}")
+
+
+def daemonize() -> None:
+    """Classic double fork: detach from the terminal and the session, as keepalived does."""
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    os.chdir("/")
+    fd = os.open(os.devnull, os.O_RDWR)
+    for n in (0, 1, 2):
+        os.dup2(fd, n)
+    if fd > 2:
+        os.close(fd)
+
+
+def run_parent(args: argparse.Namespace, argv: list[str], pidfile: str) -> int:
+    res = load_config(args.conf, LoadOptions(config_id=args.config_id,
+                                             all_config=args.all_config))
+    for d in res.diagnostics.items:
+        log.log(logging.ERROR if d.severity >= 2 else logging.WARNING, "%s", d.format())
+    rc = res.exit_code()
+    if not runnable(rc):
+        log.error("Configuration %s cannot run (exit class %d)", args.conf, int(rc))
+        return int(rc) if rc != Rc.OK else 1
+    if not args.dont_fork:
+        daemonize()
+    write_pidfile(pidfile)
+    log.info("Starting pykeepalived (keepalived 2.2.7 compatible), pid %d", os.getpid())
+    try:
+        return asyncio.run(Supervisor(args, argv, res.config).run())
+    finally:
+        remove_pidfile(pidfile)
+        log.info("Stopped pykeepalived")

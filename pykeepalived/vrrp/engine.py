@@ -1,0 +1,766 @@
+"""The VRRP runtime: drives the pure FSM (fsm.step) with a monotonic clock and real effectors.
+
+Why this shape: every protocol decision lives in fsm.py / sync_group.py (tested with a fake
+clock); this module only turns packets, timers, tracking and netlink events into FSM events and
+FSM actions into packets, netlink calls, GARPs, notify scripts and keepalived's log lines.
+
+Timing rules it keeps:
+* adverts are sent synchronously from the timer callback (never behind a netlink call or a
+  script); VIP changes, GARP bursts and scripts run in per-instance worker tasks, in order;
+* sockets are drained in bounded batches (sockets.RX_BATCH), so a flood of junk competes with
+  our timers fairly instead of starving them; loop lateness at each timer is measured;
+* dropped packets are counted per codec.DropReason and logged with a rate limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+from pykeepalived.config.model import Config, VirtualIP, VrrpInstance, VrrpSyncGroup
+from pykeepalived.config.model import State as CfgState
+from pykeepalived.vrrp import codec, fsm
+from pykeepalived.vrrp.addresses import Netlink, vip_str
+from pykeepalived.vrrp.announce import Announcer, Schedule
+from pykeepalived.vrrp.notify import Notifier
+from pykeepalived.vrrp.sockets import IPPROTO_AH, IPPROTO_VRRP, RxPacket, SocketPool, VrrpSocket
+from pykeepalived.vrrp.sync_group import SyncGroup, reconcile
+from pykeepalived.vrrp.tracking import Tracker, effective
+
+log = logging.getLogger("pykeepalived.vrrp")
+
+IPAddr = IPv4Address | IPv6Address
+NO_SOURCE_FAULT = "no_source_address"
+DROP_LOG_INTERVAL = 1.0  # seconds between two log lines for the same drop reason
+LL_WAIT = 5.0  # seconds to wait for an IPv6 link-local address (DAD) at start
+
+
+@dataclass
+class EngineOptions:
+    """How the engine behaves around start and stop."""
+
+    release_vips_on_exit: bool = True  # keepalived removes VIPs when it stops
+    remove_stale_vips: bool = True  # keepalived's "(VI_1) removing VIPs." at start-up
+
+
+@dataclass
+class Runtime:
+    """Everything the engine keeps per vrrp_instance."""
+
+    cfg: VrrpInstance
+    st: fsm.InstanceState
+    ifname: str
+    ifindex: int
+    mac: str
+    src: IPAddr | None
+    dsts: tuple[IPAddr, ...]
+    expect: codec.RxExpect
+    sock: VrrpSocket | None = None
+    handler: Any = None
+    timer: asyncio.TimerHandle | None = None
+    ip_id: int = 0
+    ah_seq: int = 0
+    ah_rx_seq: int = 0
+    counters: Counter[str] = field(default_factory=Counter)
+    last_src: IPAddr | None = None
+    last_prio: int | None = None
+    last_time: float | None = None  # wall clock
+    last_transition: float = field(default_factory=time.time)
+    vips_set: bool = False
+    applied_prio: int | None = None
+    applied_faults: frozenset[str] = frozenset()
+    queue: asyncio.Queue[tuple[Any, ...]] = field(default_factory=asyncio.Queue)
+    worker: asyncio.Task[None] | None = None
+    drop_log: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    def advertised(self) -> list[VirtualIP]:
+        return [v for v in self.cfg.virtual_ipaddress if v.family == self.cfg.family]
+
+    def all_vips(self) -> list[VirtualIP]:
+        return list(self.cfg.virtual_ipaddress) + list(self.cfg.virtual_ipaddress_excluded)
+
+
+def _adver_units(inst: VrrpInstance) -> int:
+    """Wire interval: v2 whole seconds, v3 centiseconds."""
+    if inst.version == 2:
+        return max(1, round(inst.advert_int))
+    return max(1, min(4095, round(inst.advert_int * 100)))
+
+
+def build_expect(inst: VrrpInstance) -> codec.RxExpect:
+    auth = codec.AuthType.NONE
+    if inst.version == 2 and inst.auth_type == "PASS":
+        auth = codec.AuthType.PASS
+    elif inst.version == 2 and inst.auth_type == "AH":
+        auth = codec.AuthType.AH
+    key = codec.auth_key(inst.auth_pass or "")
+    return codec.RxExpect(
+        vrid=inst.virtual_router_id, version=inst.version, family=inst.family,
+        adver_int=_adver_units(inst), auth_type=auth, auth_key=key,
+        addresses=tuple(v.address.ip for v in inst.virtual_ipaddress if v.family == inst.family),
+        check_addresses=not inst.skip_check_adv_addr, unicast=bool(inst.unicast_peer),
+        v3_checksum_as_v2=inst.v3_checksum_as_v2)
+
+
+def fsm_config(inst: VrrpInstance, src: IPAddr | None) -> fsm.FsmConfig:
+    addr = src or (IPv4Address(0) if inst.family == 4 else IPv6Address(0))
+    return fsm.FsmConfig(
+        vrid=inst.virtual_router_id, address=addr, priority=inst.priority,
+        advert_int=inst.advert_int if inst.version == 3 else float(_adver_units(inst)),
+        version=inst.version,
+        initial_state=fsm.State.MASTER if inst.state == CfgState.MASTER else fsm.State.BACKUP,
+        preempt=not inst.nopreempt, preempt_delay=inst.preempt_delay,
+        down_timer_adverts=inst.down_timer_adverts,
+        higher_prio_send_advert=inst.higher_prio_send_advert,
+        lower_prio_no_advert=inst.lower_prio_no_advert,
+        garp_lower_prio=inst.garp_lower_prio_repeat > 0,
+        sync_group=inst.sync_group is not None)
+
+
+class VrrpEngine:
+    """Runs every vrrp_instance of a Config in the current asyncio loop."""
+
+    def __init__(self, config: Config, options: EngineOptions | None = None) -> None:
+        self.config = config
+        self.options = options or EngineOptions()
+        self.rts: dict[str, Runtime] = {}
+        self.groups: dict[str, SyncGroup] = {}
+        self.nl = Netlink()
+        self.announcer = Announcer()
+        self.notifier = Notifier(config)
+        self.tracker = Tracker(config, self._tracking_changed)
+        self.pool: SocketPool | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = asyncio.Event()
+        self._stopping = False
+        self._started = False
+        self.lateness_max = 0.0
+        self.lateness_sum = 0.0
+        self.lateness_n = 0
+        self.lateness_recent: deque[float] = deque(maxlen=256)
+        self.links: dict[int, str] = {}
+
+    # ================================================================== life cycle
+    async def run(self) -> None:
+        """Start, then wait until stop() has finished."""
+        await self.start()
+        await self._stopped.wait()
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.pool = SocketPool(self.loop)
+        await self.nl.open()
+        self.nl.on_link = self._on_link
+        self.nl.on_addr_del = self._on_addr_del
+        await self.nl.start_monitor()
+        for li in await self.nl.links():
+            self.links[li.index] = li.name
+            self.tracker.status.interfaces[li.name] = li.up
+        self.tracker.start()
+        self._build_groups()
+        for inst in self.config.vrrp_instances:
+            await self._add_instance(inst)
+        log.info("Startup complete")
+        self._started = True
+        for rt in list(self.rts.values()):
+            self._start_instance(rt)
+
+    async def stop(self) -> None:
+        """Graceful stop: priority-0 adverts, VIPs removed (unless kept), notify STOP."""
+        if self._stopping:
+            await self._stopped.wait()
+            return
+        self._stopping = True
+        log.info("Stopping")
+        for rt in list(self.rts.values()):
+            self._feed(rt, fsm.Shutdown())
+        for rt in list(self.rts.values()):
+            await self._finish_worker(rt)
+        await self.tracker.stop()
+        await self.notifier.drain(5.0)
+        self._teardown()
+        await self.nl.close()
+        log.info("Stopped")
+        self._stopped.set()
+
+    async def _finish_worker(self, rt: Runtime, timeout: float = 5.0) -> None:
+        if rt.timer is not None:
+            rt.timer.cancel()
+            rt.timer = None
+        if rt.worker is not None:
+            rt.queue.put_nowait(("exit",))
+            try:
+                await asyncio.wait_for(rt.worker, timeout)
+            except (TimeoutError, asyncio.CancelledError, Exception):
+                rt.worker.cancel()
+        self.announcer.cancel(rt.name)
+
+    def _teardown(self) -> None:
+        self.announcer.close()
+        if self.pool is not None:
+            self.pool.close()
+        self.notifier.close()
+
+    # ================================================================== instances
+    async def _resolve(self, inst: VrrpInstance) -> tuple[str, int, str, IPAddr | None]:
+        """(ifname, ifindex, MAC, our source address) for an instance."""
+        ifname = inst.interface
+        if ifname is None and inst.unicast_src_ip is not None:
+            for li in await self.nl.links():
+                addrs = await self.nl.addresses(li.index, inst.family)
+                if any(a == inst.unicast_src_ip for a, *_ in addrs):
+                    ifname = li.name
+                    break
+        ifname = ifname or self.config.global_defs.default_interface
+        li = await self.nl.link(ifname)
+        if li is None:
+            raise RuntimeError(f"({inst.name}) interface {ifname} does not exist")
+        src: IPAddr | None = inst.unicast_src_ip or inst.mcast_src_ip
+        if src is None:
+            src = await self.nl.primary_address(li.index, inst.family)
+            waited = 0.0
+            while src is None and inst.family == 6 and waited < LL_WAIT:
+                await asyncio.sleep(0.1)
+                waited += 0.1
+                src = await self.nl.primary_address(li.index, inst.family)
+        if src is not None:
+            log.info("Assigned address %s for interface %s", src, ifname)
+        return ifname, li.index, li.mac, src
+
+    async def _add_instance(self, inst: VrrpInstance) -> Runtime:
+        ifname, ifindex, mac, src = await self._resolve(inst)
+        if inst.unicast_peer:
+            dsts: tuple[IPAddr, ...] = tuple(p.address for p in inst.unicast_peer)
+        elif inst.mcast_dst_ip is not None:
+            dsts = (inst.mcast_dst_ip,)
+        else:
+            g = self.config.global_defs
+            dsts = (g.vrrp_mcast_group4 if inst.family == 4 else g.vrrp_mcast_group6,)
+        rt = Runtime(cfg=inst, st=fsm.initial_state(fsm_config(inst, src)), ifname=ifname,
+                     ifindex=ifindex, mac=mac, src=src, dsts=dsts, expect=build_expect(inst))
+        self._attach_socket(rt)
+        self.rts[inst.name] = rt
+        rt.worker = asyncio.get_running_loop().create_task(self._worker(rt))
+        if self.options.remove_stale_vips:
+            log.info("(%s) removing VIPs.", rt.name)
+            for vip in rt.all_vips():
+                await self.nl.del_vip(vip, self._vip_index(rt, vip))
+        return rt
+
+    def _attach_socket(self, rt: Runtime) -> None:
+        assert self.pool is not None
+        if rt.sock is not None:
+            rt.sock.unregister(rt.cfg.virtual_router_id, rt.handler)
+        proto = IPPROTO_AH if rt.expect.auth_type == codec.AuthType.AH else IPPROTO_VRRP
+        sock = self.pool.get(rt.ifname, rt.cfg.family, proto)
+        if not rt.cfg.unicast_peer:
+            sock.join(rt.dsts[0])
+
+        def handler(pkt: RxPacket, rt: Runtime = rt) -> None:
+            self._on_packet(rt, pkt)
+
+        sock.register(rt.cfg.virtual_router_id, handler)
+        rt.sock, rt.handler = sock, handler
+
+    def _start_instance(self, rt: Runtime) -> None:
+        """Apply initial tracking (faults before Startup so we start in FAULT), then Startup."""
+        self._apply_tracking(rt, initial=True)
+        if rt.src is None:
+            log.error("(%s) no source address on %s - FAULT", rt.name, rt.ifname)
+            self._feed(rt, fsm.FaultSet(NO_SOURCE_FAULT))
+        self._feed(rt, fsm.Startup())
+
+    def _vip_index(self, rt: Runtime, vip: VirtualIP) -> int:
+        dev = vip.dev or rt.ifname
+        if dev == rt.ifname:
+            return rt.ifindex
+        try:
+            return socket.if_nametoindex(dev)
+        except OSError:
+            return rt.ifindex
+
+    # ================================================================== FSM driving
+    def _feed(self, rt: Runtime, event: fsm.Event) -> None:
+        assert self.loop is not None
+        old = rt.st
+        new, actions = fsm.step(old, event, self.loop.time())
+        rt.st = new
+        if isinstance(event, fsm.Tick) and old.state is fsm.State.BACKUP and (
+                new.state is fsm.State.MASTER or (new.want_master and not old.want_master)):
+            log.info("(%s) Receive advertisement timeout", rt.name)
+        for a in actions:
+            self._apply(rt, old, a)
+        self._arm(rt)
+        if rt.cfg.sync_group and rt.cfg.sync_group in self.groups:
+            self._reconcile(rt.cfg.sync_group)
+
+    def _arm(self, rt: Runtime) -> None:
+        assert self.loop is not None
+        if rt.timer is not None:
+            rt.timer.cancel()
+            rt.timer = None
+        when = fsm.next_deadline(rt.st)
+        if when is not None and not self._stopping:
+            rt.timer = self.loop.call_at(when, self._tick, rt, when)
+
+    def _tick(self, rt: Runtime, when: float) -> None:
+        assert self.loop is not None
+        late = self.loop.time() - when
+        self.lateness_max = max(self.lateness_max, late)
+        self.lateness_sum += late
+        self.lateness_n += 1
+        self.lateness_recent.append(late)
+        rt.timer = None
+        if self.rts.get(rt.name) is rt:
+            self._feed(rt, fsm.Tick())
+
+    def _apply(self, rt: Runtime, old: fsm.InstanceState, a: fsm.Action) -> None:
+        match a:
+            case fsm.SendAdvert(priority=prio):
+                self._send_advert(rt, prio)
+            case fsm.AddVips():
+                rt.queue.put_nowait(("add",))
+            case fsm.DelVips():
+                if not (self._stopping and not self.options.release_vips_on_exit):
+                    rt.queue.put_nowait(("del",))
+            case fsm.Announce(reason=reason):
+                rt.queue.put_nowait(("announce", reason))
+            case fsm.Notify(state=state, priority=prio):
+                self._on_state(rt, old, state, prio)
+            case fsm.RequestMaster():
+                pass  # the sync group reconcile looks at want_master
+
+    def _on_state(self, rt: Runtime, old: fsm.InstanceState, state: fsm.State,
+                  prio: int) -> None:
+        rt.last_transition = time.time()
+        if old.state is fsm.State.MASTER and state is not fsm.State.MASTER:
+            rt.counters["release_master"] += 1
+            self.announcer.cancel(rt.name)
+        if state is fsm.State.MASTER:
+            rt.counters["become_master"] += 1
+        if state is not fsm.State.STOP:
+            init = " (init)" if old.state is fsm.State.INIT else ""
+            log.info("(%s) Entering %s STATE%s", rt.name, state.value, init)
+        self.notifier.instance(rt.cfg, state.value, prio)
+
+    # ================================================================== sending
+    def _send_advert(self, rt: Runtime, prio: int) -> None:
+        inst = rt.cfg
+        if rt.src is None or rt.sock is None:
+            return
+        addrs = [v.address.ip for v in rt.advertised()]
+        at = rt.expect.auth_type
+        for dst in rt.dsts:
+            try:
+                vrrp = codec.encode_advert(
+                    version=inst.version, vrid=inst.virtual_router_id, priority=prio,
+                    adver_int=rt.expect.adver_int, addresses=addrs, auth_type=at,
+                    auth_data=inst.auth_pass or "" if at == codec.AuthType.PASS else b"",
+                    src=rt.src, dst=dst, v3_checksum_as_v2=inst.v3_checksum_as_v2,
+                    family=inst.family)
+                if inst.family == 4:
+                    rt.ip_id = (rt.ip_id % 0xFFFF) + 1
+                    ttl = inst.unicast_ttl if inst.unicast_peer else codec.VRRP_TTL
+                    if at == codec.AuthType.AH:
+                        rt.ah_seq += 1
+                        pkt = codec.build_ipv4_ah(rt.src, dst, vrrp, key=rt.expect.auth_key,
+                                                  seq=rt.ah_seq, ident=rt.ip_id, ttl=ttl,
+                                                  zero_ttl=bool(inst.unicast_peer))
+                    else:
+                        pkt = codec.build_ipv4(rt.src, dst, vrrp, ident=rt.ip_id, ttl=ttl)
+                    rt.sock.send4(pkt, dst)  # type: ignore[arg-type]
+                else:
+                    rt.sock.send6(vrrp, rt.src, dst)  # type: ignore[arg-type]
+            except OSError as e:
+                rt.counters["send_error"] += 1
+                if rt.counters["send_error"] < 10 or rt.counters["send_error"] % 100 == 0:
+                    log.warning("(%s) send advert to %s failed: %s", rt.name, dst, e)
+                continue
+            rt.counters["advert_sent"] += 1
+            if prio == 0:
+                rt.counters["pri_zero_sent"] += 1
+        if prio == 0:
+            log.info("(%s) sent 0 priority", rt.name)
+
+    # ================================================================== receiving
+    def _on_packet(self, rt: Runtime, pkt: RxPacket) -> None:
+        inst = rt.cfg
+        if pkt.family == 4:
+            if rt.src is not None and pkt.data[12:16] == rt.src.packed:
+                return  # our own advert
+            res = codec.validate_ipv4(pkt.data, rt.expect, ah_last_seq=rt.ah_rx_seq)
+        else:
+            if pkt.src is None or pkt.src == rt.src:
+                return
+            dst = pkt.dst or rt.dsts[0]
+            res = codec.validate_ipv6(pkt.data, rt.expect, src=pkt.src, dst=dst,
+                                      hop_limit=pkt.hop_limit, verify_checksum=False)
+        if isinstance(res, codec.Dropped):
+            self._dropped(rt, res)
+            return
+        if inst.check_unicast_src and inst.unicast_peer and \
+                res.src not in {p.address for p in inst.unicast_peer}:
+            self._dropped(rt, codec.Dropped(codec.DropReason.ADDRESS_LIST,
+                                            f"unicast source {res.src} is not a peer"))
+            return
+        if res.ah_seq is not None:
+            rt.ah_rx_seq = res.ah_seq
+        adv = res.advert
+        rt.counters["advert_rcvd"] += 1
+        if adv.priority == 0:
+            rt.counters["pri_zero_rcvd"] += 1
+        rt.last_src, rt.last_prio, rt.last_time = res.src, adv.priority, time.time()
+        self._log_rx(rt, res.src, adv.priority)
+        ival = adv.adver_int / 100 if adv.version == 3 else float(adv.adver_int)
+        self._feed(rt, fsm.AdvertReceived(adv.priority, res.src, ival))
+
+    def _log_rx(self, rt: Runtime, src: IPAddr, prio: int) -> None:
+        st = rt.st
+        ours = st.priority
+        if st.state is fsm.State.BACKUP:
+            if prio == 0:
+                log.debug("(%s) Backup received priority 0 advertisement", rt.name)
+            elif prio < ours and st.cfg.preempt:
+                log.info("(%s) received lower priority (%d) advert from %s - discarding",
+                         rt.name, prio, src)
+        elif st.state is fsm.State.MASTER and prio:
+            cmp = fsm.compare_address(src, st.cfg.address)
+            if prio > ours or (prio == ours and cmp > 0):
+                log.info("(%s) Master received advert from %s with higher priority %d, ours %d",
+                         rt.name, src, prio, ours)
+            elif prio < ours or (prio == ours and cmp < 0):
+                if not st.cfg.lower_prio_no_advert:
+                    log.info("(%s) Received advert from %s with lower priority %d, ours %d, "
+                             "forcing new election", rt.name, src, prio, ours)
+                self.notifier.master_rx_lower_pri(rt.cfg, ours)
+
+    def _dropped(self, rt: Runtime, d: codec.Dropped) -> None:
+        r = d.reason
+        rt.counters[f"drop_{r.slug}"] += 1
+        if r.counter:
+            rt.counters[r.counter] += 1
+        if r.counts_as_received:
+            rt.counters["advert_rcvd"] += 1
+        assert self.loop is not None
+        now = self.loop.time()
+        last, suppressed = rt.drop_log.get(r.slug, (-1e9, 0))
+        if now - last >= DROP_LOG_INTERVAL:
+            more = f" ({suppressed} more suppressed)" if suppressed else ""
+            log.info("(%s) %s%s", rt.name, d.detail or r.slug, more)
+            rt.drop_log[r.slug] = (now, 0)
+        else:
+            rt.drop_log[r.slug] = (last, suppressed + 1)
+
+    # ================================================================== VIP worker
+    async def _worker(self, rt: Runtime) -> None:
+        """Serialises VIP/route changes and announcements of one instance."""
+        while True:
+            op = await rt.queue.get()
+            try:
+                if op[0] == "exit":
+                    return
+                if op[0] == "add":
+                    await self._set_vips(rt)
+                elif op[0] == "del":
+                    await self._clear_vips(rt)
+                elif op[0] == "announce":
+                    self._announce(rt, op[1])
+                elif op[0] == "restore":
+                    vip = op[1]
+                    if rt.vips_set and rt.st.state is fsm.State.MASTER and \
+                            vip in rt.all_vips():
+                        await self.nl.add_vip(vip, self._vip_index(rt, vip))
+                        self.announcer.start(rt.name + ":restore", self._announce_list(
+                            rt, [vip]), self._schedule(rt, fsm.AnnounceReason.LOWER_PRIO))
+                elif op[0] == "sync":
+                    await self._sync_vips(rt, op[1])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("(%s) VIP operation %s failed", rt.name, op[0])
+
+    async def _set_vips(self, rt: Runtime) -> None:
+        log.info("(%s) setting VIPs.", rt.name)
+        rt.vips_set = True
+        for vip in rt.all_vips():
+            await self.nl.add_vip(vip, self._vip_index(rt, vip))
+        for r in rt.cfg.virtual_routes:
+            await self.nl.ip_cmd("route", "replace", r)
+        for r in rt.cfg.virtual_rules:
+            await self.nl.ip_cmd("rule", "add", r)
+
+    async def _clear_vips(self, rt: Runtime) -> None:
+        if not rt.vips_set:
+            return
+        log.info("(%s) removing VIPs.", rt.name)
+        rt.vips_set = False
+        for r in rt.cfg.virtual_rules:
+            await self.nl.ip_cmd("rule", "del", r)
+        for r in rt.cfg.virtual_routes:
+            await self.nl.ip_cmd("route", "del", r)
+        for vip in rt.all_vips():
+            await self.nl.del_vip(vip, self._vip_index(rt, vip))
+
+    async def _sync_vips(self, rt: Runtime, old: VrrpInstance) -> None:
+        """Reload while MASTER: remove dropped VIPs, add new ones, announce once."""
+        if not rt.vips_set:
+            return
+        before = list(old.virtual_ipaddress) + list(old.virtual_ipaddress_excluded)
+        after = rt.all_vips()
+        for vip in before:
+            if vip not in after:
+                log.info("(%s) ip address %s, no longer exist", rt.name, vip_str(vip, rt.ifname))
+                await self.nl.del_vip(vip, self._vip_index(rt, vip))
+        added = [v for v in after if v not in before]
+        for vip in added:
+            await self.nl.add_vip(vip, self._vip_index(rt, vip))
+        for r in old.virtual_routes:
+            if r not in rt.cfg.virtual_routes:
+                await self.nl.ip_cmd("route", "del", r)
+        for r in rt.cfg.virtual_routes:
+            if r not in old.virtual_routes:
+                await self.nl.ip_cmd("route", "replace", r)
+        for r in old.virtual_rules:
+            if r not in rt.cfg.virtual_rules:
+                await self.nl.ip_cmd("rule", "del", r)
+        for r in rt.cfg.virtual_rules:
+            if r not in old.virtual_rules:
+                await self.nl.ip_cmd("rule", "add", r)
+        if added:
+            sch = replace(self._schedule(rt, fsm.AnnounceReason.BECOME_MASTER), delay=0,
+                          refresh=0)
+            self.announcer.start(rt.name, self._announce_list(rt, rt.all_vips()), sch)
+
+    def _schedule(self, rt: Runtime, reason: fsm.AnnounceReason) -> Schedule:
+        c = rt.cfg
+        if reason is fsm.AnnounceReason.LOWER_PRIO:
+            return Schedule(c.garp_lower_prio_repeat, c.garp_lower_prio_delay, 0.0, 1,
+                            c.garp_interval, c.gna_interval)
+        return Schedule(c.garp_master_repeat, c.garp_master_delay, c.garp_master_refresh,
+                        c.garp_master_refresh_repeat, c.garp_interval, c.gna_interval)
+
+    def _announce_list(self, rt: Runtime, vips: list[VirtualIP]
+                       ) -> list[tuple[VirtualIP, str, str]]:
+        out = []
+        for v in vips:
+            dev = v.dev or rt.ifname
+            mac = rt.mac if dev == rt.ifname else self._mac_of(dev) or rt.mac
+            out.append((v, dev, mac))
+        return out
+
+    @staticmethod
+    def _mac_of(ifname: str) -> str | None:
+        try:
+            with open(f"/sys/class/net/{ifname}/address") as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+    def _announce(self, rt: Runtime, reason: fsm.AnnounceReason) -> None:
+        if rt.st.state is not fsm.State.MASTER:
+            return
+        self.announcer.start(rt.name, self._announce_list(rt, rt.all_vips()),
+                             self._schedule(rt, reason))
+
+    # ================================================================== netlink events
+    def _on_link(self, index: int, name: str, up: bool) -> None:
+        name = name or self.links.get(index, "")
+        if not name:
+            return
+        self.links[index] = name
+        prev = self.tracker.status.interfaces.get(name)
+        if prev is not up:
+            log.info("Netlink reports %s %s", name, "up" if up else "down")
+        self.tracker.set_interface(name, up)
+
+    def _on_addr_del(self, index: int, addr: IPAddr, plen: int) -> None:
+        for rt in self.rts.values():
+            if not rt.vips_set or rt.st.state is not fsm.State.MASTER:
+                continue
+            for vip in rt.all_vips():
+                if vip.address.ip == addr and self._vip_index(rt, vip) == index:
+                    log.info("(%s) VIP %s was removed by someone else - restoring",
+                             rt.name, vip_str(vip, rt.ifname))
+                    rt.queue.put_nowait(("restore", vip))
+
+    # ================================================================== tracking
+    def _tracking_changed(self) -> None:
+        for rt in list(self.rts.values()):
+            if rt.st.state is not fsm.State.INIT:
+                self._apply_tracking(rt)
+
+    def _tracked_view(self, inst: VrrpInstance) -> VrrpInstance:
+        """Sync-group members also track the group's objects, with weights forced to 0
+        (keepalived: a member cannot change priority on its own, it faults the group)."""
+        if not inst.sync_group:
+            return inst
+        g = next((g for g in self.config.sync_groups if g.name == inst.sync_group), None)
+        def zero(refs: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(replace(r, weight=0) for r in refs)
+        extra: dict[str, tuple[Any, ...]] = {}
+        for k in ("track_interface", "track_script", "track_file", "track_process"):
+            refs = getattr(inst, k) + (getattr(g, k) if g else ())
+            extra[k] = zero(refs)
+        return replace(inst, **extra)
+
+    def _apply_tracking(self, rt: Runtime, initial: bool = False) -> None:
+        prio, faults = effective(self._tracked_view(rt.cfg), self.config, self.tracker.status)
+        if prio != rt.applied_prio and (rt.applied_prio is not None or prio != rt.cfg.priority):
+            if not initial:
+                log.info("(%s) Changing effective priority from %d to %d", rt.name,
+                         rt.st.priority, fsm.clamp_priority(prio))
+            self._feed(rt, fsm.PriorityChanged(prio))
+        rt.applied_prio = prio
+        for reason in sorted(faults - rt.applied_faults):
+            self._feed(rt, fsm.FaultSet(reason))
+        for reason in sorted(rt.applied_faults - faults):
+            self._feed(rt, fsm.FaultCleared(reason))
+        rt.applied_faults = faults
+
+    # ================================================================== sync groups
+    def _build_groups(self) -> None:
+        old = self.groups
+        self.groups = {}
+        for g in self.config.sync_groups:
+            prev = old.get(g.name)
+            self.groups[g.name] = SyncGroup(g.name, g.group, prev.state if prev else
+                                            fsm.State.INIT)
+
+    def _group_cfg(self, name: str) -> VrrpSyncGroup | None:
+        return next((g for g in self.config.sync_groups if g.name == name), None)
+
+    def _reconcile(self, name: str) -> None:
+        for _ in range(5):  # fixpoint in <= 2 rounds; bounded anyway
+            grp = self.groups[name]
+            if any(m not in self.rts for m in grp.members):
+                return
+            members = {m: self.rts[m].st for m in grp.members}
+            new, events, notes = reconcile(grp, members)
+            self.groups[name] = new
+            for n in notes:
+                gc = self._group_cfg(n.group)
+                log.info("VRRP_Group(%s) Syncing instances to %s state", n.group, n.state.value)
+                if gc is not None:
+                    self.notifier.group(gc, n.state.value)
+            if not events:
+                return
+            for member, ev in events:
+                rt = self.rts[member]
+                assert self.loop is not None
+                old = rt.st
+                st, actions = fsm.step(old, ev, self.loop.time())
+                rt.st = st
+                for a in actions:
+                    self._apply(rt, old, a)
+                self._arm(rt)
+
+    # ================================================================== reload
+    async def reload(self, new_config: Config) -> None:
+        """Apply a new config without flapping: instances matched by identity keep state."""
+        old_by_id = {rt.cfg.identity: rt for rt in self.rts.values()}
+        log.info("Reloading")
+        self.config = new_config
+        self.notifier.update_config(new_config)
+        self.tracker.reload(new_config)
+        self._build_groups()
+        new_rts: dict[str, Runtime] = {}
+        created: list[Runtime] = []
+        for inst in new_config.vrrp_instances:
+            rt = old_by_id.pop(inst.identity, None)
+            if rt is not None:
+                old_inst = rt.cfg
+                rt.cfg = inst
+                rt.expect = build_expect(inst)
+                if inst.unicast_peer:
+                    rt.dsts = tuple(p.address for p in inst.unicast_peer)
+                src = inst.unicast_src_ip or inst.mcast_src_ip or rt.src
+                rt.src = src
+                rt.st = replace(rt.st, cfg=fsm_config(inst, src))
+                if inst.priority != old_inst.priority:
+                    rt.st = replace(rt.st, base_priority=inst.priority, priority=inst.priority)
+                    rt.applied_prio = None
+                self._attach_socket(rt)
+                if old_inst.virtual_ipaddress != inst.virtual_ipaddress or \
+                        old_inst.virtual_ipaddress_excluded != inst.virtual_ipaddress_excluded \
+                        or old_inst.virtual_routes != inst.virtual_routes or \
+                        old_inst.virtual_rules != inst.virtual_rules:
+                    rt.queue.put_nowait(("sync", old_inst))
+                new_rts[inst.name] = rt
+            else:
+                rt = await self._add_instance(inst)
+                new_rts[inst.name] = rt
+                created.append(rt)
+        for rt in old_by_id.values():  # removed from the config
+            self._feed(rt, fsm.Shutdown())
+            if rt.sock is not None:
+                rt.sock.unregister(rt.cfg.virtual_router_id, rt.handler)
+            await self._finish_worker(rt)
+        self.rts = new_rts
+        assert self.pool is not None
+        self.pool.release_unused()
+        for rt in created:
+            self._start_instance(rt)
+        for rt in new_rts.values():
+            if rt not in created:
+                self._apply_tracking(rt)
+                self._arm(rt)
+        log.info("Reload complete")
+
+    # ================================================================== status
+    def clear_stats(self) -> None:
+        """keepalived's STATS_CLEAR signal: the file is written first, then counters zeroed."""
+        for rt in self.rts.values():
+            rt.counters.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data for status/dump files: per-instance state, priority, counters, VIPs."""
+        out: dict[str, Any] = {"instances": {}, "groups": {}}
+        for name, rt in self.rts.items():
+            st = rt.st
+            out["instances"][name] = {
+                "state": st.state.value,
+                "vrid": rt.cfg.virtual_router_id,
+                "version": rt.cfg.version,
+                "family": rt.cfg.family,
+                "interface": rt.ifname,
+                "source": str(rt.src) if rt.src else None,
+                "base_priority": st.base_priority,
+                "effective_priority": st.priority,
+                "master_address": str(st.master_address) if st.master_address else None,
+                "master_priority": st.master_priority,
+                "last_advert": {
+                    "source": str(rt.last_src) if rt.last_src else None,
+                    "priority": rt.last_prio,
+                    "time": rt.last_time,
+                },
+                "last_transition": rt.last_transition,
+                "faults": sorted(st.faults),
+                "vips": [vip_str(v, rt.ifname) + (" set" if rt.vips_set else "")
+                         for v in rt.all_vips()],
+                "vips_set": rt.vips_set,
+                "counters": dict(rt.counters),
+                "garp_sent": self.announcer.sent.get(name, 0),
+            }
+        for name, g in self.groups.items():
+            out["groups"][name] = {"state": g.state.value, "members": list(g.members)}
+        out["scripts"] = dict(self.tracker.status.scripts)
+        n = self.lateness_n or 1
+        out["loop"] = {"lateness_max": self.lateness_max,
+                       "lateness_avg": self.lateness_sum / n, "timers": self.lateness_n,
+                       "lateness_recent_max": max(self.lateness_recent, default=0.0)}
+        if self.pool is not None:
+            out["sockets"] = {f"{k[0]}/v{k[1]}/{k[2]}": {
+                "rx": s.rx_packets, "unknown_vrid": s.unknown_vrid,
+                "full_batches": s.batches_full} for k, s in self.pool.sockets.items()}
+        return out
+
