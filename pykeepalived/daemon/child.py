@@ -28,6 +28,8 @@ from pykeepalived.daemon.supervisor import EXIT_CONFIG, runnable
 log = logging.getLogger("pykeepalived.daemon")
 
 STATE_EVERY = 1.0
+HANDLED = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
+           signal.SIGRTMIN + 2, signal.SIGRTMIN + 29}
 
 
 class ChildBase:
@@ -58,6 +60,8 @@ class ChildBase:
         self.loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn(self._reload()))
         for sig, fn in dumps.items():
             self.loop.add_signal_handler(sig, self._safe(fn))
+        # signals that came while starting were held (run_child blocked them): deliver now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
 
     @staticmethod
     def _safe(fn: Callable[[], None]) -> Callable[[], None]:
@@ -70,7 +74,6 @@ class ChildBase:
         return run
 
     async def _reload(self) -> None:
-        log.info("Reloading")
         res = load_config(self.args.conf, self.opts())
         if not runnable(res.exit_code()):
             for d in res.diagnostics.errors:
@@ -81,7 +84,6 @@ class ChildBase:
         self.config = res.config
         await self.apply_reload(res.config)
         self.write_state()
-        log.info("Reload complete")
 
     async def apply_reload(self, cfg: Config) -> None:
         raise NotImplementedError
@@ -154,12 +156,17 @@ class VrrpChild(ChildBase):
 
 
 def run_child(kind: str, args: argparse.Namespace) -> int:
+    # a TERM that arrives before the handlers exist must not kill us half-started (VIPs of a
+    # crashed predecessor would stay): hold signals until install_signals() takes them
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
     from pykeepalived.daemon.logsetup import setup_logging
 
     setup_logging(kind, args.log_console, args.log_detail, int(args.log_facility or 0),
                   not args.no_syslog)
     pidfile = paths.pidfile(args, kind)
     write_pidfile(pidfile)
+    with contextlib.suppress(OSError):  # a crashed predecessor's state is not ours
+        os.unlink(paths.state_file(args, kind))
     try:
         res = load_config(args.conf, LoadOptions(config_id=args.config_id,
                                                  all_config=args.all_config))

@@ -16,26 +16,32 @@ IDENTS = {"parent": "Keepalived", "vrrp": "Keepalived_vrrp",
 
 
 class RateLimit(logging.Filter):
-    """Let a message through at most once per `interval`; then say how many were dropped."""
+    """Let the same message through at most `burst` times per `interval`, then count it."""
 
-    def __init__(self, interval: float = 1.0, max_keys: int = 1024) -> None:
+    def __init__(self, interval: float = 1.0, burst: int = 5, max_keys: int = 1024) -> None:
         super().__init__()
         self.interval = interval
+        self.burst = burst
         self.max_keys = max_keys
-        self.seen: dict[str, tuple[float, int]] = {}
+        self.seen: dict[str, list[float | int]] = {}  # message -> [window start, passed, dropped]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = f"{record.name}:{record.msg}"
+        key = f"{record.name}:{record.getMessage()}"
         now = time.monotonic()
-        last = self.seen.get(key)
-        if last is None or now - last[0] >= self.interval:
-            if last is not None and last[1]:
-                record.msg = f"{record.msg} (repeated {last[1]} more times)"
+        ent = self.seen.get(key)
+        if ent is None or now - ent[0] >= self.interval:
+            dropped = int(ent[2]) if ent else 0
+            if dropped:
+                record.msg = f"{record.getMessage()} (repeated {dropped} more times)"
+                record.args = ()
             if len(self.seen) >= self.max_keys:
                 self.seen.clear()
-            self.seen[key] = (now, 0)
+            self.seen[key] = [now, 1, 0]
             return True
-        self.seen[key] = (last[0], last[1] + 1)
+        if ent[1] < self.burst:
+            ent[1] += 1
+            return True
+        ent[2] += 1
         return False
 
 
