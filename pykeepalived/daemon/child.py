@@ -155,10 +155,21 @@ class VrrpChild(ChildBase):
         return 0
 
 
+def die_with_parent(parent: int) -> None:
+    """A child must not outlive its parent: an orphan would fight the next pykeepalived."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: TERM us (a graceful stop) when it dies
+    if os.getppid() != parent:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run_child(kind: str, args: argparse.Namespace) -> int:
     # a TERM that arrives before the handlers exist must not kill us half-started (VIPs of a
     # crashed predecessor would stay): hold signals until install_signals() takes them
     signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    die_with_parent(int(os.environ.get("PYKEEPALIVED_PARENT", os.getppid())))
     from pykeepalived.daemon.logsetup import setup_logging
 
     setup_logging(kind, args.log_console, args.log_detail, int(args.log_facility or 0),

@@ -100,9 +100,10 @@ class Supervisor:
     # -- children ------------------------------------------------------------------------
     async def spawn(self, kind: str) -> None:
         ch = self.children.setdefault(kind, Child(kind))
+        env = {**os.environ, "PYKEEPALIVED_PARENT": str(os.getpid())}
         ch.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "pykeepalived", "--child", kind, *self.argv,
-            stdin=asyncio.subprocess.DEVNULL, start_new_session=False)
+            stdin=asyncio.subprocess.DEVNULL, env=env)
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
                  "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)

@@ -196,3 +196,27 @@ def test_config_that_cannot_run_exits_with_its_code(tmp_path: Path) -> None:
     assert p.returncode == 2
     assert "missing a parameter" in p.stderr
     assert not (tmp_path / "p.pid").exists()
+
+
+def test_children_stop_when_the_parent_is_killed(node_env: tuple[str, Path, Path]) -> None:
+    ns, tmp, conf = node_env
+    node = start(ns, tmp, conf)
+    try:
+        wait_for(lambda: node.state() == "MASTER" and node.has_vip(), 10, "MASTER")
+        child = node.pid("vrrp")
+        node.proc.kill()
+        node.proc.wait(timeout=10)
+
+        def gone() -> bool:
+            try:
+                os.kill(child or 0, 0)
+            except ProcessLookupError:
+                return True
+            return False
+
+        wait_for(gone, 10, "the orphaned VRRP child to exit")
+        # it stopped gracefully (TERM), so it released the VIP on its way out
+        assert not node.has_vip()
+    finally:
+        if node.proc.poll() is None:
+            node.proc.kill()
