@@ -102,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pykeepalived.daemon.status import main as status_main
 
         return status_main(argv[1:])
+    if argv[:1] == ["lab"]:
+        from pykeepalived.lab import main as lab_main
+
+        return lab_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.version:
         print(f"pykeepalived v{__version__} (keepalived 2.2.7 compatible)")

@@ -102,7 +102,8 @@ class Supervisor:
         ch = self.children.setdefault(kind, Child(kind))
         env = {**os.environ, "PYKEEPALIVED_PARENT": str(os.getpid())}
         ch.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "pykeepalived", "--child", kind, *self.argv,
+            # -P: never import from the cwd (root started in /tmp must not run a planted module)
+            sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
             stdin=asyncio.subprocess.DEVNULL, env=env)
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
