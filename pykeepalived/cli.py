@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
       help="where children publish their state for `pykeepalived status` (/run/pykeepalived)")
     a("--dump-dir", default=None, metavar="DIR",
       help="where USR1/USR2/JSON dumps are written (default /tmp, as keepalived)")
+    a("--metrics", default=None, metavar="[ADDR:]PORT",
+      help="serve Prometheus metrics on ADDR:PORT (off by default; ADDR defaults to 127.0.0.1)")
     a("--child", default=None, choices=("vrrp", "checker"), help=argparse.SUPPRESS)
     a("-v", "--version", action="store_true", help="print the version and exit")
     a("-h", "--help", action="help", help="show this help and exit")

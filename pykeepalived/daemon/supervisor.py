@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.diagnostics import Rc
@@ -84,13 +85,39 @@ class Supervisor:
         for kind in kinds:
             await self.spawn(kind)
         sdnotify.notify("READY=1", f"STATUS=running: {', '.join(kinds) or 'nothing'}")
+        metrics = await self._start_metrics()
         wd = sdnotify.watchdog_interval()
         wd_task = loop.create_task(self._watchdog(wd)) if wd else None
         await self._stop.wait()
         if wd_task is not None:
             wd_task.cancel()
+        if metrics is not None:
+            metrics.close()
         await self.stop_children()
         return self.exit_code
+
+    async def _start_metrics(self) -> asyncio.base_events.Server | None:
+        """The endpoint reads what the children publish: the parent never blocks on them."""
+        if not self.args.metrics:
+            return None
+        from pykeepalived.daemon import metrics, paths
+        from pykeepalived.daemon.status import read_state
+
+        host, _, port = self.args.metrics.rpartition(":")
+        host = host.strip("[]") or "127.0.0.1"
+
+        def snap() -> tuple[dict[str, Any] | None, Any]:
+            d = paths.state_dir(self.args)
+            v, c = read_state(d, "vrrp"), read_state(d, "checker")
+            return (v.data if v.problem is None else None, c.data if c.problem is None else None)
+
+        try:
+            srv = await metrics.serve(host, int(port), snap)
+        except (OSError, ValueError) as e:
+            log.error("metrics endpoint %s: %s", self.args.metrics, e)
+            return None
+        log.info("Serving metrics on http://%s:%s/metrics", host, port)
+        return srv
 
     async def _watchdog(self, every: float) -> None:
         while not self._stopping:

@@ -220,3 +220,29 @@ def test_children_stop_when_the_parent_is_killed(node_env: tuple[str, Path, Path
     finally:
         if node.proc.poll() is None:
             node.proc.kill()
+
+
+def test_metrics_endpoint_serves_the_running_state(node_env: tuple[str, Path, Path]) -> None:
+    ns, tmp, conf = node_env
+    node = start(ns, tmp, conf, "--metrics", "127.0.0.1:9650")
+    try:
+        wait_for(lambda: node.state() == "MASTER", 10, "MASTER")
+        fetch = ("import urllib.request as u; "
+                 "print(u.urlopen('http://127.0.0.1:9650/metrics', timeout=5).read().decode())")
+        body = ""
+
+        def got() -> bool:
+            nonlocal body
+            p = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", fetch],
+                               capture_output=True, text=True, timeout=20)
+            body = p.stdout
+            return "keepalived_vrrp_state{" in body
+
+        wait_for(got, 10, "metrics")
+        assert 'iname="VI_1"' in body and "keepalived_up 1" in body
+        # bound to loopback only: nothing listens on the interface address
+        ss = subprocess.run(["ip", "netns", "exec", ns, "ss", "-ltnH"], capture_output=True,
+                            text=True, timeout=10).stdout
+        assert "127.0.0.1:9650" in ss and "0.0.0.0:9650" not in ss
+    finally:
+        assert stop(node) == 0
