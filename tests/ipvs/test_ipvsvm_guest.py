@@ -15,8 +15,19 @@ pytestmark = pytest.mark.slow
 
 
 def _uml_pids() -> set[str]:
-    out = subprocess.run(["pgrep", "-f", "umid=ipvsvm-"], capture_output=True, text=True)
-    return set(out.stdout.split())
+    """Live UML guests (zombies of an interrupted run hold nothing and are not ours)."""
+    # guests of this test process only: run_in_guest names them ipvsvm-<our pid>-...
+    out = subprocess.run(["pgrep", "-f", f"umid=ipvsvm-{os.getpid()}-"], capture_output=True,
+                         text=True)
+    live = set()
+    for pid in out.stdout.split():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] != "Z":
+            live.add(pid)
+    return live
 
 
 def test_command_status_output_env(ipvs_guest: Callable[..., GuestResult]) -> None:
@@ -41,7 +52,8 @@ def test_command_status_output_env(ipvs_guest: Callable[..., GuestResult]) -> No
 
 
 def test_timeout_kills_everything(ipvs_guest: Callable[..., GuestResult]) -> None:
+    before = _uml_pids()  # another guest (a parallel run) is not ours to judge
     res = ipvs_guest(["sleep", "600"], timeout=10)
     assert res.timed_out and res.returncode == RC_TIMEOUT
     assert res.duration < 30
-    assert not _uml_pids(), "UML processes survived the run"
+    assert not _uml_pids() - before, "UML processes survived the run"

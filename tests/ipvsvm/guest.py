@@ -190,7 +190,12 @@ def run_in_guest(
     cwd = os.fspath(cwd or os.getcwd())
     env = dict(os.environ if env is None else env)
     rw = [os.path.realpath(d) for d in rw_dirs]
-    for d in [cwd, *rw]:
+    # the guest mounts fresh, empty /tmp and /run: host paths under them that the command
+    # needs (a checkout cloned to /tmp, its venv) are passed through read-only
+    ro = sorted({p for p in (os.path.realpath(cwd), os.path.realpath(sys.prefix),
+                             str(HERE.parents[1]))
+                 if p.startswith(("/tmp/", "/run/", "/dev/shm/"))} - set(rw))
+    for d in [cwd, *rw, *ro]:
         if any(c.isspace() or c == "," for c in d):
             raise ValueError(f"paths passed to the guest must not contain spaces or commas: {d}")
     run = Path(tempfile.mkdtemp(prefix="ipvsvm-run-"))
@@ -199,6 +204,7 @@ def run_in_guest(
         (run / "cmd").write_text(_command_script(argv, cwd, env))
         (run / "config").write_text(
             f"MODULES={shlex.quote(' '.join(modules))}\nRW_DIRS={shlex.quote(' '.join(rw))}\n"
+            f"RO_DIRS={shlex.quote(' '.join(ro))}\n"
         )
         uml_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LD_PRELOAD": str(shim)}
         if "TMPDIR" in os.environ:  # UML's guest RAM is a deleted file there (or /dev/shm)

@@ -51,6 +51,9 @@ CTL=$R/run/ipvsvm
 for d in ${RW_DIRS:-}; do
     mkdir -p "$R$d" && mount -t hostfs -o "$d" hostfs "$R$d" || die "mount rw $d"
 done
+for d in ${RO_DIRS:-}; do   # host paths under the guest's fresh /tmp or /run (a checkout)
+    mkdir -p "$R$d" && mount -t hostfs -o "ro,$d" hostfs "$R$d" || die "mount ro $d"
+done
 
 # modprobe(8) for the guest: /lib/modules/<release> and a kernel usermode helper. The helper
 # path is resolved in the kernel's root (the hostfs /) and in the chroot alike.
