@@ -78,6 +78,19 @@ def needs_shell(argv: tuple[str, ...]) -> bool:
     return any(ch in SHELL_CHARS for a in argv for ch in a)
 
 
+SCRIPT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_KEEP_ENV = ("LANG", "LC_ALL", "TZ")
+
+
+def script_env() -> dict[str, str]:
+    """The environment scripts run with: a fixed PATH and the locale, nothing inherited
+    besides. The daemon's own environment (service-manager credentials, tokens, proxies) is
+    none of a notify or check script's business, and it differs between hosts."""
+    env = {"PATH": SCRIPT_PATH, "HOME": "/"}
+    env.update({k: os.environ[k] for k in _KEEP_ENV if k in os.environ})
+    return env
+
+
 def resolve(prog: str) -> str | None:
     if "/" in prog:
         return prog if os.path.isfile(prog) else None
