@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("-n", "--dont-fork", action="store_true", help="stay in the foreground")
     a("-l", "--log-console", action="store_true", help="log to the console")
     a("-D", "--log-detail", action="store_true", help="detailed logging")
-    a("-S", "--log-facility", default="0", metavar="N", help="syslog facility LOCAL0..7")
+    a("-S", "--log-facility", default="daemon", metavar="FAC",
+      help="syslog facility: 0-7 (LOCAL0-7), local0-7, user or daemon (default)")
     a("-G", "--no-syslog", action="store_true", help="do not log to syslog")
     a("-p", "--pid", dest="pidfile", default=None, help="parent pidfile")
     a("-r", "--vrrp_pid", dest="vrrp_pidfile", default=None, help="VRRP child pidfile")
@@ -51,8 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
     a("-V", "--dont-release-vrrp", action="store_true", help="keep VIPs on stop")
     a("-I", "--dont-release-ipvs", action="store_true", help="keep the IPVS table on stop")
     a("-R", "--dont-respawn", action="store_true", help="do not respawn children")
-    a("-X", "--release-vips", action="store_true", help="drop VIPs on a child's exit")
-    a("-u", "--umask", default=None, help="umask for files created")
+    a("-X", "--release-vips", action="store_true",
+      help="drop VIPs on transition from signal (accepted; VIPs are always dropped on stop)")
+    a("-u", "--umask", default=None, metavar="MASK", help="umask for files created (numeric)")
+    # keepalived options we accept so existing DAEMON_ARGS keep working (see README)
+    a("-B", "--no_bfd", action="store_true", help="no BFD subsystem (pykeepalived has none)")
+    a("--all", dest="all_children", action="store_true",
+      help="run every child even without configuration for it")
+    a("-a", "--address-monitoring", action="store_true", help="log netlink address events")
+    a("-b", "--bfd_pid", default=None, metavar="FILE", help="BFD pidfile (unused)")
+    a("-x", "--snmp", action="store_true", help="SNMP (not implemented; use --metrics)")
+    a("-A", "--snmp-agent-socket", default=None, metavar="FILE", help=argparse.SUPPRESS)
+    a("-s", "--namespace", default=None, metavar="NAME",
+      help="network namespace (not implemented: use `ip netns exec NAME pykeepalived`)")
+    a("-m", "--core-dump", action="store_true", help=argparse.SUPPRESS)
+    a("-M", "--core-dump-pattern", nargs="?", const="core", default=None, help=argparse.SUPPRESS)
+    a("-T", "--genhash", action="store_true",
+      help="genhash mode: the rest of the command line is genhash's (must come first)")
     a("--signum", default=None, metavar="SIG",
       help="print the signal number for STOP|RELOAD|DATA|STATS|STATS_CLEAR|JSON and exit")
     a("--state-dir", default=None, metavar="DIR",
@@ -104,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pykeepalived.daemon.status import main as status_main
 
         return status_main(argv[1:])
+    if argv[:1] in (["-T"], ["--genhash"]):
+        from pykeepalived.check.genhash import main as genhash_main
+
+        return genhash_main(argv[1:])
     if argv[:1] == ["lab"]:
         from pykeepalived.lab import main as lab_main
 

@@ -15,6 +15,8 @@ import pwd
 import signal
 from dataclasses import dataclass
 
+from pykeepalived.config.scripts import script_env
+
 KILL_GRACE = 0.5  # seconds between SIGTERM and SIGKILL of a timed-out script
 
 
@@ -56,7 +58,8 @@ async def run_script(argv: tuple[str, ...], timeout: float | None, user: str | N
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL, start_new_session=True, close_fds=True, **kw)
+            stderr=asyncio.subprocess.DEVNULL, start_new_session=True, close_fds=True,
+            env=script_env(), **kw)
     except OSError as e:
         return ScriptOutcome(error=f"{argv[0]}: {e.strerror or e}")
     try:

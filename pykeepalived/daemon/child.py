@@ -172,7 +172,7 @@ def run_child(kind: str, args: argparse.Namespace) -> int:
     die_with_parent(int(os.environ.get("PYKEEPALIVED_PARENT", os.getppid())))
     from pykeepalived.daemon.logsetup import setup_logging
 
-    setup_logging(kind, args.log_console, args.log_detail, int(args.log_facility or 0),
+    setup_logging(kind, args.log_console, args.log_detail, args.log_facility,
                   not args.no_syslog)
     pidfile = paths.pidfile(args, kind)
     write_pidfile(pidfile)

@@ -45,7 +45,19 @@ class RateLimit(logging.Filter):
         return False
 
 
-def setup_logging(role: str, console: bool, detail: bool, facility: int = 0,
+def facility_code(name: str | int | None) -> int:
+    """keepalived's -S: 0-7 or local0-7 (LOCALn), user, daemon (the default)."""
+    s = str(name if name is not None else "daemon").lower()
+    if s.isdigit() and 0 <= int(s) <= 7:
+        return SysLogHandler.LOG_LOCAL0 + int(s)
+    if s.startswith("local") and s[5:].isdigit() and 0 <= int(s[5:]) <= 7:
+        return SysLogHandler.LOG_LOCAL0 + int(s[5:])
+    if s == "user":
+        return SysLogHandler.LOG_USER
+    return SysLogHandler.LOG_DAEMON
+
+
+def setup_logging(role: str, console: bool, detail: bool, facility: str | int | None = None,
                   syslog: bool = True) -> None:
     level = logging.DEBUG if detail else logging.INFO
     handlers: list[logging.Handler] = []
@@ -55,8 +67,7 @@ def setup_logging(role: str, console: bool, detail: bool, facility: int = 0,
         handlers.append(h)
     if syslog:
         try:
-            fac = SysLogHandler.LOG_DAEMON if not facility else SysLogHandler.LOG_LOCAL0 + facility
-            s = SysLogHandler(address="/dev/log", facility=fac)
+            s = SysLogHandler(address="/dev/log", facility=facility_code(facility))
             s.setFormatter(logging.Formatter(f"{IDENTS.get(role, 'Keepalived')}"
                                              "[%(process)d]: %(message)s"))
             handlers.append(s)

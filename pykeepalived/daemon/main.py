@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from pykeepalived.daemon import paths
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.umask is not None:
+        try:
+            os.umask(int(args.umask, 0))
+        except ValueError:
+            print(f"pykeepalived: invalid umask '{args.umask}' (numeric, e.g. 022)",
+                  file=sys.stderr)
+            return 1
     if args.child:
         from pykeepalived.daemon.child import run_child
 
@@ -15,6 +24,6 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     from pykeepalived.daemon.logsetup import setup_logging
     from pykeepalived.daemon.supervisor import run_parent
 
-    setup_logging("parent", args.log_console, args.log_detail, int(args.log_facility or 0),
+    setup_logging("parent", args.log_console, args.log_detail, args.log_facility,
                   not args.no_syslog)
     return run_parent(args, argv, paths.pidfile(args, "parent"))

@@ -32,6 +32,7 @@ from pykeepalived.vrrp.notify import Notifier
 from pykeepalived.vrrp.sockets import IPPROTO_AH, IPPROTO_VRRP, RxPacket, SocketPool, VrrpSocket
 from pykeepalived.vrrp.sync_group import SyncGroup, reconcile
 from pykeepalived.vrrp.tracking import Tracker, effective
+from pykeepalived.vrrp.vmac import VmacLink, VmacManager, vmac_name
 
 log = logging.getLogger("pykeepalived.vrrp")
 
@@ -78,10 +79,18 @@ class Runtime:
     queue: asyncio.Queue[tuple[Any, ...]] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
     drop_log: dict[str, tuple[float, int]] = field(default_factory=dict)
+    vmac: VmacLink | None = None  # use_vmac: ifname/ifindex/mac above are the macvlan's
 
     @property
     def name(self) -> str:
         return self.cfg.name
+
+    @property
+    def xmit_ifname(self) -> str:
+        """Where the VRRP socket lives: the VMAC unless vmac_xmit_base (keepalived)."""
+        if self.vmac is not None and self.cfg.vmac_xmit_base:
+            return self.vmac.base
+        return self.ifname
 
     def advertised(self) -> list[VirtualIP]:
         return [v for v in self.cfg.virtual_ipaddress if v.family == self.cfg.family]
@@ -139,6 +148,7 @@ class VrrpEngine:
         self.announcer = Announcer()
         self.notifier = Notifier(config)
         self.tracker = Tracker(config, self._tracking_changed)
+        self.vmacs = VmacManager()
         self.pool: SocketPool | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stopped = asyncio.Event()
@@ -189,6 +199,7 @@ class VrrpEngine:
         await self.tracker.stop()
         await self.notifier.drain(5.0)
         self._teardown()
+        await self.vmacs.remove_all(self.nl.ipr)
         await self.nl.close()
         log.info("Stopped")
         self._stopped.set()
@@ -237,8 +248,26 @@ class VrrpEngine:
             log.info("Assigned address %s for interface %s", src, ifname)
         return ifname, li.index, li.mac, src
 
+    async def _add_vmac(self, inst: VrrpInstance, ifname: str, ifindex: int, mac: str,
+                        src: IPAddr | None) -> VmacLink:
+        """use_vmac: the instance then lives on the macvlan (VIPs, GARPs, adverts)."""
+        lladdr = src if isinstance(src, IPv6Address) else None
+        v6_vips = any(v.family == 6 and (v.dev or ifname) == ifname for v in
+                      list(inst.virtual_ipaddress) + list(inst.virtual_ipaddress_excluded))
+        return await self.vmacs.ensure(
+            self.nl.ipr, instance=inst.name,
+            name=vmac_name(inst.virtual_router_id, inst.family, inst.use_vmac),
+            vrid=inst.virtual_router_id, family=inst.family, base=ifname, base_index=ifindex,
+            base_mac=mac, lladdr=lladdr, ipv6_on_vmac=v6_vips)
+
     async def _add_instance(self, inst: VrrpInstance) -> Runtime:
         ifname, ifindex, mac, src = await self._resolve(inst)
+        vm = None
+        if inst.use_vmac:
+            vm = await self._add_vmac(inst, ifname, ifindex, mac, src)
+            ifname, ifindex, mac = vm.name, vm.index, vm.mac
+            if src is None and vm.lladdr is not None:
+                src = vm.lladdr
         if inst.unicast_peer:
             dsts: tuple[IPAddr, ...] = tuple(p.address for p in inst.unicast_peer)
         elif inst.mcast_dst_ip is not None:
@@ -247,7 +276,8 @@ class VrrpEngine:
             g = self.config.global_defs
             dsts = (g.vrrp_mcast_group4 if inst.family == 4 else g.vrrp_mcast_group6,)
         rt = Runtime(cfg=inst, st=fsm.initial_state(fsm_config(inst, src)), ifname=ifname,
-                     ifindex=ifindex, mac=mac, src=src, dsts=dsts, expect=build_expect(inst))
+                     ifindex=ifindex, mac=mac, src=src, dsts=dsts, expect=build_expect(inst),
+                     vmac=vm)
         self._attach_socket(rt)
         self.rts[inst.name] = rt
         rt.worker = asyncio.get_running_loop().create_task(self._worker(rt))
@@ -262,7 +292,7 @@ class VrrpEngine:
         if rt.sock is not None:
             rt.sock.unregister(rt.cfg.virtual_router_id, rt.handler)
         proto = IPPROTO_AH if rt.expect.auth_type == codec.AuthType.AH else IPPROTO_VRRP
-        sock = self.pool.get(rt.ifname, rt.cfg.family, proto)
+        sock = self.pool.get(rt.xmit_ifname, rt.cfg.family, proto)
         if not rt.cfg.unicast_peer:
             sock.join(rt.dsts[0])
 
@@ -280,8 +310,17 @@ class VrrpEngine:
             self._feed(rt, fsm.FaultSet(NO_SOURCE_FAULT))
         self._feed(rt, fsm.Startup())
 
-    def _vip_index(self, rt: Runtime, vip: VirtualIP) -> int:
+    @staticmethod
+    def _vip_dev(rt: Runtime, vip: VirtualIP) -> str:
+        """The VIP's interface; with use_vmac, VIPs of the base interface (the config gives
+        every VIP without 'dev' the instance's interface) live on the macvlan instead."""
         dev = vip.dev or rt.ifname
+        if rt.vmac is not None and dev == rt.vmac.base:
+            return rt.ifname
+        return dev
+
+    def _vip_index(self, rt: Runtime, vip: VirtualIP) -> int:
+        dev = self._vip_dev(rt, vip)
         if dev == rt.ifname:
             return rt.ifindex
         try:
@@ -553,7 +592,7 @@ class VrrpEngine:
                        ) -> list[tuple[VirtualIP, str, str]]:
         out = []
         for v in vips:
-            dev = v.dev or rt.ifname
+            dev = self._vip_dev(rt, v)
             mac = rt.mac if dev == rt.ifname else self._mac_of(dev) or rt.mac
             out.append((v, dev, mac))
         return out
@@ -708,6 +747,9 @@ class VrrpEngine:
         self.rts = new_rts
         assert self.pool is not None
         self.pool.release_unused()
+        for rt in old_by_id.values():
+            if rt.vmac is not None:
+                await self.vmacs.remove(self.nl.ipr, rt.name)
         for rt in created:
             self._start_instance(rt)
         for rt in new_rts.values():

@@ -15,10 +15,11 @@ import contextlib
 import logging
 import os
 import pwd
+import stat
 from dataclasses import dataclass
 
 from pykeepalived.config.model import Config, Script, VrrpInstance, VrrpSyncGroup
-from pykeepalived.config.scripts import needs_shell
+from pykeepalived.config.scripts import needs_shell, script_env
 
 log = logging.getLogger("pykeepalived.vrrp")
 
@@ -89,6 +90,7 @@ async def run_script(
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
+            env=script_env(),
             **kw,  # type: ignore[arg-type]
         )
     except OSError as e:
@@ -134,10 +136,16 @@ class Notifier:
         if self._fifo_fd is not None and self._fifo_path == path:
             return self._fifo_fd
         try:
-            if not os.path.exists(path):
+            if not os.path.lexists(path):
                 os.mkfifo(path, 0o600)
-            # O_RDWR keeps the FIFO writable even while no reader is attached
-            self._fifo_fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+            # O_RDWR keeps the FIFO writable even while no reader is attached; O_NOFOLLOW and
+            # the FIFO check: a link or regular file planted at the path (say in /tmp) must
+            # not be written through as root
+            fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(f"{path} is not a FIFO")
+            self._fifo_fd = fd
             self._fifo_path = path
         except OSError as e:
             log.warning("Unable to open notify FIFO %s: %s", path, e)

@@ -88,9 +88,13 @@ async def _serve(engine: VrrpEngine, path: str, opts: LoadOptions, dump: str | N
     def write_dump() -> None:
         if dump is None:
             return
-        fd = os.open(dump, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(engine.snapshot(), f, indent=1)
+        from pykeepalived.daemon.files import write_atomic
+
+        # never through a link planted at the path (O_TRUNC on it would truncate the victim)
+        try:
+            write_atomic(dump, json.dumps(engine.snapshot(), indent=1))
+        except OSError as e:
+            log.error("cannot write dump file: %s", e)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: spawn(engine.stop()))

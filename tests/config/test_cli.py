@@ -72,3 +72,19 @@ def test_dump_shows_completed_model() -> None:
 def test_version_and_signum() -> None:
     assert "pykeepalived" in run("-v").stdout
     assert run("--signum=RELOAD").stdout.strip() == "1"
+
+
+def test_keepalived_daemon_flags_are_accepted() -> None:
+    from pykeepalived.cli import build_parser
+    from pykeepalived.daemon.logsetup import facility_code
+
+    args = build_parser().parse_args(["-D", "-S", "local3", "-B", "--all", "-a", "-x", "-m",
+                                      "-s", "ns1", "-b", "/run/b.pid", "-u", "022", "-X"])
+    assert args.log_facility == "local3" and args.umask == "022"
+    assert facility_code("local3") == facility_code("3") == 19  # LOG_LOCAL3
+    assert facility_code("user") == 1 and facility_code(None) == 3  # LOG_USER, LOG_DAEMON
+
+
+def test_genhash_mode(tmp_path: Path) -> None:
+    p = run("-T", "-h")
+    assert p.returncode in (0, 1, 2) and "Traceback" not in p.stderr
