@@ -5,7 +5,11 @@ floor. Run: python tests/... run_in_guest([python, bench/ipvs_sync.py]) (needs k
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
+import tempfile
 import time
 
 from pykeepalived.ipvs.desired import DesiredTable
@@ -62,5 +66,62 @@ def main() -> None:
     print(f"syncer no-op reconcile  {noop:7.3f} s  ops {r3.netlink_ops} writes {r3.writes}")
 
 
+def conf_text(t: DesiredTable) -> str:
+    """The same table as a keepalived.conf (no checkers: every real server is up)."""
+    out = []
+    for s, ds in t.services.items():
+        out += [f"virtual_server {s.addr} {s.port} {{", "  lb_algo wrr", "  lb_kind NAT",
+                "  protocol TCP"]
+        out += [f"  real_server {d.addr} {d.port} {{ weight {d.weight} }}" for d in ds]
+        out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def entries() -> int:
+    with open("/proc/net/ip_vs") as fh:
+        return sum(1 for ln in fh if ln.startswith(("TCP", "  ->")))
+
+
+def daemon_time(argv: list[str], want: int, timeout: float = 300.0) -> float | None:
+    """Start a daemon; seconds until the kernel table has `want` entries (None: it did not)."""
+    subprocess.run(["ipvsadm", "-C"], check=True)
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        while time.perf_counter() - t0 < timeout:
+            if entries() >= want:
+                return time.perf_counter() - t0
+            if p.poll() is not None:
+                return None
+            time.sleep(0.05)
+        return None
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(10)
+        subprocess.run(["ipvsadm", "-C"], check=True)
+
+
+def daemons() -> None:
+    """keepalived -C vs pykeepalived -C on the same config, from start to a complete table."""
+    with tempfile.TemporaryDirectory() as d:
+        conf = os.path.join(d, "k.conf")
+        with open(conf, "w") as fh:
+            fh.write(conf_text(table()))
+        want = N_VS * (N_RS + 1)
+        pid = ["-p", f"{d}/p.pid", "-r", f"{d}/r.pid", "-c", f"{d}/c.pid"]
+        kad = daemon_time(["keepalived", "-C", "-n", "-G", "-f", conf, *pid], want)
+        ours = daemon_time([sys.executable, "-m", "pykeepalived", "-C", "-n", "-G", "-f", conf,
+                            "--state-dir", d, "--dump-dir", d, *pid], want)
+
+    def f(v: float | None) -> str:
+        return f"{v:7.3f} s" if v is not None else "   n/a"
+
+    print(f"keepalived -C start -> full table    {f(kad)}")
+    print(f"pykeepalived -C start -> full table  {f(ours)}")
+
+
 if __name__ == "__main__":
     main()
+    daemons()

@@ -15,7 +15,9 @@ import json
 import logging
 import os
 import signal
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from pykeepalived.config.model import Config
 from pykeepalived.daemon import paths
@@ -24,6 +26,7 @@ from pykeepalived.daemon.files import write_atomic
 
 log = logging.getLogger("pykeepalived.check")
 
+T = TypeVar("T")
 DEBOUNCE = 0.05
 RESYNC = 10.0
 
@@ -40,11 +43,21 @@ class CheckerChild(ChildBase):
         self.health = Health()
         self.syncer: Any = None
         self.dirty = asyncio.Event()
+        self.pending: list[Any] = []
         self.last_report: str = ""
         self.sync_state: str | None = None
+        # every netlink call on one thread: pyroute2 keeps per-thread state, and calls must
+        # not overlap anyway
+        self.ipvs_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")
+
+    async def ipvs(self, fn: Callable[[], T]) -> T:
+        assert self.loop is not None
+        return await self.loop.run_in_executor(self.ipvs_thread, fn)
 
     def _on_event(self, ev: Any) -> None:
-        self.health = self.health.apply(ev)
+        # applied in batches by the sync loop: Health.apply copies its mapping, so one call
+        # per event would be quadratic over the 10k events of a large pool's start
+        self.pending.append(ev)
         self.dirty.set()
 
     async def _sync_loop(self) -> None:
@@ -57,8 +70,11 @@ class CheckerChild(ChildBase):
                 break
             await asyncio.sleep(DEBOUNCE)
             self.dirty.clear()
+            if self.pending:
+                events, self.pending = self.pending, []
+                self.health = self.health.apply(*events)
             table = desired_table(self.config, self.health)
-            rep = await asyncio.to_thread(self.syncer.reconcile, table)
+            rep = await self.ipvs(lambda t=table: self.syncer.reconcile(t))
             for err in rep.errors:
                 log.error("%s", err)
             if rep.writes:
@@ -84,7 +100,7 @@ class CheckerChild(ChildBase):
         from pykeepalived.ipvs.syncer import follow_vrrp_state
 
         try:
-            await asyncio.to_thread(follow_vrrp_state, self.syncer.kernel(), spec, state)
+            await self.ipvs(lambda: follow_vrrp_state(self.syncer.kernel, spec, state))
             self.sync_state = state
         except Exception as e:  # a kernel refusal must not stop the health checks
             log.error("lvs_sync_daemon on %s: %s", spec.interface, e)
@@ -111,10 +127,11 @@ class CheckerChild(ChildBase):
         self.install_signals({signal.SIGUSR1: self.dump})
         self.syncer = IpvsSyncer()
         try:
-            k = await asyncio.to_thread(self.syncer.kernel)
+            k = await self.ipvs(lambda: self.syncer.kernel)
             if self.config.global_defs.lvs_flush:
-                await asyncio.to_thread(self.syncer.flush)
-            await asyncio.to_thread(apply_timeouts, k, self.config.global_defs)
+                await self.ipvs(self.syncer.flush)
+            gd = self.config.global_defs
+            await self.ipvs(lambda: apply_timeouts(k, gd))
         except Exception as e:
             # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL
             log.error("IPVS: Can't initialize ipvs: %s", e)
@@ -126,10 +143,11 @@ class CheckerChild(ChildBase):
         await self.stopping.wait()
         await self.pool.stop()
         if not self.args.dont_release_ipvs:
-            rep = await asyncio.to_thread(self.syncer.release,
-                                          self.config.global_defs.lvs_flush_on_stop)
+            flush = self.config.global_defs.lvs_flush_on_stop
+            rep = await self.ipvs(lambda: self.syncer.release(flush))
             log.info("IPVS released: %s", rep)
-        await asyncio.to_thread(self.syncer.close)
+        await self.ipvs(self.syncer.close)
+        self.ipvs_thread.shutdown(wait=True)
         return 0
 
 

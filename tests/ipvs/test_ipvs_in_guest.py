@@ -21,7 +21,7 @@ def test_ipvs_suite_in_guest() -> None:
     if reason:
         pytest.skip(f"IPVS guest unavailable: {reason}")
     argv = [
-        sys.executable, "-m", "pytest", "-m", "ipvs", "tests/ipvs",
+        sys.executable, "-m", "pytest", "-m", "ipvs", "tests/ipvs", "tests/e2e",
         "-p", "no:cacheprovider", "-q", "-rA", "--durations=0",
         f"--junitxml={GUEST_OUTDIR}/junit.xml",
     ]  # fmt: skip
