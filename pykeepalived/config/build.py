@@ -66,6 +66,8 @@ CHECKER_DEFAULTS: dict[str, dict[str, float]] = {
     "BFD_CHECK": {"retry": 1, "delay_before_retry": 1.0},
 }
 CHECKER_KINDS = tuple(CHECKER_DEFAULTS)
+TRACK_RANGES = {"track_script": (-253, 253), "track_interface": (-253, 253),
+                "track_file": (-254, 254), "track_process": (-254, 254)}
 
 
 @dataclass
@@ -376,6 +378,11 @@ class Builder:
             terminate_delay=c.get("terminate_delay", c.get("delay", 0.0)),
             full_command=bool(c.get("full_command", False)), loc=c.loc)
 
+    def tracking(self, c: Ctx) -> dict[str, tuple[TrackRef, ...]]:
+        """The track_* value blocks of an instance or a sync group, with their weight ranges."""
+        return {k: self.track_refs(c.entries.get(k, []), k, lo, hi)
+                for k, (lo, hi) in TRACK_RANGES.items()}
+
     def track_refs(self, entries: list[tuple[tuple[str, ...], Loc]], what: str, lo: int, hi: int
                    ) -> tuple[TrackRef, ...]:
         out = []
@@ -609,14 +616,7 @@ class Builder:
         # authentication
         self.authentication(c, kw, tag, version, want, fam)
         # tracking
-        kw["track_script"] = self.track_refs(c.entries.get("track_script", []), "track_script",
-                                             -253, 253)
-        kw["track_interface"] = self.track_refs(c.entries.get("track_interface", []),
-                                                "track_interface", -253, 253)
-        kw["track_file"] = self.track_refs(c.entries.get("track_file", []), "track_file",
-                                           -254, 254)
-        kw["track_process"] = self.track_refs(c.entries.get("track_process", []),
-                                              "track_process", -254, 254)
+        kw.update(self.tracking(c))
         for ref in kw["track_interface"]:
             if self.check_interfaces and not self.host.has_interface(ref.name) and \
                     not g.dynamic_interfaces:
@@ -753,12 +753,7 @@ class Builder:
         for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
             if c.has(k):
                 kw[k] = self.script(c.get(k), c.where(k))
-        kw["track_script"] = self.track_refs(c.entries.get("track_script", []), "track_script",
-                                             -253, 253)
-        kw["track_interface"] = self.track_refs(c.entries.get("track_interface", []),
-                                                "track_interface", -253, 253)
-        kw["track_file"] = self.track_refs(c.entries.get("track_file", []), "track_file",
-                                           -254, 254)
+        kw.update(self.tracking(c))
         kw["smtp_alert"] = bool(c.get("smtp_alert", False))
         return VrrpSyncGroup(**kw)
 

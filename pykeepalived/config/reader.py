@@ -253,18 +253,7 @@ class Reader:
                 words = raw.split()
                 if all(w in ("{", "}") or ("{" not in w and "}" not in w) for w in words) \
                         and words[0] not in INCLUDE_WORDS:
-                    loc = Loc(path, lineno)
-                    cur: list[str] = []
-                    for w in words:
-                        if w == "{" or w == "}":
-                            if cur:
-                                out.append(LogicalLine(loc, tuple(cur)))
-                                cur = []
-                            out.append(LogicalLine(loc, (w,)))
-                        else:
-                            cur.append(w)
-                    if cur:
-                        out.append(LogicalLine(loc, tuple(cur)))
+                    split_braces(words, Loc(path, lineno), out)
                     continue
             loc = Loc(path, lineno)
             if len(raw.encode("utf-8", errors="replace")) >= MAXBUF:
@@ -581,17 +570,22 @@ class Reader:
         if len(words) > 1 and words[-1] == "\\":
             # keepalived has no continuation here: it glues the '\\' to the word before it
             words[-2:] = [words[-2] + "\\"]
-        cur: list[str] = []
-        for w in words:
-            if w in ("{", "}"):
-                if cur:
-                    out.append(LogicalLine(loc, tuple(cur)))
-                    cur = []
-                out.append(LogicalLine(loc, (w,)))
-            else:
-                cur.append(w)
-        if cur:
-            out.append(LogicalLine(loc, tuple(cur)))
+        split_braces(words, loc, out)
+
+
+def split_braces(words: list[str], loc: Loc, out: list[LogicalLine]) -> None:
+    """Braces end a logical line: `x { a }` is four lines (x, {, a, }) as keepalived reads it."""
+    cur: list[str] = []
+    for w in words:
+        if w == "{" or w == "}":
+            if cur:
+                out.append(LogicalLine(loc, tuple(cur)))
+                cur = []
+            out.append(LogicalLine(loc, (w,)))
+        else:
+            cur.append(w)
+    if cur:
+        out.append(LogicalLine(loc, tuple(cur)))
 
 
 def read_config(
