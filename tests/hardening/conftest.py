@@ -1,0 +1,72 @@
+"""Hardening tests: fuzzing, hostile network, faults, security.
+
+The namespace rig of tests/integration (nsrig.Rig) is reused so every netns test tears down
+what it made; this conftest only makes it importable and provides the fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "integration"))
+
+from nsrig import Rig  # noqa: E402
+
+
+def netns_skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, raw sockets)"
+    for tool in ("ip", "tcpdump"):
+        if shutil.which(tool) is None:
+            return f"needs {tool}"
+    return None
+
+
+@pytest.fixture
+def rig3(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Rig]:
+    """Nodes a, b (daemons) and c (attacker); the bridge namespace is the observer."""
+    reason = netns_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    r = Rig(tmp_path, ("a", "b", "c"))
+    try:
+        r.up()
+        yield r
+    finally:
+        r.down()
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            for p in r.procs:
+                print(f"----- {p.node} ({p.kind}) log -----\n{p.text()[-4000:]}")
+
+
+@pytest.fixture
+def rig(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Rig]:
+    reason = netns_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    r = Rig(tmp_path, ("a", "b"))
+    try:
+        r.up()
+        yield r
+    finally:
+        r.down()
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            for p in r.procs:
+                print(f"----- {p.node} ({p.kind}) log -----\n{p.text()[-4000:]}")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
