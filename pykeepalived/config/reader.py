@@ -381,7 +381,7 @@ class Reader:
     def _define(self, name: str, value: str, frame: _Frame, loc: Loc) -> None:
         v = value.strip()
         if not v.endswith("\\"):
-            self.params[name] = [value.strip()]
+            self._store(name, [v], loc)
             return
         lines: list[str] = []
         first = v[:-1].strip()
@@ -404,6 +404,17 @@ class Reader:
             break
         else:
             self.diag.error(f"multi-line definition of ${name} runs to the end of the file", loc)
+        self._store(name, lines, loc)
+
+    def _store(self, name: str, lines: list[str], loc: Loc) -> None:
+        """A value that uses its own name would grow on every substitution: refuse it here,
+        once, instead of expanding it to the limit on every line that uses it."""
+        if any((m.group(1) or m.group(3)) == name for ln in lines
+               for m in _PARAM_USE.finditer(ln)):
+            self.diag.error(f"${name} is defined in terms of itself - ignoring the definition",
+                            loc, hint="use another name for the new value")
+            self.params.pop(name, None)
+            return
         self.params[name] = lines
 
     def _predefined(self, name: str, args: str, pwd: str) -> str | None:
