@@ -50,12 +50,23 @@ def run_impl(impl: str, n: int) -> dict[str, list[dict[str, float]]]:
         with running_lab(Path(tmp), impl) as lab:  # type: ignore[arg-type]
             print(f"[{impl}] rig up in {time.monotonic() - t0:.1f}s", file=sys.stderr)
             for i in range(n):
-                sc.baseline(lab)
-                for name in SCENARIOS:
-                    r = getattr(sc, name)(lab)
-                    out[name].append({"outage": r.outage, **r.values})
-                    print(f"[{impl}] run {i + 1}: {r}", file=sys.stderr)
+                try:
+                    sc.baseline(lab)
+                    for name in SCENARIOS:
+                        try:
+                            r = getattr(sc, name)(lab)
+                        except TimeoutError as e:  # a run that did not converge is a figure too
+                            FAILED.setdefault(impl, []).append(f"run {i + 1} {name}: {e}")
+                            print(f"[{impl}] run {i + 1}: {name} FAILED: {e}", file=sys.stderr)
+                            raise
+                        out[name].append({"outage": r.outage, **r.values})
+                        print(f"[{impl}] run {i + 1}: {r}", file=sys.stderr)
+                except TimeoutError:
+                    break  # the rig is in an unknown state: stop this implementation's runs
     return out
+
+
+FAILED: dict[str, list[str]] = {}
 
 
 def fmt(xs: list[float]) -> str:
@@ -85,6 +96,9 @@ def table(results: dict[str, dict[str, list[dict[str, float]]]], n: int) -> str:
 def in_guest(args: argparse.Namespace) -> int:
     results = {impl: run_impl(impl, args.n) for impl in args.impl}
     print(table(results, args.n))
+    for impl, fails in FAILED.items():
+        for f in fails:
+            print(f"{impl}: FAILED {f}")
     outdir = os.environ.get("IPVSVM_OUTDIR")  # comes back to the host (see ipvsvm.guest)
     if outdir and os.path.isdir(outdir):
         Path(outdir, "e2e.json").write_text(json.dumps(results, indent=1))
