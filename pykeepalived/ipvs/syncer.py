@@ -20,7 +20,15 @@ from typing import Any
 
 from pykeepalived.config.model import GlobalDefs, LvsSyncDaemon
 from pykeepalived.ipvs.desired import DesiredTable
-from pykeepalived.ipvs.kernel import Dest, IPVSError, IPVSKernel, Service, SyncDaemon, Timeouts
+from pykeepalived.ipvs.kernel import (
+    Dest,
+    IPVSError,
+    IPVSKernel,
+    Op,
+    Service,
+    SyncDaemon,
+    Timeouts,
+)
 
 log = logging.getLogger("pykeepalived.ipvs")
 
@@ -81,7 +89,13 @@ class IpvsSyncer:
 
     # -- reconcile ---------------------------------------------------------------------
     def reconcile(self, desired: DesiredTable | Mapping[Service, Any]) -> ReconcileReport:
-        """Bring the kernel to DESIRED for the services we own; return what was sent."""
+        """Bring the kernel to DESIRED for the services we own; return what was sent.
+
+        Three pipelined phases (IPVSKernel.write_batch): service deletes/adds/edits, then the
+        dest dumps of the services that already existed, then the dest deletes/adds/edits of
+        every service whose own write succeeded. The first error of a service is reported
+        (with its config line); the rest of its requests were still sent, the kernel applied
+        what it could, and the next reconcile retries what is missing."""
         if isinstance(desired, DesiredTable):
             want = desired.by_key()
             for key, o in desired.origin.items():
@@ -92,19 +106,79 @@ class IpvsSyncer:
         k = self.kernel
         rep.ops["dump_services"] += 1
         have = {s.key: s for s in k.services()}
+        errors: dict[SvcKey, str] = {}
         # 1. services we created but no longer want go first (frees addresses/fwmarks)
-        for key in sorted(self.owned - want.keys(), key=repr):
+        dropped = sorted(self.owned - want.keys(), key=repr)
+        svc_ops: list[tuple[SvcKey, Op]] = []
+        for key in dropped:
             if key in have:
-                self._guard(rep, key, lambda s=have[key]: self._del_service(k, s, rep))
-            self.owned.discard(key)
-            self._origin.pop(key, None)
-        # 2. add / edit / adopt the wanted ones
-        for key, (svc, dests) in want.items():
+                svc_ops.append((key, Op("del_service", have[key])))
+        # 2. add / edit the wanted ones
+        for key, (svc, _dests) in want.items():
             self.owned.add(key)
-            self._guard(rep, key, lambda s=svc, d=dests: self._sync_one(k, s, d, have, rep))
+            cur = have.get(key)
+            if cur is None:
+                svc_ops.append((key, Op("add_service", svc)))
+            elif cur != svc:
+                svc_ops.append((key, Op("edit_service", svc)))
+        self._run(k, svc_ops, rep, errors)
+        self.owned.difference_update(dropped)
+        # 3. real servers: read what the existing services hold, then send the difference
+        dest_ops: list[tuple[SvcKey, Op]] = []
+        for key, (svc, dests) in want.items():
+            if key in errors:
+                continue
+            current: dict[tuple[int, str, int], Dest] = {}
+            if key in have:
+                rep.ops["dump_dests"] += 1
+                try:
+                    current = {d.key: d for d in k.dests(svc)}
+                except (IPVSError, ValueError) as e:
+                    errors[key] = f"{self._what(key)}: {e}"
+                    continue
+            wanted = {d.key: d for d in dests}
+            # removals before additions: a replaced real server never briefly doubles the pool
+            ops = [
+                (key, Op("del_dest", svc, current[dk]))
+                for dk in sorted(current.keys() - wanted.keys())
+            ]
+            for dk, d in sorted(wanted.items()):
+                old = current.get(dk)
+                if old is None:
+                    ops.append((key, Op("add_dest", svc, d)))
+                elif old != d:
+                    ops.append((key, Op("edit_dest", svc, d)))
+            if not ops and have.get(key) == svc:
+                rep.adopted += 1
+            dest_ops += ops
+        self._run(k, dest_ops, rep, errors)
+        # errors in table order: dropped services first, then the wanted ones
+        for key in [*dropped, *want]:
+            if key in errors:
+                rep.errors.append(errors[key])
+                log.error("%s", errors[key])
+        for key in dropped:
+            self._origin.pop(key, None)
         if rep.writes or rep.errors:
             log.info("%s", rep)
         return rep
+
+    def _run(
+        self,
+        k: IPVSKernel,
+        ops: list[tuple[SvcKey, Op]],
+        rep: ReconcileReport,
+        errors: dict[SvcKey, str],
+    ) -> None:
+        """Send OPS in one pipelined batch; keep the first error of each service."""
+        if not ops:
+            return
+        for _key, op in ops:
+            rep.ops[op.kind] += 1
+        results = k.write_batch([op for _key, op in ops])
+        for (key, _op), res in zip(ops, results, strict=True):
+            if res is not None and key not in errors:
+                errors[key] = f"{self._what(key)}: {res}"
 
     def _guard(self, rep: ReconcileReport, key: SvcKey, fn: Callable[[], None]) -> None:
         try:
@@ -117,45 +191,6 @@ class IpvsSyncer:
     def _del_service(self, k: IPVSKernel, svc: Service, rep: ReconcileReport) -> None:
         rep.ops["del_service"] += 1
         k.del_service(svc)
-
-    def _sync_one(
-        self,
-        k: IPVSKernel,
-        svc: Service,
-        dests: frozenset[Dest],
-        have: dict[SvcKey, Service],
-        rep: ReconcileReport,
-    ) -> None:
-        cur = have.get(svc.key)
-        if cur is None:
-            rep.ops["add_service"] += 1
-            k.add_service(svc)
-            current: dict[tuple[int, str, int], Dest] = {}
-        else:
-            if cur != svc:
-                rep.ops["edit_service"] += 1
-                k.edit_service(svc)
-            rep.ops["dump_dests"] += 1
-            current = {d.key: d for d in k.dests(svc)}
-        wanted = {d.key: d for d in dests}
-        changed = cur is None or cur != svc
-        # removals before additions: a replaced real server never briefly doubles the pool
-        for dk in sorted(current.keys() - wanted.keys()):
-            rep.ops["del_dest"] += 1
-            k.del_dest(svc, current[dk])
-            changed = True
-        for dk, d in sorted(wanted.items()):
-            old = current.get(dk)
-            if old is None:
-                rep.ops["add_dest"] += 1
-                k.add_dest(svc, d)
-                changed = True
-            elif old != d:
-                rep.ops["edit_dest"] += 1
-                k.edit_dest(svc, d)
-                changed = True
-        if not changed:
-            rep.adopted += 1
 
     # -- stop --------------------------------------------------------------------------
     def release(self, flush: bool = False) -> ReconcileReport:

@@ -15,6 +15,7 @@ from pykeepalived.ipvs.kernel import (
     Dest,
     IPVSError,
     IPVSKernel,
+    Op,
     Service,
     SyncDaemon,
     Timeouts,
@@ -219,3 +220,73 @@ def test_sync_daemon(kernel: IPVSKernel) -> None:
         assert kernel.daemons() == []
     finally:
         subprocess.run(["ip", "link", "del", "ipvssync0"], timeout=20)
+
+
+def test_write_batch_many_ops_with_isolated_errors(kernel: IPVSKernel) -> None:
+    """More ops than one sendmsg chunk; failures anywhere map back to their own op with the
+    same message the single-request methods raise, and the ops after them still apply."""
+    svcs = [Service.inet("tcp", f"192.0.2.{i + 1}", 80, scheduler="wrr") for i in range(20)]
+    dests = [Dest(f"198.51.100.{r + 1}", 8080, fwd="masq", weight=r + 1) for r in range(12)]
+    bad_sched = Service.inet("tcp", "192.0.2.200", 80, scheduler="nosuchsched")
+    bad_mask = Service.inet("tcp", "192.0.2.201", 80, netmask=33)  # ValueError, never sent
+    ops = [Op("add_service", s) for s in svcs[:10]]
+    ops += [Op("add_service", bad_sched), Op("add_service", bad_mask)]
+    ops += [Op("add_service", s) for s in svcs[10:]]
+    ops += [Op("add_dest", s, d) for s in svcs for d in dests]
+    ops.insert(150, Op("add_dest", svcs[3], dests[0]))  # EEXIST in the middle of a chunk
+    ops.append(Op("del_dest", bad_sched, dests[0]))  # ESRCH: the service never got in
+    assert len(ops) > 2 * 128
+    res = kernel.write_batch(ops)
+    failed = {i: r for i, r in enumerate(res) if r is not None}
+    assert set(failed) == {10, 11, 150, len(ops) - 1}, failed
+    # the same text as the single-request path
+    with pytest.raises(IPVSError) as single:
+        kernel.add_service(bad_sched)
+    assert str(failed[10]) == str(single.value) and "ip_vs_nosuchsched" in str(failed[10])
+    with pytest.raises(ValueError) as single_v:
+        kernel.add_service(bad_mask)
+    assert isinstance(failed[11], ValueError) and str(failed[11]) == str(single_v.value)
+    with pytest.raises(IPVSError) as single:
+        kernel.add_dest(svcs[3], dests[0])
+    assert isinstance(failed[150], IPVSError) and failed[150].errno == errno.EEXIST
+    assert str(failed[150]) == str(single.value)
+    assert isinstance(failed[len(ops) - 1], IPVSError)
+    assert failed[len(ops) - 1].errno == errno.ESRCH
+    table = kernel.table()
+    assert set(table) == set(svcs)
+    assert all(v == tuple(sorted(dests)) for v in table.values())
+    assert_matches_oracle(kernel)
+
+
+def test_write_batch_keeps_order(kernel: IPVSKernel) -> None:
+    """The kernel applies a batch in order: delete-then-add and add-then-edit hold."""
+    svc = Service.inet("udp", "192.0.2.60", 53, scheduler="rr")
+    d = Dest("198.51.100.60", 53, fwd="route", weight=1)
+    res = kernel.write_batch([
+        Op("add_service", svc),
+        Op("add_dest", svc, d),
+        Op("del_dest", svc, d),
+        Op("add_dest", svc, d.__class__(d.addr, d.port, fwd="masq", weight=5)),
+        Op("edit_dest", svc, Dest(d.addr, d.port, fwd="masq", weight=9, u_thresh=7)),
+        Op("edit_service", svc.with_(scheduler="wlc")),
+    ])  # fmt: skip
+    assert res == [None] * 6
+    assert kernel.table() == {
+        svc.with_(scheduler="wlc"): (Dest(d.addr, d.port, fwd="masq", weight=9, u_thresh=7),)
+    }
+    assert kernel.write_batch([]) == []
+
+
+def test_write_batch_survives_a_receive_overrun(kernel: IPVSKernel) -> None:
+    """With a tiny receive buffer most error replies are dropped (ENOBUFS): the ops whose
+    reply was lost are reported as unknown, none is reported done, and the socket recovers."""
+    kernel._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+    ghost = Service.inet("tcp", "192.0.2.99", 80)
+    ops = [Op("del_dest", ghost, Dest(f"198.51.100.{i + 1}", 80)) for i in range(100)]
+    res = kernel.write_batch(ops)
+    assert all(isinstance(r, IPVSError) for r in res), res
+    codes = {r.errno for r in res if isinstance(r, IPVSError)}
+    assert errno.ENOBUFS in codes and codes <= {errno.ENOBUFS, errno.ESRCH}, codes
+    svc = Service.inet("tcp", "192.0.2.98", 80)
+    kernel.add_service(svc)
+    assert kernel.services() == [svc]

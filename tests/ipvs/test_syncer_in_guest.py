@@ -9,6 +9,7 @@ same stripped config with no health reports (start state: up). Both tables are r
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ipvsvm.oracle import OService, ipvsadm, parse_save, saved_table
 from pykeepalived.config.load import LoadOptions, load_config
 from pykeepalived.config.model import Config
 from pykeepalived.ipvs.desired import DesiredTable, desired_table
-from pykeepalived.ipvs.kernel import IPVSKernel
+from pykeepalived.ipvs.kernel import Dest, IPVSKernel, Op, Service
 from pykeepalived.ipvs.syncer import IpvsSyncer
 
 pytestmark = pytest.mark.ipvs
@@ -235,3 +236,63 @@ def test_bad_scheduler_names_the_vs(tmp_path: Path, clean: object) -> None:
     table = parse_save(ipvsadm("-S", "-n"))
     assert ("tcp", "192.0.2.50", 80) not in table
     assert len(table) == len(cfg.virtual_servers) - 1
+
+
+class RecordingKernel(IPVSKernel):
+    """IPVSKernel that remembers each batch it was asked to send."""
+
+    batches: list[list[Op]]
+
+    def write_batch(self, ops: Sequence[Op]) -> list[Exception | None]:
+        self.batches = [*getattr(self, "batches", []), list(ops)]
+        return super().write_batch(ops)
+
+
+def test_batched_reconcile_isolates_errors_and_keeps_order(clean: object) -> None:
+    """Many services in pipelined batches: a bad scheduler and a rejected real server each
+    yield one error naming their service; the other services are complete; deletes go
+    before adds; the op counts are those of the single-request syncer."""
+    def svc(i: int, sched: str = "wrr") -> Service:
+        return Service.inet("tcp", f"192.0.2.{i + 1}", 80, scheduler=sched)
+
+    def dests(i: int, n: int = 5) -> frozenset[Dest]:
+        return frozenset(Dest(f"198.51.100.{r + 1}", 9000 + i, fwd="masq") for r in range(n))
+
+    want = {svc(i): dests(i) for i in range(60)}
+    bad = svc(60, "nosuchsched")
+    want[bad] = dests(60)
+    # l_thresh above u_thresh: the kernel says ERANGE for this one real server only
+    rejected = Dest("198.51.100.77", 9061, fwd="masq", u_thresh=1, l_thresh=5)
+    want[svc(61)] = dests(61) | {rejected}
+    syncer = IpvsSyncer(RecordingKernel)
+    rep = syncer.reconcile(want)
+    assert len(rep.errors) == 2, rep.errors
+    assert "192.0.2.61" in rep.errors[0] and "ip_vs_nosuchsched" in rep.errors[0]
+    assert "192.0.2.62" in rep.errors[1] and "errno 34" in rep.errors[1], rep.errors
+    # as before batching: the dests of a service that failed to add are not sent
+    assert rep.ops == {"dump_services": 1, "add_service": 62, "add_dest": 61 * 5 + 1}, rep
+    with IPVSKernel() as k:
+        table = k.table()
+    assert bad not in table and len(table) == 61
+    assert {d.key for d in table[svc(61)]} == {d.key for d in dests(61)}
+    for i in range(60):
+        assert table[svc(i)] == tuple(sorted(dests(i)))
+    # replace one real server of service 5 and drop service 6: delete before add
+    kernel = syncer.kernel
+    assert isinstance(kernel, RecordingKernel)
+    kernel.batches = []
+    del want[bad], want[svc(6)]
+    want[svc(61)] = dests(61)  # the rejected real server never got in: nothing to do
+    new = Dest("198.51.100.50", 9005, fwd="masq")
+    old = Dest("198.51.100.1", 9005, fwd="masq")
+    want[svc(5)] = (want[svc(5)] - {old}) | {new}
+    rep = syncer.reconcile(want)
+    assert rep.ok, rep.errors
+    writes = {k: n for k, n in rep.ops.items() if not k.startswith("dump")}
+    assert writes == {"del_service": 1, "del_dest": 1, "add_dest": 1}, rep
+    assert rep.ops["dump_dests"] == 60 and rep.adopted == 59, rep
+    flat = [(op.kind, op.dest) for batch in kernel.batches for op in batch]
+    assert flat == [("del_service", None), ("del_dest", old), ("add_dest", new)]
+    syncer.release()
+    syncer.close()
+    assert ipvsadm("-S", "-n") == ""
