@@ -155,6 +155,27 @@ class VrrpChild(ChildBase):
         return 0
 
 
+def inherited_config() -> Config | None:
+    """The model the parent validated, from the memfd it passed (None: parse the file)."""
+    fd_s = os.environ.pop("PYKEEPALIVED_CONFIG_FD", "")
+    if not fd_s.isdigit():
+        return None
+    import pickle
+
+    fd = int(fd_s)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, size, 0)
+        cfg = pickle.loads(data)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as e:
+        log.warning("cannot read the configuration from the parent (%s); parsing the file", e)
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    return cfg if isinstance(cfg, Config) else None
+
+
 def die_with_parent(parent: int) -> None:
     """A child must not outlive its parent: an orphan would fight the next pykeepalived."""
     import ctypes
@@ -179,19 +200,22 @@ def run_child(kind: str, args: argparse.Namespace) -> int:
     with contextlib.suppress(OSError):  # a crashed predecessor's state is not ours
         os.unlink(paths.state_file(args, kind))
     try:
-        res = load_config(args.conf, LoadOptions(config_id=args.config_id,
-                                                 all_config=args.all_config))
-        if not runnable(res.exit_code()):
-            for d in res.diagnostics.errors:
-                log.error("%s", d.format())
-            return EXIT_CONFIG
+        config = inherited_config()
+        if config is None:
+            res = load_config(args.conf, LoadOptions(config_id=args.config_id,
+                                                     all_config=args.all_config))
+            if not runnable(res.exit_code()):
+                for d in res.diagnostics.errors:
+                    log.error("%s", d.format())
+                return EXIT_CONFIG
+            config = res.config
         child: ChildBase
         if kind == "vrrp":
-            child = VrrpChild(args, res.config)
+            child = VrrpChild(args, config)
         else:
             from pykeepalived.daemon.checker_child import CheckerChild
 
-            child = CheckerChild(args, res.config)
+            child = CheckerChild(args, config)
         try:
             return asyncio.run(child.main())  # type: ignore[attr-defined,no-any-return]
         except RuntimeError as e:  # e.g. a VRRP socket cannot be opened: keepalived exits too

@@ -66,6 +66,7 @@ class Supervisor:
     config: Config
     children: dict[str, Child] = field(default_factory=dict)
     exit_code: int = 0
+    config_fd: int = -1  # memfd holding the pickled model the children start from
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
 
@@ -125,13 +126,28 @@ class Supervisor:
             await asyncio.sleep(every)
 
     # -- children ------------------------------------------------------------------------
+    def share_config(self) -> None:
+        """Children start from the model the parent validated instead of parsing the file
+        again (a 10k-real-server config takes ~0.4 s to parse, ~50 ms to unpickle). A memfd:
+        nothing on disk, inherited only by our children; as keepalived does with its config."""
+        import pickle
+
+        if self.config_fd >= 0:
+            os.close(self.config_fd)
+        fd = os.memfd_create("pykeepalived-config", os.MFD_CLOEXEC)
+        os.write(fd, pickle.dumps(self.config, protocol=pickle.HIGHEST_PROTOCOL))
+        self.config_fd = fd
+
     async def spawn(self, kind: str) -> None:
         ch = self.children.setdefault(kind, Child(kind))
         env = {**os.environ, "PYKEEPALIVED_PARENT": str(os.getpid())}
+        if self.config_fd < 0:
+            self.share_config()
+        env["PYKEEPALIVED_CONFIG_FD"] = str(self.config_fd)
         ch.proc = await asyncio.create_subprocess_exec(
             # -P: never import from the cwd (root started in /tmp must not run a planted module)
             sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
-            stdin=asyncio.subprocess.DEVNULL, env=env)
+            stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=(self.config_fd,))
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
                  "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)
@@ -218,6 +234,7 @@ class Supervisor:
             return
         old = set(wanted_children(self.config, self.args))
         self.config = res.config
+        self.share_config()  # a child respawned later starts from the new config
         new = set(wanted_children(self.config, self.args))
         for kind in old - new:
             await self.stop_child(self.children[kind])

@@ -150,13 +150,18 @@ def test_start_signals_reload_respawn_stop(node_env: tuple[str, Path, Path]) -> 
         assert node.log.read_text().count("Entering MASTER STATE") == 1
         assert node.log.read_text().count("Reload complete") == 1
 
-        # the VRRP child dies: the parent respawns it and the VIPs come back
+        # the VRRP child dies: the parent respawns it and the VIPs come back. A broken edit
+        # on disk (no HUP yet) must not reach the new child: it starts from the model the
+        # parent validated
+        reloaded = conf.read_text()
+        conf.write_text(reloaded.replace("virtual_router_id 51", "virtual_router_id"))
         child = node.pid("vrrp")
         assert child is not None
         os.kill(child, signal.SIGKILL)
         wait_for(lambda: node.pid("vrrp") not in (None, child), 10, "respawned child")
         wait_for(lambda: node.state() == "MASTER" and node.has_vip("192.0.2.101"), 10,
                  "MASTER again after respawn")
+        conf.write_text(reloaded)
     finally:
         rc = stop(node)
     assert rc == 0, node.log.read_text()
