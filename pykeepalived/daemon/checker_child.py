@@ -46,6 +46,7 @@ class CheckerChild(ChildBase):
         self.pending: list[Any] = []
         self.last_report: str = ""
         self.sync_state: str | None = None
+        self.synced = False  # the first reconcile is done: the VRRP child may take the VIP
         # every netlink call on one thread: pyroute2 keeps per-thread state, and calls must
         # not overlap anyway
         self.ipvs_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")
@@ -80,6 +81,9 @@ class CheckerChild(ChildBase):
             if rep.writes:
                 log.info("IPVS: %s", rep)
             self.last_report = str(rep)
+            if not self.synced:
+                self.synced = True
+                self.write_state()  # publish at once: the VRRP child is waiting for it
             await self._follow_sync_daemon()
 
     async def _follow_sync_daemon(self) -> None:
@@ -111,7 +115,8 @@ class CheckerChild(ChildBase):
 
     def snapshot(self) -> dict[str, Any]:
         # status reads the pool snapshot's own keys (virtual_servers, real_servers, ...)
-        return {"role": "checker", **_plain(self.pool.snapshot()), "ipvs": self.last_report}
+        return {"role": "checker", **_plain(self.pool.snapshot()), "ipvs": self.last_report,
+                "ipvs_synced": self.synced}
 
     def dump(self) -> None:
         from pykeepalived.daemon import dumps

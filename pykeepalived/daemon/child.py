@@ -28,6 +28,7 @@ from pykeepalived.daemon.supervisor import EXIT_CONFIG, runnable
 log = logging.getLogger("pykeepalived.daemon")
 
 STATE_EVERY = 1.0
+IPVS_WAIT = 15.0
 HANDLED = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
            signal.SIGRTMIN + 2, signal.SIGRTMIN + 29}
 
@@ -126,6 +127,25 @@ class VrrpChild(ChildBase):
     def snapshot(self) -> dict[str, Any]:
         return {"role": "vrrp", **self.engine.snapshot()}
 
+    async def wait_for_ipvs(self) -> None:
+        """A director must not take the VIP before its IPVS table exists (keepalived races
+        here; a slow checker start shows it): when the checker child runs too, wait for its
+        first sync, bounded, then start VRRP regardless."""
+        if os.environ.pop("PYKEEPALIVED_WAIT_IPVS", "") != "1":
+            return
+        from pykeepalived.daemon.status import read_state
+
+        t0 = time.monotonic()
+        log.info("Waiting for the IPVS table before starting VRRP (at most %.0fs)", IPVS_WAIT)
+        while time.monotonic() - t0 < IPVS_WAIT and not self.stopping.is_set():
+            st = read_state(paths.state_dir(self.args), "checker")
+            if st.problem is None and st.data and st.data.get("ipvs_synced"):
+                log.info("IPVS table ready after %.1fs", time.monotonic() - t0)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), 0.1)
+        log.warning("IPVS table not ready after %.0fs - starting VRRP anyway", IPVS_WAIT)
+
     def dump(self, kind: str) -> None:
         from pykeepalived.daemon import dumps
 
@@ -148,6 +168,7 @@ class VrrpChild(ChildBase):
             signal.SIGRTMIN + 2: lambda: self.dump("json"),
             signal.SIGRTMIN + 29: lambda: self.dump("stats_clear"),
         })
+        await self.wait_for_ipvs()
         await self.engine.start()
         self.spawn(self.state_loop())
         await self.stopping.wait()

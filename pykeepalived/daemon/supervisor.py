@@ -144,6 +144,9 @@ class Supervisor:
         if self.config_fd < 0:
             self.share_config()
         env["PYKEEPALIVED_CONFIG_FD"] = str(self.config_fd)
+        if kind == "vrrp" and "checker" in wanted_children(self.config, self.args) and \
+                not self.children.get("vrrp", Child("vrrp")).restarts:
+            env["PYKEEPALIVED_WAIT_IPVS"] = "1"  # first start only: a respawn has its table
         ch.proc = await asyncio.create_subprocess_exec(
             # -P: never import from the cwd (root started in /tmp must not run a planted module)
             sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
