@@ -38,6 +38,7 @@ log = logging.getLogger("pykeepalived.vrrp")
 
 IPAddr = IPv4Address | IPv6Address
 NO_SOURCE_FAULT = "no_source_address"
+PRECISE = 0.002  # seconds: how early the master-down timer is armed (see _arm)
 DROP_LOG_INTERVAL = 1.0  # seconds between two log lines for the same drop reason
 LL_WAIT = 5.0  # seconds to wait for an IPv6 link-local address (DAD) at start
 
@@ -350,10 +351,16 @@ class VrrpEngine:
             rt.timer = None
         when = fsm.next_deadline(rt.st)
         if when is not None and not self._stopping:
-            rt.timer = self.loop.call_at(when, self._tick, rt, when)
+            # epoll rounds every timeout up to whole ms: the failover-critical master-down
+            # timer (BACKUP; it fires rarely) is armed early and the rest slept precisely
+            early = PRECISE if rt.st.state is fsm.State.BACKUP else 0.0
+            rt.timer = self.loop.call_at(when - early, self._tick, rt, when)
 
     def _tick(self, rt: Runtime, when: float) -> None:
         assert self.loop is not None
+        rest = when - self.loop.time()
+        if 0 < rest <= PRECISE:
+            time.sleep(rest)
         late = self.loop.time() - when
         self.lateness_max = max(self.lateness_max, late)
         self.lateness_sum += late
