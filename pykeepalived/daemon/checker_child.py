@@ -151,6 +151,14 @@ class CheckerChild(ChildBase):
             flush = self.config.global_defs.lvs_flush_on_stop
             rep = await self.ipvs(lambda: self.syncer.release(flush))
             log.info("IPVS released: %s", rep)
+        if self.sync_state is not None:
+            # keepalived's vrrp_terminate_phase1 stops the sync daemon it controls (even -I)
+            from pykeepalived.ipvs.syncer import stop_sync_daemons
+
+            try:
+                await self.ipvs(lambda: stop_sync_daemons(self.syncer.kernel))
+            except Exception as e:
+                log.error("lvs_sync_daemon: stop: %s", e)
         await self.ipvs(self.syncer.close)
         self.ipvs_thread.shutdown(wait=True)
         return 0

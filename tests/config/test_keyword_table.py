@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import load_text
+from helpers.configs import load_text
 from helpers.paths import DATA
 
 from pykeepalived.config.keywords import all_keywords, table

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import load_text
+from helpers.configs import load_text
 
 from pykeepalived.config.diagnostics import Diagnostics, Rc
 from pykeepalived.config.reader import Reader, ReaderOptions, decomment, tokenize

@@ -6,28 +6,18 @@ what it made; this conftest only makes it importable and provides the fixtures.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.netns import netns_skip_reason
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "integration"))
 
 from nsrig import Rig  # noqa: E402
-
-
-def netns_skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, raw sockets)"
-    for tool in ("ip", "tcpdump"):
-        if shutil.which(tool) is None:
-            return f"needs {tool}"
-    return None
 
 
 @pytest.fixture

@@ -291,7 +291,7 @@ def test_notify_fifo_is_not_written_through_a_planted_link(tmp_path: Path) -> No
 @pytest.mark.netns
 def test_vrrp_runner_dump_does_not_follow_a_planted_link(tmp_path: Path) -> None:
     """pykeepalived.vrrp.run --dump (tests and operators use it): same rule as the daemon."""
-    from conftest import netns_skip_reason
+    from helpers.netns import netns_skip_reason
     from nsrig import Rig, vrrp_conf, wait_for
 
     if netns_skip_reason():

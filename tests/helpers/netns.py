@@ -16,6 +16,16 @@ def can_netns() -> bool:
     return os.geteuid() == 0 and shutil.which("ip") is not None
 
 
+def netns_skip_reason() -> str | None:
+    """Why the namespace rigs cannot run here (None: they can)."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, raw sockets)"
+    for tool in ("ip", "tcpdump"):
+        if shutil.which(tool) is None:
+            return f"needs {tool}"
+    return None
+
+
 requires_netns = pytest.mark.skipif(not can_netns(), reason="needs root and iproute2 (ip netns)")
 
 

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ipvsvm.oracle import ipvsadm
@@ -26,9 +27,11 @@ def keepalived_table(
     expect_lines: int = 1,
     timeout: float = 30.0,
     settle: float = 1.0,
+    until: Callable[[str], bool] | None = None,
 ) -> tuple[str, str]:
     """Start ``keepalived -C -n -l`` on CONF, wait (bounded) until ``ipvsadm -S -n`` has at
-    least EXPECT_LINES lines and is stable for SETTLE seconds, stop keepalived, and return
+    least EXPECT_LINES lines (and satisfies UNTIL, when given: e.g. the table after the health
+    checks have failed) and is stable for SETTLE seconds, stop keepalived, and return
     (the dump, keepalived's log). Raises RuntimeError with the log when it does not get there.
     """
     with tempfile.TemporaryDirectory(prefix="kad-") as d:
@@ -52,7 +55,11 @@ def keepalived_table(
                 dump = ipvsadm("-S", "-n")
                 if dump != last:
                     last, since = dump, time.monotonic()
-                elif len(dump.splitlines()) >= expect_lines and time.monotonic() - since >= settle:
+                elif (
+                    len(dump.splitlines()) >= expect_lines
+                    and (until is None or until(dump))
+                    and time.monotonic() - since >= settle
+                ):
                     return dump, log.read_text()
                 time.sleep(0.2)
             raise RuntimeError(
