@@ -117,7 +117,8 @@ def wait_table(until: Callable[[str], bool], *, settle: float, timeout: float,
 
 
 @contextmanager
-def ours_running(conf: str, d: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+def ours_running(conf: str, d: Path, *extra: str
+                 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """Run ``python -m pykeepalived -C -n`` on CONF with its files under D; SIGTERM on exit
     (the caller may stop it earlier with ``stop``)."""
     cfg = d / "keepalived.conf"
@@ -127,7 +128,7 @@ def ours_running(conf: str, d: Path) -> Iterator[tuple[subprocess.Popen[bytes], 
     argv = [sys.executable, "-m", "pykeepalived", "-C", "-n", "-l", "-D", "-G", "-f", str(cfg),
             "-p", str(d / "parent.pid"), "-r", str(d / "vrrp.pid"),
             "-c", str(d / "checker.pid"), "--state-dir", str(d / "state"),
-            "--dump-dir", str(d)]  # fmt: skip
+            "--dump-dir", str(d), *extra]  # fmt: skip
     with open(log, "wb") as lf:
         proc = subprocess.Popen(argv, stdout=lf, stderr=subprocess.STDOUT, cwd=ROOT,
                                 start_new_session=True)
@@ -285,3 +286,31 @@ def test_sync_daemon_follows_vrrp_state(tmp_path: Path, clean: None, sd0: str) -
         assert stop(proc) == 0, log.read_text()
     assert sync_daemons() == {}, log.read_text()
     assert ipvsadm("-S", "-n") == ""
+
+
+# -- 3. stop: release what we own, or keep it with -I ---------------------------------------------
+KEEP = """
+virtual_server 192.0.2.77 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.71 80 {
+        weight 3
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("flag", ["", "-I"])
+def test_stop_releases_the_table_unless_dont_release_ipvs(tmp_path: Path, clean: None,
+                                                         flag: str) -> None:
+    with ours_running(KEEP, tmp_path, *([flag] if flag else [])) as (proc, log):
+        dump = wait_table(lambda d: "198.51.100.71:80" in d, settle=1.0, timeout=60,
+                          proc=proc, log=log)
+        assert "192.0.2.77:80" in dump
+        assert stop(proc) == 0, log.read_text()
+    after = ipvsadm("-S", "-n")
+    if flag == "-I":
+        assert "192.0.2.77:80" in after and "198.51.100.71:80" in after, log.read_text()
+    else:
+        assert "192.0.2.77:80" not in after, log.read_text()
