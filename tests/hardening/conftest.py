@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "integration"))
 
-from nsrig import Rig  # noqa: E402
+from nsrig import Rig, running_rig  # noqa: E402
 
 
 @pytest.fixture
@@ -26,16 +26,8 @@ def rig3(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Rig]:
     reason = netns_skip_reason()
     if reason:
         pytest.skip(reason)
-    r = Rig(tmp_path, ("a", "b", "c"))
-    try:
-        r.up()
+    with running_rig(tmp_path, ("a", "b", "c"), request.node) as r:
         yield r
-    finally:
-        r.down()
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            for p in r.procs:
-                print(f"----- {p.node} ({p.kind}) log -----\n{p.text()[-4000:]}")
 
 
 @pytest.fixture
@@ -43,16 +35,8 @@ def rig(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Rig]:
     reason = netns_skip_reason()
     if reason:
         pytest.skip(reason)
-    r = Rig(tmp_path, ("a", "b"))
-    try:
-        r.up()
+    with running_rig(tmp_path, ("a", "b"), request.node) as r:
         yield r
-    finally:
-        r.down()
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            for p in r.procs:
-                print(f"----- {p.node} ({p.kind}) log -----\n{p.text()[-4000:]}")
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -3,42 +3,24 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from nsrig import KEEPALIVED, Rig
-
-
-def _skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, raw sockets)"
-    for tool in ("ip", "tcpdump"):
-        if shutil.which(tool) is None:
-            return f"needs {tool}"
-    return None
+from helpers.netns import netns_skip_reason
+from nsrig import KEEPALIVED, Rig, running_rig
 
 
 @pytest.fixture
 def rig(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Rig]:
-    reason = _skip_reason()
+    reason = netns_skip_reason()
     if reason:
         pytest.skip(reason)
     if request.node.get_closest_marker("keepalived") and not os.access(KEEPALIVED, os.X_OK):
         pytest.skip("needs keepalived 2.2.7")
     nodes = ("a", "b", "c") if request.node.get_closest_marker("three_nodes") else ("a", "b")
-    r = Rig(tmp_path, nodes)
-    try:
-        r.up()
+    with running_rig(tmp_path, nodes, request.node) as r:
         yield r
-    finally:
-        r.down()
-        # keep the daemon logs visible on failure
-        rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.failed:
-            for p in r.procs:
-                print(f"----- {p.node} ({p.kind}) log -----\n{p.text()[-4000:]}")
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

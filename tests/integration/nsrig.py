@@ -211,6 +211,22 @@ class Rig:
         return list(read_pcap(self.cap_file)) if self.cap_file else []
 
 
+@contextlib.contextmanager
+def running_rig(tmp: Path, nodes: tuple[str, ...], item: object = None) -> Iterator[Rig]:
+    """A rig that is always torn down; on a failed test (`item.rep_call`), the daemon logs
+    are printed so the failure explains itself."""
+    r = Rig(tmp, nodes)
+    try:
+        r.up()
+        yield r
+    finally:
+        r.down()
+        rep = getattr(item, "rep_call", None)
+        if rep is not None and rep.failed:
+            for p in r.procs:
+                print(f"----- {p.node} ({p.kind}) log -----\n{p.text()[-4000:]}")
+
+
 # ------------------------------------------------------------------ a minimal pcap decoder
 
 
