@@ -158,6 +158,8 @@ def test_start_signals_reload_respawn_stop(node_env: tuple[str, Path, Path]) -> 
         child = node.pid("vrrp")
         assert child is not None
         os.kill(child, signal.SIGKILL)
+        wait_for(lambda: "Released the VIPs of the dead VRRP child" in node.log.read_text(), 10,
+                 "the parent to release the dead child's VIPs")
         wait_for(lambda: node.pid("vrrp") not in (None, child), 10, "respawned child")
         wait_for(lambda: node.state() == "MASTER" and node.has_vip("192.0.2.101"), 10,
                  "MASTER again after respawn")
