@@ -93,6 +93,18 @@ def wait_for(pred: Callable[[], object], timeout: float, what: str, step: float 
 # -- configuration adaptation ------------------------------------------------------------
 
 
+def daemon_argv(impl: str, conf: Path, run: Path) -> list[str]:
+    """The foreground daemon command for IMPL, its pidfiles and state under RUN."""
+    if impl == "pykeepalived":
+        return [PYTHON, "-m", "pykeepalived", "-n", "-l", "-D", "-G", "-f", str(conf),
+                "-p", str(run / "parent.pid"), "-r", str(run / "vrrp.pid"),
+                "-c", str(run / "checker.pid"), "--state-dir", str(run / "state"),
+                "--dump-dir", str(run)]  # fmt: skip
+    return [KEEPALIVED, "-n", "-l", "-D", "-f", str(conf),
+            "-p", str(run / "parent.pid"), "-r", str(run / "vrrp.pid"),
+            "-c", str(run / "checker.pid"), "-b", str(run / "bfd.pid")]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Timers:
     """Checker timers the harness may shorten for CI time (None: keep the config's value).
@@ -470,15 +482,7 @@ class Lab:
         dr.starts += 1
         run = self.tmp / f"{d}-run{dr.starts}"  # fresh pidfiles: a SIGKILL leaves them
         run.mkdir()
-        if self.impl == "pykeepalived":
-            argv = [PYTHON, "-m", "pykeepalived", "-n", "-l", "-D", "-G", "-f", str(conf),
-                    "-p", str(run / "parent.pid"), "-r", str(run / "vrrp.pid"),
-                    "-c", str(run / "checker.pid"), "--state-dir", str(run / "state"),
-                    "--dump-dir", str(run)]  # fmt: skip
-        else:
-            argv = [KEEPALIVED, "-n", "-l", "-D", "-f", str(conf),
-                    "-p", str(run / "parent.pid"), "-r", str(run / "vrrp.pid"),
-                    "-c", str(run / "checker.pid"), "-b", str(run / "bfd.pid")]  # fmt: skip
+        argv = daemon_argv(self.impl, conf, run)
         p = _spawn(d, ["ip", "netns", "exec", self.ns(d), *argv], self.tmp / f"{d}.log", run)
         self.procs.append(p)
         dr.proc = p

@@ -35,6 +35,7 @@ from e2e.harness import (
     Impl,
     Proc,
     _spawn,
+    daemon_argv,
     sh,
     wait_for,
 )
@@ -126,15 +127,7 @@ class Pair:
         conf.write_text(adapt((CONF_D / conf_name).read_text(), self.script))
         run = self.tmp / f"{n}-run"
         run.mkdir(exist_ok=True)
-        if self.impl == "pykeepalived":
-            argv = [PYTHON, "-m", "pykeepalived", "-n", "-l", "-D", "-G", "-f", str(conf),
-                    "-p", str(run / "parent.pid"), "-r", str(run / "vrrp.pid"),
-                    "-c", str(run / "checker.pid"), "--state-dir", str(run / "state"),
-                    "--dump-dir", str(run)]  # fmt: skip
-        else:
-            argv = [KEEPALIVED, "-n", "-l", "-D", "-f", str(conf),
-                    "-p", str(run / "parent.pid"), "-r", str(run / "vrrp.pid"),
-                    "-c", str(run / "checker.pid"), "-b", str(run / "bfd.pid")]  # fmt: skip
+        argv = daemon_argv(self.impl, conf, run)
         p = _spawn(n, ["ip", "netns", "exec", self.ns(n), *argv], self.tmp / f"{n}.log", run)
         self.procs.append(p)
         self.daemons[n] = p
