@@ -810,6 +810,7 @@ class VrrpEngine:
         if self.pool is not None:
             out["sockets"] = {f"{k[0]}/v{k[1]}/{k[2]}": {
                 "rx": s.rx_packets, "unknown_vrid": s.unknown_vrid,
-                "full_batches": s.batches_full} for k, s in self.pool.sockets.items()}
+                "full_batches": s.batches_full, "vrid_filter": s.filtered}
+                for k, s in self.pool.sockets.items()}
         return out
 

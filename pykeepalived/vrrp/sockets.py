@@ -11,7 +11,9 @@ keepalived's "sockpool" does; received packets are demultiplexed by VRID. The sa
 
 Multicast loop is off (we never hear ourselves) and IP_MULTICAST_ALL off (only groups joined
 on this socket). Reading is drained in bounded batches per loop turn so that a flood of junk
-cannot starve the timers that send our adverts.
+cannot starve the timers that send our adverts, and a classic BPF filter keeps adverts for
+VRIDs nobody here runs in the kernel: a busy segment (or a flood of other VRIDs) then never
+fills our receive queue, where it would crowd out the real master's adverts.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ IPV6_CHECKSUM = getattr(socket, "IPV6_CHECKSUM", 7)
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 RX_BATCH = 64  # packets handled per readable callback before yielding to the loop
 RX_BUF = 1 << 20
+SO_ATTACH_FILTER = 26
+SO_DETACH_FILTER = 27
 
 IPAddr = IPv4Address | IPv6Address
 
@@ -54,6 +58,30 @@ class RxPacket:
 
 
 Handler = Callable[[RxPacket], None]
+
+
+def vrid_filter(family: int, proto: int, vrids: frozenset[int]) -> list[tuple[int, int, int, int]]:
+    """Classic BPF accepting only datagrams whose VRRP header carries one of ``vrids``.
+
+    A pure function (unit-tested); what the socket sees: IPv4 raw sockets get the IP header
+    first (VRID at IHL + 1, or IHL + 24 + 1 behind an AH header), IPv6 ones the VRRP message.
+    Truncated packets fail the load and are rejected by the kernel.
+    """
+    ld_b_abs, ld_b_ind, ldx_msh = 0x30, 0x50, 0xB1
+    jeq_k, ret_k = 0x15, 0x06
+    prog: list[tuple[int, int, int, int]] = []
+    if family == 4:
+        prog.append((ldx_msh, 0, 0, 0))  # X = 4 * (IP[0] & 0xf)
+        prog.append((ld_b_ind, 0, 0, 1 + (24 if proto == IPPROTO_AH else 0)))
+    else:
+        prog.append((ld_b_abs, 0, 0, 1))
+    ids = sorted(v for v in vrids if 0 <= v <= 255)
+    n = len(ids)
+    for i, v in enumerate(ids):
+        prog.append((jeq_k, n - i, 0, v))  # true: jump over the rest and the reject
+    prog.append((ret_k, 0, 0, 0))
+    prog.append((ret_k, 0, 0, 0xFFFFFFFF))
+    return prog
 
 
 def _ifindex(ifname: str) -> int:
@@ -84,6 +112,7 @@ class VrrpSocket:
         self.unknown_vrid = 0
         self.rx_packets = 0
         self.batches_full = 0  # readable callbacks that hit RX_BATCH (a flood indicator)
+        self.filtered = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sock = self._open()
 
@@ -134,14 +163,32 @@ class VrrpSocket:
             loop.add_reader(self.sock.fileno(), self._readable)
 
     def register(self, vrid: int, handler: Handler) -> None:
+        new = vrid not in self.handlers
         self.handlers.setdefault(vrid, []).append(handler)
+        if new:
+            self._filter()
 
     def unregister(self, vrid: int, handler: Handler) -> None:
         lst = self.handlers.get(vrid, [])
         if handler in lst:
             lst.remove(handler)
-        if not lst:
-            self.handlers.pop(vrid, None)
+        if not lst and self.handlers.pop(vrid, None) is not None:
+            self._filter()
+
+    def _filter(self) -> None:
+        """(Re)install the kernel VRID filter; without it we still demultiplex in user space."""
+        import ctypes
+
+        prog = vrid_filter(self.family, self.proto, frozenset(self.handlers))
+        code = b"".join(struct.pack("@HBBI", *insn) for insn in prog)
+        buf = ctypes.create_string_buffer(code, len(code))
+        fprog = struct.pack("@HP", len(prog), ctypes.addressof(buf))
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+            self.filtered = True
+        except OSError as e:
+            self.filtered = False
+            log.warning("VRRP socket %s: no kernel VRID filter (%s)", self.ifname, e)
 
     def close(self) -> None:
         if self._loop is not None:
