@@ -35,7 +35,7 @@ def big_config(instances: int, vservers: int, rs_per_vs: int) -> str:
                 "  delay_loop 6", "  lb_algo wrr", "  lb_kind DR", "  protocol TCP"]
         for r in range(rs_per_vs):
             n = v * rs_per_vs + r
-            out += [f"  real_server 192.0.2.{n % 250 + 1} {10000 + n // 250} {{", "    weight 1",
+            out += [f"  real_server 192.0.2.{n % 250 + 1} {8000 + v % 250} {{", "    weight 1",
                     "    TCP_CHECK {", "      connect_timeout 3", "      retry 3",
                     "      delay_before_retry 3", "    }", "  }"]
         out.append("}")

@@ -934,8 +934,10 @@ class Builder:
                                 "is defined twice - ignoring the second", rc.loc)
                 continue
             seen.add(rs.key)
-            rss.append(rs)
+            rss.append(self.rs_port(rs, kw, name, rc.loc))
         kw["real_servers"] = tuple(rss)
+        if kw.get("sorry_server") and kw.get("group") is None:
+            kw["sorry_server"] = self.sorry_port(kw, name, c.where("sorry_server"))
         total = sum(r.weight for r in rss)
         if rss and kw["quorum"] > total:
             self.diag.warning(f"Warning - quorum {kw['quorum']} for {name} exceeds total weight "
@@ -943,6 +945,57 @@ class Builder:
                               c.where("quorum"))
             kw["quorum"] = max(1, total)
         return VirtualServer(**kw)
+
+    def rs_port(self, rs: RealServer, vs: dict[str, Any], vsname: str, loc: Loc) -> RealServer:
+        """keepalived's port rules: DR/TUN cannot translate ports, so the real server takes
+        the virtual server's (a fwmark service has none); NAT keeps its own. The checkers
+        keep the port as written, as keepalived's do (they were made while parsing)."""
+        if vs.get("group") is not None:
+            return rs
+        vport = None if vs.get("fwmark") is not None else vs.get("port")
+        proto = "none" if vs.get("fwmark") is not None else str(vs.get("protocol")).lower()
+        rsname = f"[{rs.ip}]:{proto}:{rs.port or 0}"
+        port = rs.port
+        if rs.lvs_method == "NAT":
+            if port is None and vport is not None:
+                port = vport
+        elif vport is None:
+            if port:
+                self.diag.error(f"fwmark virtual server {vsname}, real server {rsname}"
+                                " has port specified - clearing", loc,
+                                hint="fwmark services have no port: drop it from real_server")
+            port = None
+        elif port is None:
+            port = vport
+        elif port != vport:
+            self.diag.error(f"virtual server {vsname} and real server {rsname} ports "
+                            f"don't match - resetting", loc,
+                            hint=f"{rs.lvs_method} cannot change the port: the real server is "
+                            f"used on port {vport}; write that port, or use lb_kind NAT")
+            port = vport
+        if port == rs.port:
+            return rs
+        if rs.port:  # the checkers keep probing the port that was written
+            chs = tuple(ch if ch.connect_port else replace(ch, connect_port=rs.port)
+                        for ch in rs.checkers)
+            return replace(rs, port=port, checkers=chs)
+        return replace(rs, port=port)
+
+    def sorry_port(self, vs: dict[str, Any], vsname: str, loc: Loc
+                   ) -> tuple[IPAddr, int | None]:
+        sip, sport = vs["sorry_server"]
+        if vs.get("sorry_server_lvs_method", vs.get("lvs_method", "NAT")) == "NAT":
+            return sip, sport
+        vport = None if vs.get("fwmark") is not None else vs.get("port")
+        if vport is None:
+            if sport:
+                self.diag.error(f"virtual server {vsname}, sorry server has port "
+                                "specified - clearing", loc)
+            return sip, None
+        if sport is not None and sport != vport:
+            self.diag.error(f"virtual server {vsname} and sorry server ports don't "
+                            "match - resetting", loc)
+        return sip, vport
 
     def real_server(self, c: Ctx, vs: dict[str, Any], dflt: dict[str, Any], default_weight: int,
                     vsname: str) -> RealServer | None:

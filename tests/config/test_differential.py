@@ -38,6 +38,7 @@ def corpus() -> list[Path]:
     files = sorted(p for p in SAMPLES.glob("keepalived.conf.*") if not p.name.endswith(".gz"))
     files += sorted((DATA / "kad-t" / "research" / "kad-t").glob("t*.conf"))
     files += sorted((ROOT / "conf.d").glob("lvs-dr-*.conf"))
+    files += sorted((DATA / "diff").glob("d*.conf"))
     return files
 
 
