@@ -1,7 +1,8 @@
 """Kernel state the VRRP child changes or watches: VIPs, virtual routes/rules, link events.
 
-Addresses go through pyroute2's AsyncIPRoute (imported lazily: it costs ~170 ms and ``-t`` must
-not pay it). Virtual routes and rules are kept as keepalived's words, which are iproute2
+Dumps and events go through pyroute2's AsyncIPRoute (imported lazily: it costs ~170 ms and
+``-t`` must not pay it); VIP add/delete, on the failover path, are raw synchronous rtnetlink
+requests (rtnl.py). Virtual routes and rules are kept as keepalived's words, which are iproute2
 syntax, so they are applied with ``ip route``/``ip rule`` rather than re-implementing that
 grammar on top of netlink.
 
@@ -18,7 +19,7 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, ip_address
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, ip_address
 from typing import Any
 
 from pykeepalived.config.model import RouteSpec, VirtualIP
@@ -58,6 +59,7 @@ class Netlink:
     def __init__(self) -> None:
         self.ipr: Any = None
         self.mon: Any = None
+        self.addr_sock: Any = None
         self._mon_task: asyncio.Task[None] | None = None
         self.on_link: Callable[[int, str, bool], None] | None = None
         self.on_addr_del: Callable[[int, IPAddr, int], None] | None = None
@@ -66,13 +68,19 @@ class Netlink:
     async def open(self) -> None:
         from pyroute2 import AsyncIPRoute
 
+        from pykeepalived.vrrp.rtnl import AddrSocket
+
         self.ipr = AsyncIPRoute()
+        self.addr_sock = AddrSocket()
 
     async def close(self) -> None:
         if self._mon_task is not None:
             self._mon_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._mon_task
+        if self.addr_sock is not None:
+            self.addr_sock.close()
+            self.addr_sock = None
         for s in (self.ipr, self.mon):
             if s is not None:
                 with contextlib.suppress(Exception):
@@ -115,39 +123,43 @@ class Netlink:
         return None
 
     # -- VIPs ----------------------------------------------------------------------------
-    async def add_vip(self, vip: VirtualIP, index: int) -> bool:
-        """Add (replace: idempotent) one VIP; False on error (logged)."""
+    @staticmethod
+    def _req(vip: VirtualIP, index: int) -> Any:
+        from pykeepalived.vrrp.rtnl import AddrReq
+
         a = vip.address
-        kw: dict[str, Any] = {"index": index, "address": str(a.ip),
-                              "prefixlen": a.network.prefixlen}
-        if isinstance(a, IPv4Interface):
-            if vip.brd:
-                kw["broadcast"] = (str(a.network.broadcast_address) if vip.brd == "+"
-                                   else vip.brd)
-            if vip.label:
-                kw["label"] = vip.label
-        if isinstance(a, IPv6Interface):
-            kw["flags"] = IFA_F_NODAD
-        if vip.scope:
-            kw["scope"] = SCOPES.get(vip.scope, int(vip.scope) if vip.scope.isdigit() else 0)
-        if vip.peer:
-            kw["local"] = str(a.ip)
-            kw["address"] = vip.peer
+        v4 = isinstance(a, IPv4Interface)
+        brd = None
+        if v4 and vip.brd:
+            brd = (a.network.broadcast_address if vip.brd == "+"
+                   else IPv4Address(vip.brd)).packed
+        scope = SCOPES.get(vip.scope, int(vip.scope) if vip.scope.isdigit() else 0) \
+            if vip.scope else 0
+        return AddrReq(socket.AF_INET if v4 else socket.AF_INET6, index, a.ip.packed,
+                       a.network.prefixlen,
+                       peer=ip_address(vip.peer.split("/", 1)[0]).packed if vip.peer else None,
+                       broadcast=brd, label=vip.label if v4 else None, scope=scope,
+                       flags=0 if v4 else IFA_F_NODAD)
+
+    async def add_vip(self, vip: VirtualIP, index: int) -> bool:
+        """Add (replace: idempotent) one VIP; False on error (logged). Synchronous inside."""
+        from pykeepalived.vrrp.rtnl import RTM_NEWADDR
+
         try:
-            await self.ipr.addr("replace", **kw)
-        except Exception as e:
-            log.error("Cannot add VIP %s on ifindex %d: %s", a, index, e)
+            self.addr_sock.request(RTM_NEWADDR, self._req(vip, index))
+        except (OSError, ValueError) as e:
+            log.error("Cannot add VIP %s on ifindex %d: %s", vip.address, index, e)
             return False
         return True
 
     async def del_vip(self, vip: VirtualIP, index: int) -> bool:
-        a = vip.address
+        from pykeepalived.vrrp.rtnl import RTM_DELADDR
+
         try:
-            await self.ipr.addr("del", index=index, address=str(a.ip),
-                                prefixlen=a.network.prefixlen)
-        except Exception as e:
-            if getattr(e, "code", None) != 99:  # EADDRNOTAVAIL: already gone
-                log.error("Cannot remove VIP %s on ifindex %d: %s", a, index, e)
+            self.addr_sock.request(RTM_DELADDR, self._req(vip, index))
+        except (OSError, ValueError) as e:
+            if getattr(e, "errno", None) != 99:  # EADDRNOTAVAIL: already gone
+                log.error("Cannot remove VIP %s on ifindex %d: %s", vip.address, index, e)
             return False
         return True
 

@@ -69,24 +69,36 @@ class Announcer:
                             6))
         return out
 
+    def _send(self, name: str, ifname: str, frame: bytes, fam: int, txt: str, first: bool
+              ) -> None:
+        try:
+            self._sock(ifname).send(frame)
+            self.sent[name] = self.sent.get(name, 0) + 1
+        except OSError as e:
+            log.warning("(%s) Sending gratuitous %s on %s failed: %s", name,
+                        "ARP" if fam == 4 else "NA", ifname, e)
+            return
+        if first or log.isEnabledFor(logging.DEBUG):
+            log.debug("Sending %s on %s for %s",
+                      "gratuitous ARP" if fam == 4 else "unsolicited Neighbour Advert",
+                      ifname, txt)
+
     async def _burst(self, name: str, frames: list[tuple[str, bytes, int]], vips_txt: list[str],
                      rounds: int, sch: Schedule) -> None:
         for r in range(rounds):
             for (ifname, frame, fam), txt in zip(frames, vips_txt, strict=True):
-                try:
-                    self._sock(ifname).send(frame)
-                    self.sent[name] = self.sent.get(name, 0) + 1
-                except OSError as e:
-                    log.warning("(%s) Sending gratuitous %s on %s failed: %s", name,
-                                "ARP" if fam == 4 else "NA", ifname, e)
-                    continue
-                if r == 0 or log.isEnabledFor(logging.DEBUG):
-                    log.debug("Sending %s on %s for %s",
-                              "gratuitous ARP" if fam == 4 else "unsolicited Neighbour Advert",
-                              ifname, txt)
+                self._send(name, ifname, frame, fam, txt, r == 0)
                 gap = sch.garp_interval if fam == 4 else sch.gna_interval
                 if gap > 0:
                     await asyncio.sleep(gap)
+
+    def prepare(self, ifnames: set[str]) -> None:
+        """Open the AF_PACKET sockets before they are needed (not on the failover path)."""
+        for ifname in ifnames:
+            try:
+                self._sock(ifname)
+            except OSError as e:
+                log.debug("no AF_PACKET socket on %s yet: %s", ifname, e)
 
     def start(self, name: str, vips: list[tuple[VirtualIP, str, str]], sch: Schedule) -> None:
         """(Re)start the schedule of instance ``name``; vips = (vip, ifname, source MAC)."""
@@ -103,12 +115,22 @@ class Announcer:
                 log.info("(%s) Sending/queueing Unsolicited Neighbour Adverts on %s for %s",
                          name, ifname, t)
 
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        # back to back (the default): the first burst goes out now, not a loop turn later
+        now = sch.garp_interval <= 0 and sch.gna_interval <= 0
+        if now:
+            for r in range(sch.repeat):
+                for (ifname, frame, fam), t in zip(frames, txt, strict=True):
+                    self._send(name, ifname, frame, fam, t, r == 0)
+            if sch.delay <= 0 and sch.refresh <= 0:
+                return
+
         async def run() -> None:
             # keepalived times both the delayed burst and the refresh from the moment of
             # becoming MASTER
-            loop = asyncio.get_running_loop()
-            start = loop.time()
-            await self._burst(name, frames, txt, sch.repeat, sch)
+            if not now:
+                await self._burst(name, frames, txt, sch.repeat, sch)
             pending_delay = sch.delay > 0
             k = 1
             while pending_delay or sch.refresh > 0:
@@ -122,7 +144,7 @@ class Announcer:
                 await self._burst(name, frames, txt, sch.refresh_repeat, sch)
                 k += 1
 
-        task = asyncio.get_running_loop().create_task(run())
+        task = loop.create_task(run())
         self.jobs[name] = task
         task.add_done_callback(lambda t, n=name: self._done(n, t))
 

@@ -280,6 +280,7 @@ class VrrpEngine:
                      ifindex=ifindex, mac=mac, src=src, dsts=dsts, expect=build_expect(inst),
                      vmac=vm)
         self._attach_socket(rt)
+        self.announcer.prepare({self._vip_dev(rt, v) for v in rt.all_vips()})
         self.rts[inst.name] = rt
         rt.worker = asyncio.get_running_loop().create_task(self._worker(rt))
         if self.options.remove_stale_vips:
