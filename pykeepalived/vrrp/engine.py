@@ -338,6 +338,11 @@ class VrrpEngine:
         rt.st = new
         if isinstance(event, fsm.Tick) and old.state is fsm.State.BACKUP and (
                 new.state is fsm.State.MASTER or (new.want_master and not old.want_master)):
+            # on the failover path the advert goes out first; the log line follows
+            for a in actions:
+                if isinstance(a, fsm.SendAdvert):
+                    self._apply(rt, old, a)
+            actions = [a for a in actions if not isinstance(a, fsm.SendAdvert)]
             log.info("(%s) Receive advertisement timeout", rt.name)
         for a in actions:
             self._apply(rt, old, a)
