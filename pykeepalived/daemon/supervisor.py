@@ -28,8 +28,11 @@ from pykeepalived.daemon.files import remove_pidfile, write_pidfile
 log = logging.getLogger("pykeepalived.daemon")
 
 CHILD_WAIT = 5.0  # seconds a child gets to stop before SIGKILL (keepalived's child_wait_time)
-BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0  # the soak: a 30 s cap kept nodes out for too long
-STABLE_AFTER = 60.0  # a child that ran this long gets its back-off reset
+# respawn at once, then 0.5, 1, 2, 4, 5 s while the child keeps dying young (a crash loop);
+# the soak: a 30 s cap kept nodes out for too long, and while one node's child waits the
+# other node is the only one left, so the wait is outage time under a second fault
+BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
+STABLE_AFTER = 10.0  # a child that ran this long gets its back-off reset
 EXIT_CONFIG = 2  # a child's permanent config error: stop everything, as keepalived does
 FORWARDED = (signal.SIGUSR1, signal.SIGUSR2, signal.SIGRTMIN + 2, signal.SIGRTMIN + 29)
 
@@ -54,7 +57,7 @@ class Child:
     kind: str
     proc: asyncio.subprocess.Process | None = None
     started: float = 0.0
-    backoff: float = BACKOFF_MIN
+    backoff: float = 0.0
     restarts: int = 0
     watcher: asyncio.Task[None] | None = None
 
@@ -175,8 +178,8 @@ class Supervisor:
             self.request_stop()
             return
         if time.monotonic() - ch.started > STABLE_AFTER:
-            ch.backoff = BACKOFF_MIN
-        delay, ch.backoff = ch.backoff, min(ch.backoff * 2, BACKOFF_MAX)
+            ch.backoff = 0.0
+        delay, ch.backoff = ch.backoff, min(max(ch.backoff * 2, BACKOFF_MIN), BACKOFF_MAX)
         ch.restarts += 1
         log.info("Respawning %s child in %.1fs (restart %d)", ch.kind, delay, ch.restarts)
         await asyncio.sleep(delay)
