@@ -142,7 +142,11 @@ class Netlink:
                        flags=0 if v4 else IFA_F_NODAD)
 
     async def add_vip(self, vip: VirtualIP, index: int) -> bool:
-        """Add (replace: idempotent) one VIP; False on error (logged). Synchronous inside."""
+        """Add (replace: idempotent) one VIP; False on error (logged)."""
+        return self.add_vip_now(vip, index)
+
+    def add_vip_now(self, vip: VirtualIP, index: int) -> bool:
+        """The same, synchronously (the failover path; the kernel answers in µs)."""
         from pykeepalived.vrrp.rtnl import RTM_NEWADDR
 
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import socket
 import time
 from collections import Counter, deque
@@ -25,6 +26,7 @@ from typing import Any
 
 from pykeepalived.config.model import Config, VirtualIP, VrrpInstance, VrrpSyncGroup
 from pykeepalived.config.model import State as CfgState
+from pykeepalived.logdefer import deferred
 from pykeepalived.vrrp import codec, fsm
 from pykeepalived.vrrp.addresses import Netlink, vip_str
 from pykeepalived.vrrp.announce import Announcer, Schedule
@@ -79,6 +81,7 @@ class Runtime:
     applied_faults: frozenset[str] = frozenset()
     queue: asyncio.Queue[tuple[Any, ...]] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
+    busy: bool = False  # the worker is inside an operation
     drop_log: dict[str, tuple[float, int]] = field(default_factory=dict)
     vmac: VmacLink | None = None  # use_vmac: ifname/ifindex/mac above are the macvlan's
 
@@ -95,6 +98,10 @@ class Runtime:
 
     def advertised(self) -> list[VirtualIP]:
         return [v for v in self.cfg.virtual_ipaddress if v.family == self.cfg.family]
+
+    def idle(self) -> bool:
+        """Nothing queued or running in the worker: a VIP change now cannot overtake one."""
+        return not self.busy and self.queue.empty()
 
     def all_vips(self) -> list[VirtualIP]:
         return list(self.cfg.virtual_ipaddress) + list(self.cfg.virtual_ipaddress_excluded)
@@ -331,21 +338,24 @@ class VrrpEngine:
             return rt.ifindex
 
     # ================================================================== FSM driving
-    def _feed(self, rt: Runtime, event: fsm.Event) -> None:
+    def _feed(self, rt: Runtime, event: fsm.Event, at: float | None = None) -> None:
+        """``at``: when the event happened (an advert's kernel receive time), if earlier."""
         assert self.loop is not None
         old = rt.st
-        new, actions = fsm.step(old, event, self.loop.time())
+        now = self.loop.time()
+        new, actions = fsm.step(old, event, at if at is not None and at <= now else now)
         rt.st = new
         if isinstance(event, fsm.Tick) and old.state is fsm.State.BACKUP and (
                 new.state is fsm.State.MASTER or (new.want_master and not old.want_master)):
-            # on the failover path the advert goes out first; the log line follows
+            # the failover path: advert, VIPs and the first GARPs go out before the log lines
+            # are written (they keep their order and time)
+            with deferred():
+                log.info("(%s) Receive advertisement timeout", rt.name)
+                for a in actions:
+                    self._apply(rt, old, a, fast=True)
+        else:
             for a in actions:
-                if isinstance(a, fsm.SendAdvert):
-                    self._apply(rt, old, a)
-            actions = [a for a in actions if not isinstance(a, fsm.SendAdvert)]
-            log.info("(%s) Receive advertisement timeout", rt.name)
-        for a in actions:
-            self._apply(rt, old, a)
+                self._apply(rt, old, a)
         self._arm(rt)
         if rt.cfg.sync_group and rt.cfg.sync_group in self.groups:
             self._reconcile(rt.cfg.sync_group)
@@ -357,16 +367,24 @@ class VrrpEngine:
             rt.timer = None
         when = fsm.next_deadline(rt.st)
         if when is not None and not self._stopping:
-            # epoll rounds every timeout up to whole ms: the failover-critical master-down
-            # timer (BACKUP; it fires rarely) is armed early and the rest slept precisely
-            early = PRECISE if rt.st.state is fsm.State.BACKUP else 0.0
-            rt.timer = self.loop.call_at(when - early, self._tick, rt, when)
+            # epoll rounds every timeout up to whole ms and the kernel lets it wake up to
+            # 0.1 % late (3.6 ms on a 3.6 s master-down interval): the failover-critical
+            # master-down timer (BACKUP; it fires rarely) is armed that much early and the
+            # rest waited precisely, watching the instance's socket
+            early = 0.0
+            if rt.st.state is fsm.State.BACKUP:
+                early = PRECISE + max(0.0, when - self.loop.time()) * 0.0011
+            rt.timer = self.loop.call_at(when - early, self._tick, rt, when, early)
 
-    def _tick(self, rt: Runtime, when: float) -> None:
+    def _tick(self, rt: Runtime, when: float, early: float = 0.0) -> None:
         assert self.loop is not None
         rest = when - self.loop.time()
-        if 0 < rest <= PRECISE:
-            time.sleep(rest)
+        if 0 < rest <= early:
+            fd = rt.sock.sock.fileno() if rt.sock is not None else -1
+            ready = select.select([fd], [], [], rest)[0] if fd >= 0 else time.sleep(rest)
+            if ready:  # an advert may have come: the loop reads it first, then we look again
+                rt.timer = self.loop.call_at(self.loop.time(), self._tick, rt, when, early)
+                return
         late = self.loop.time() - when
         self.lateness_max = max(self.lateness_max, late)
         self.lateness_sum += late
@@ -376,12 +394,22 @@ class VrrpEngine:
         if self.rts.get(rt.name) is rt:
             self._feed(rt, fsm.Tick())
 
-    def _apply(self, rt: Runtime, old: fsm.InstanceState, a: fsm.Action) -> None:
+    def _apply(self, rt: Runtime, old: fsm.InstanceState, a: fsm.Action,
+               fast: bool = False) -> None:
+        """``fast``: VIPs and the first GARP burst are done now, synchronously, when the
+        instance's worker has nothing queued (else they queue behind it, in order)."""
         match a:
             case fsm.SendAdvert(priority=prio):
                 self._send_advert(rt, prio)
+            case fsm.AddVips() if fast and rt.idle():
+                self._set_vips_now(rt)
             case fsm.AddVips():
                 rt.queue.put_nowait(("add",))
+            case fsm.Announce(reason=reason) if fast and rt.idle():
+                try:
+                    self._announce(rt, reason)
+                except Exception:
+                    log.exception("(%s) announcement failed", rt.name)
             case fsm.DelVips():
                 if not (self._stopping and not self.options.release_vips_on_exit):
                     rt.queue.put_nowait(("del",))
@@ -474,7 +502,7 @@ class VrrpEngine:
         rt.last_src, rt.last_prio, rt.last_time = res.src, adv.priority, time.time()
         self._log_rx(rt, res.src, adv.priority)
         ival = adv.adver_int / 100 if adv.version == 3 else float(adv.adver_int)
-        self._feed(rt, fsm.AdvertReceived(adv.priority, res.src, ival))
+        self._feed(rt, fsm.AdvertReceived(adv.priority, res.src, ival), pkt.rx_time)
 
     def _log_rx(self, rt: Runtime, src: IPAddr, prio: int) -> None:
         st = rt.st
@@ -518,11 +546,15 @@ class VrrpEngine:
         """Serialises VIP/route changes and announcements of one instance."""
         while True:
             op = await rt.queue.get()
+            rt.busy = True
             try:
                 if op[0] == "exit":
                     return
                 if op[0] == "add":
                     await self._set_vips(rt)
+                elif op[0] == "routes":
+                    if rt.vips_set:
+                        await self._set_routes(rt)
                 elif op[0] == "del":
                     await self._clear_vips(rt)
                 elif op[0] == "announce":
@@ -540,6 +572,28 @@ class VrrpEngine:
                 raise
             except Exception:
                 log.exception("(%s) VIP operation %s failed", rt.name, op[0])
+            finally:
+                rt.busy = False
+
+    def _set_vips_now(self, rt: Runtime) -> None:
+        """The addresses now (one rtnetlink request each); routes and rules, which go
+        through `ip`, follow in the worker. Never raises: the caller is a timer callback
+        whose re-arming must not be skipped."""
+        log.info("(%s) setting VIPs.", rt.name)
+        rt.vips_set = True
+        try:
+            for vip in rt.all_vips():
+                self.nl.add_vip_now(vip, self._vip_index(rt, vip))
+        except Exception:
+            log.exception("(%s) VIP operation add failed", rt.name)
+        if rt.cfg.virtual_routes or rt.cfg.virtual_rules:
+            rt.queue.put_nowait(("routes",))
+
+    async def _set_routes(self, rt: Runtime) -> None:
+        for r in rt.cfg.virtual_routes:
+            await self.nl.ip_cmd("route", "replace", r)
+        for r in rt.cfg.virtual_rules:
+            await self.nl.ip_cmd("rule", "add", r)
 
     async def _set_vips(self, rt: Runtime) -> None:
         log.info("(%s) setting VIPs.", rt.name)

@@ -271,9 +271,11 @@ def test_timers_use_the_monotonic_clock_only() -> None:
 
     fsm.py reads no clock at all (``now`` is passed in); the engine schedules with
     loop.call_at(loop.time()) (monotonic); time.time() is only stored for display
-    (last_transition, last advert time)."""
+    (last_transition, last advert time) and, in sockets.py, to age the kernel's
+    (wall-clock) receive stamp of an advert, clamped to [0, 0.5 s] (rx_monotonic)."""
     vrrp = ROOT / "pykeepalived" / "vrrp"
-    allowed = {("engine.py", "last_transition"), ("engine.py", "last_time")}
+    allowed = {("engine.py", "last_transition"), ("engine.py", "last_time"),
+               ("sockets.py", "rx_monotonic(anc, time.monotonic(), time.time())")}
     for path in sorted(vrrp.glob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
