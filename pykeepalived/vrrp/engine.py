@@ -82,6 +82,9 @@ class Runtime:
     queue: asyncio.Queue[tuple[Any, ...]] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
     busy: bool = False  # the worker is inside an operation
+    # encoded VRRP messages by (priority, destination), valid for adv_key's (cfg, src)
+    adv_cache: dict[tuple[int, Any], bytes] = field(default_factory=dict)
+    adv_key: tuple[Any, Any] | None = None
     drop_log: dict[str, tuple[float, int]] = field(default_factory=dict)
     vmac: VmacLink | None = None  # use_vmac: ifname/ifindex/mac above are the macvlan's
 
@@ -374,6 +377,11 @@ class VrrpEngine:
             early = 0.0
             if rt.st.state is fsm.State.BACKUP:
                 early = PRECISE + max(0.0, when - self.loop.time()) * 0.0011
+                try:  # the advert of a take-over, encoded ahead (cached)
+                    for dst in rt.dsts:
+                        self._advert_msg(rt, rt.st.priority, dst)
+                except ValueError:
+                    pass  # _send_advert reports it when it matters
             rt.timer = self.loop.call_at(when - early, self._tick, rt, when, early)
 
     def _tick(self, rt: Runtime, when: float, early: float = 0.0) -> None:
@@ -438,16 +446,10 @@ class VrrpEngine:
         inst = rt.cfg
         if rt.src is None or rt.sock is None:
             return
-        addrs = [v.address.ip for v in rt.advertised()]
         at = rt.expect.auth_type
         for dst in rt.dsts:
             try:
-                vrrp = codec.encode_advert(
-                    version=inst.version, vrid=inst.virtual_router_id, priority=prio,
-                    adver_int=rt.expect.adver_int, addresses=addrs, auth_type=at,
-                    auth_data=inst.auth_pass or "" if at == codec.AuthType.PASS else b"",
-                    src=rt.src, dst=dst, v3_checksum_as_v2=inst.v3_checksum_as_v2,
-                    family=inst.family)
+                vrrp = self._advert_msg(rt, prio, dst)
                 if inst.family == 4:
                     rt.ip_id = (rt.ip_id % 0xFFFF) + 1
                     ttl = inst.unicast_ttl if inst.unicast_peer else codec.VRRP_TTL
@@ -471,6 +473,29 @@ class VrrpEngine:
                 rt.counters["pri_zero_sent"] += 1
         if prio == 0:
             log.info("(%s) sent 0 priority", rt.name)
+
+    @staticmethod
+    def _advert_msg(rt: Runtime, prio: int, dst: IPAddr) -> bytes:
+        """The VRRP message (no IP header), cached: it depends only on the instance's config,
+        source address, priority and destination, and encoding it is the slowest step
+        between the master-down timer and the advert on the wire."""
+        key = (rt.cfg, rt.src)
+        if rt.adv_key is None or rt.adv_key[0] is not key[0] or rt.adv_key[1] != key[1]:
+            rt.adv_cache.clear()
+            rt.adv_key = key
+        msg = rt.adv_cache.get((prio, dst))
+        if msg is None:
+            inst, at = rt.cfg, rt.expect.auth_type
+            msg = codec.encode_advert(
+                version=inst.version, vrid=inst.virtual_router_id, priority=prio,
+                adver_int=rt.expect.adver_int, addresses=[v.address.ip for v in rt.advertised()],
+                auth_type=at,
+                auth_data=inst.auth_pass or "" if at == codec.AuthType.PASS else b"",
+                src=rt.src, dst=dst, v3_checksum_as_v2=inst.v3_checksum_as_v2,
+                family=inst.family)
+            if len(rt.adv_cache) < 64:
+                rt.adv_cache[(prio, dst)] = msg
+        return msg
 
     # ================================================================== receiving
     def _on_packet(self, rt: Runtime, pkt: RxPacket) -> None:
