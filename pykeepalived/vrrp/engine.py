@@ -41,6 +41,7 @@ log = logging.getLogger("pykeepalived.vrrp")
 IPAddr = IPv4Address | IPv6Address
 NO_SOURCE_FAULT = "no_source_address"
 PRECISE = 0.002  # seconds: how early the master-down timer is armed (see _arm)
+COARSE_SLACK = 0.005  # and, on a long wait, this share of it earlier again (kernel slack 0.1 %)
 DROP_LOG_INTERVAL = 1.0  # seconds between two log lines for the same drop reason
 LL_WAIT = 5.0  # seconds to wait for an IPv6 link-local address (DAD) at start
 
@@ -376,7 +377,7 @@ class VrrpEngine:
             # rest waited precisely, watching the instance's socket
             early = 0.0
             if rt.st.state is fsm.State.BACKUP:
-                early = PRECISE + max(0.0, when - self.loop.time()) * 0.0011
+                early = PRECISE + max(0.0, when - self.loop.time()) * COARSE_SLACK
                 try:  # the advert of a take-over, encoded ahead (cached)
                     for dst in rt.dsts:
                         self._advert_msg(rt, rt.st.priority, dst)
@@ -387,6 +388,10 @@ class VrrpEngine:
     def _tick(self, rt: Runtime, when: float, early: float = 0.0) -> None:
         assert self.loop is not None
         rest = when - self.loop.time()
+        if rest > PRECISE and early > PRECISE:
+            # the coarse wake-up of a long wait: a short, precise one follows
+            rt.timer = self.loop.call_at(when - PRECISE, self._tick, rt, when, PRECISE)
+            return
         if 0 < rest <= early:
             fd = rt.sock.sock.fileno() if rt.sock is not None else -1
             ready = select.select([fd], [], [], rest)[0] if fd >= 0 else time.sleep(rest)
