@@ -349,20 +349,11 @@ def in_guest(args: argparse.Namespace) -> int:
 
 
 def on_host(args: argparse.Namespace, argv: list[str]) -> int:
-    from ipvsvm.guest import run_in_guest, unavailable_reason
+    from ipvsvm.guest import run_script_in_guest
 
-    reason = unavailable_reason()
-    if reason:
-        print(f"IPVS guest unavailable: {reason}", file=sys.stderr)
-        return 2
-    res = run_in_guest([sys.executable, str(Path(__file__).resolve()), "--in-guest", *argv],
-                       cwd=ROOT, timeout=args.timeout, mem_mib=args.mem_mib)  # fmt: skip
-    sys.stdout.write(res.output)
-    if args.json and "check_vs_keepalived.json" in res.files:
-        Path(args.json).write_bytes(res.files["check_vs_keepalived.json"])
-    if res.returncode != 0:
-        print(res.report(), file=sys.stderr)
-    return res.returncode
+    return run_script_in_guest(__file__, argv, json_name="check_vs_keepalived.json",
+                               json_out=args.json, cwd=ROOT, timeout=args.timeout,
+                               mem_mib=args.mem_mib)
 
 
 def main(argv: list[str]) -> int:

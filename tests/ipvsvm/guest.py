@@ -29,6 +29,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 UML = Path(os.environ.get("IPVSVM_UML", "/usr/bin/linux.uml"))
@@ -271,6 +272,23 @@ def run_in_guest(
         )
     finally:
         shutil.rmtree(run, ignore_errors=True)
+
+
+def run_script_in_guest(script: str | os.PathLike[str], argv: Sequence[str], *,
+                        json_name: str, json_out: str | None, **kw: Any) -> int:
+    """A bench script's host side: re-run SCRIPT --in-guest ARGV in a fresh guest, print its
+    output, copy its JSON (written to IPVSVM_OUTDIR as JSON_NAME) to JSON_OUT; exit code."""
+    reason = unavailable_reason()
+    if reason:
+        print(f"IPVS guest unavailable: {reason}", file=sys.stderr)
+        return 2
+    res = run_in_guest([sys.executable, str(Path(script).resolve()), "--in-guest", *argv], **kw)
+    sys.stdout.write(res.output)
+    if json_out and json_name in res.files:
+        Path(json_out).write_bytes(res.files[json_name])
+    if res.returncode != 0:
+        print(res.report(), file=sys.stderr)
+    return res.returncode
 
 
 def main(argv: list[str]) -> int:
