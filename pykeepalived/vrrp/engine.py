@@ -393,9 +393,9 @@ class VrrpEngine:
             rt.timer = self.loop.call_at(when - PRECISE, self._tick, rt, when, PRECISE)
             return
         if 0 < rest <= early:
-            fd = rt.sock.sock.fileno() if rt.sock is not None else -1
-            ready = select.select([fd], [], [], rest)[0] if fd >= 0 else time.sleep(rest)
-            if ready:  # an advert may have come: the loop reads it first, then we look again
+            fds = [rt.sock.sock.fileno()] if rt.sock is not None else []
+            if select.select(fds, [], [], rest)[0]:
+                # an advert may have come: the loop reads it first, then we look again
                 rt.timer = self.loop.call_at(self.loop.time(), self._tick, rt, when, early)
                 return
         late = self.loop.time() - when
