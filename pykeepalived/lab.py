@@ -33,7 +33,7 @@ CLIENT_ADDR = "192.0.2.50/24"
 DOC_NETS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
 SH_TIMEOUT = 10.0  # seconds for any single `ip` command
-MASTER_TIMEOUT = 15.0  # seconds to wait for the first MASTER (start-up + master-down interval)
+MASTER_TIMEOUT = 20.0  # seconds to wait for a settled MASTER (start-up + master-down + settle)
 STOP_TIMEOUT = 8.0  # seconds a daemon gets to exit on SIGTERM at clean-up
 POLL = 0.01  # seconds between two looks at the VIP
 
@@ -127,16 +127,29 @@ class Lab:
     def died(self) -> Director | None:
         return next((d for d in self.directors if d.proc and d.proc.poll() is not None), None)
 
-    def wait_master(self, vip: str, timeout: float) -> Director:
+    def wait_master(self, vip: str, timeout: float, settle: float) -> Director:
+        """The director that holds the VIP alone for `settle` seconds.
+
+        Both start in BACKUP and the lower-priority one can win the first election when the
+        other started a little later; the higher one preempts it a moment after. Waiting for a
+        holder that stays put reports the master the pair settles on, not that transient one.
+        """
         end = time.monotonic() + timeout
+        holder: Director | None = None
+        since = 0.0
         while time.monotonic() < end:
             dead = self.died()
             if dead is not None:
                 rc = dead.proc.returncode if dead.proc else "?"
                 raise LabError(f"{dead.name} exited early (rc {rc}); its log:\n{tail(dead.log)}")
             holders = [d for d in self.directors if self.has_vip(d, vip)]
-            if len(holders) == 1:
-                return holders[0]
+            now = time.monotonic()
+            if len(holders) != 1:
+                holder = None
+            elif holders[0] is not holder:
+                holder, since = holders[0], now
+            elif now - since >= settle:
+                return holder
             time.sleep(0.05)
         raise LabError(f"no single director held {vip} within {timeout:.0f}s; logs:\n"
                        + "\n".join(f"--- {d.name}\n{tail(d.log)}" for d in self.directors))
@@ -283,7 +296,7 @@ def run_lab(confs: Sequence[Path], keep: bool, out: Callable[[str], None] = prin
                 f"config {d.conf.name}")
         out(f"client: namespace {lab.client}, {IFNAME} {CLIENT_ADDR.split('/')[0]}")
         lab.start()
-        master = lab.wait_master(vip, MASTER_TIMEOUT)
+        master = lab.wait_master(vip, MASTER_TIMEOUT, settle=2 * max(p.advert_int for p in plans))
         (backup,) = [d for d in lab.directors if d is not master]
         out(f"MASTER: {master.name} holds {vip} (MAC {lab.mac(master)})")
         seen = lab.client_sees(vip)
