@@ -90,6 +90,7 @@ class Builder:
     gdefs: GlobalDefs = field(default_factory=GlobalDefs)
     missing_interface: bool = False  # keepalived stops before its script checks then
     rule_pref: int = 16384
+    vsgs: dict[str, VirtualServerGroup] = field(default_factory=dict)
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
         if not self.check_interfaces or self.host.has_interface(name):
@@ -117,6 +118,7 @@ class Builder:
                              self.sync_group)
         vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
                            self.vs_group)
+        self.vsgs = {g.name: g for g in vsgs}  # the port rules of a group's real servers
         vss = [v for v in (self.virtual_server(c) for c in root.blocks.get("virtual_server", []))
                if v is not None]
         cfg = Config(
@@ -827,6 +829,12 @@ class Builder:
                 self.diag.error("virtual_server group needs a name", c.loc)
                 return None
             kw["group"] = a[1]
+            g = self.vsgs.get(a[1])
+            if g and g.entries and all(e.fwmark is not None for e in g.entries) \
+                    and c.has("protocol"):
+                self.diag.error(f"Warning: Virtual server [{a[1]}]:0: protocol specified for "
+                                "fwmark - protocol will be ignored", c.where("protocol"),
+                                hint=f"group {a[1]} has only fwmarks: remove 'protocol'")
         else:
             try:
                 ip = ipaddress.ip_address(a[0])
@@ -938,6 +946,8 @@ class Builder:
         kw["real_servers"] = tuple(rss)
         if kw.get("sorry_server") and kw.get("group") is None:
             kw["sorry_server"] = self.sorry_port(kw, name, c.where("sorry_server"))
+        elif kw.get("sorry_server"):
+            self.group_sorry_port(kw, c.where("sorry_server"))
         total = sum(r.weight for r in rss)
         if rss and kw["quorum"] > total:
             self.diag.warning(f"Warning - quorum {kw['quorum']} for {name} exceeds total weight "
@@ -951,6 +961,7 @@ class Builder:
         the virtual server's (a fwmark service has none); NAT keeps its own. The checkers
         keep the port as written, as keepalived's do (they were made while parsing)."""
         if vs.get("group") is not None:
+            self.group_rs_port(rs, vs, loc)
             return rs
         vport = None if vs.get("fwmark") is not None else vs.get("port")
         proto = "none" if vs.get("fwmark") is not None else str(vs.get("protocol")).lower()
@@ -980,6 +991,43 @@ class Builder:
                         for ch in rs.checkers)
             return replace(rs, port=port, checkers=chs)
         return replace(rs, port=port)
+
+    def group_rs_port(self, rs: RealServer, vs: dict[str, Any], loc: Loc) -> None:
+        """The same rules for a group's real server, checked against every entry of the group.
+        keepalived reports each mismatch (-t exits 5) and changes nothing: the IPVS syncer
+        gives a DR/TUN real server each service's own port (ipvs/desired.py)."""
+        g = self.vsgs.get(vs["group"])
+        if g is None or rs.lvs_method == "NAT" or not rs.port:
+            return
+        addrs = [e for e in g.entries if e.fwmark is None]
+        proto = str(vs.get("protocol")).lower() if addrs else "none"
+        rsname = f"[{rs.ip}]:{proto}:{rs.port}"
+        gname = f"[{g.name}]:0"
+        if len(addrs) < len(g.entries):
+            self.diag.error(f"WARNING - fwmark virtual server {gname}, real server {rsname} "
+                            "has port specified - port will be ignored", loc,
+                            hint="fwmark services have no port: drop it from real_server")
+        for e in addrs:
+            if (e.port or 0) != rs.port:
+                where = str(e.first) if e.last in (None, e.first) else f"{e.first}-{e.last}"
+                self.diag.error(f"virtual server {gname}:[{where},{e.port or 0}] and real "
+                                f"server {rsname} ports don't match", loc,
+                                hint=f"{rs.lvs_method} cannot change the port: give the real "
+                                "server the group's port, or use lb_kind NAT")
+
+    def group_sorry_port(self, vs: dict[str, Any], loc: Loc) -> None:
+        g = self.vsgs.get(vs["group"])
+        _sip, sport = vs["sorry_server"]
+        if g is None or not sport or \
+                vs.get("sorry_server_lvs_method", vs.get("lvs_method", "NAT")) == "NAT":
+            return
+        addrs = [e for e in g.entries if e.fwmark is None]
+        if len(addrs) < len(g.entries):
+            self.diag.error(f"WARNING - fwmark virtual server [{g.name}]:0, sorry server has "
+                            "port specified - port will be ignored", loc)
+        elif any((e.port or 0) != sport for e in addrs):
+            self.diag.error(f"WARNING - virtual server [{g.name}]:0, sorry server has port "
+                            "specified - port will be ignored", loc)
 
     def sorry_port(self, vs: dict[str, Any], vsname: str, loc: Loc
                    ) -> tuple[IPAddr, int | None]:

@@ -54,3 +54,44 @@ def test_tun_sorry_server_port_reset(tmp_path: Path) -> None:
 def test_matching_dr_ports_say_nothing(tmp_path: Path) -> None:
     res = _load(tmp_path, "d05-dr-ports-match.conf")
     assert res.exit_code() == Rc.OK and not res.diagnostics.items, res.diagnostics.items
+
+
+def _messages(res) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    return [(d.loc.line if d.loc else 0, d.message) for d in res.diagnostics.items]
+
+
+def test_group_dr_port_mismatch_names_each_entry(tmp_path: Path) -> None:
+    res = _load(tmp_path, "d06-group-dr-port-mismatch.conf")
+    assert res.exit_code() == Rc.CONFIG
+    bad = [(ln, m) for ln, m in _messages(res) if "ports don't match" in m]
+    assert [m.split(" and ")[0] for _, m in bad] == [
+        "virtual server [G1]:0:[203.0.113.10,80]", "virtual server [G1]:0:[203.0.113.11,443]"]
+    assert {ln for ln, _ in bad} == {11}  # the real_server line
+    # nothing rewritten: each kernel service gets its own port (ipvs/desired.py)
+    assert res.config.virtual_servers[0].real_servers[0].port == 8080
+
+
+def test_group_of_fwmarks_warns_for_protocol_and_port(tmp_path: Path) -> None:
+    res = _load(tmp_path, "d07-group-fwmark-only.conf")
+    assert res.exit_code() == Rc.CONFIG
+    msgs = [m for _, m in _messages(res)]
+    assert any("protocol specified for fwmark" in m for m in msgs), msgs
+    assert any("real server [192.0.2.21]:none:8080 has port specified" in m for m in msgs)
+
+
+def test_group_range_and_sorry_server(tmp_path: Path) -> None:
+    res = _load(tmp_path, "d08-group-range-sorry.conf")
+    msgs = [m for _, m in _messages(res)]
+    assert any("[203.0.113.10-203.0.113.12,80]" in m for m in msgs), msgs
+    assert any("sorry server has port specified - port will be ignored" in m for m in msgs)
+
+
+def test_group_rule_follows_the_real_servers_own_method(tmp_path: Path) -> None:
+    assert _load(tmp_path, "d09-group-rs-dr.conf").exit_code() == Rc.CONFIG
+
+
+def test_quiet_groups(tmp_path: Path) -> None:
+    for name in ("d10-group-nat-quiet.conf", "d11-group-dr-match.conf"):
+        res = _load(tmp_path, name)
+        assert res.exit_code() == Rc.OK and not res.diagnostics.items, (name,
+                                                                         res.diagnostics.items)
