@@ -156,6 +156,12 @@ class Netlink:
             return False
         return True
 
+    def rehearse_vip(self, vip: VirtualIP, index: int) -> bytes:
+        """Encode add_vip_now's request without sending it (warms the take-over path)."""
+        from pykeepalived.vrrp.rtnl import RTM_NEWADDR, encode
+
+        return encode(RTM_NEWADDR, self._req(vip, index), 0)
+
     async def del_vip(self, vip: VirtualIP, index: int) -> bool:
         from pykeepalived.vrrp.rtnl import RTM_DELADDR
 

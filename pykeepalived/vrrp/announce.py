@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv6Interface
 
 from pykeepalived.config.model import VirtualIP
+from pykeepalived.logdefer import later
 from pykeepalived.vrrp.codec import build_garp, build_unsolicited_na
 
 log = logging.getLogger("pykeepalived.vrrp")
@@ -58,7 +59,7 @@ class Announcer:
             self.socks[ifname] = s
         return s
 
-    def _frames(self, vips: list[tuple[VirtualIP, str, str]]) -> list[tuple[str, bytes, int]]:
+    def frames(self, vips: list[tuple[VirtualIP, str, str]]) -> list[tuple[str, bytes, int]]:
         out = []
         for vip, ifname, mac in vips:
             a = vip.address
@@ -103,17 +104,19 @@ class Announcer:
     def start(self, name: str, vips: list[tuple[VirtualIP, str, str]], sch: Schedule) -> None:
         """(Re)start the schedule of instance ``name``; vips = (vip, ifname, source MAC)."""
         self.cancel(name)
-        frames = self._frames(vips)
+        frames = self.frames(vips)
         if not frames or sch.repeat <= 0:
             return
         txt = [str(v.address.ip) for v, _i, _m in vips
                if not (v.address.version == 6 and v.address.ip.is_link_local)]
         for (ifname, _f, fam), t in zip(frames, txt, strict=True):
             if fam == 4:
-                log.info("(%s) Sending/queueing gratuitous ARPs on %s for %s", name, ifname, t)
+                later(log, logging.INFO, "(%s) Sending/queueing gratuitous ARPs on %s for %s",
+                      name, ifname, t)
             else:
-                log.info("(%s) Sending/queueing Unsolicited Neighbour Adverts on %s for %s",
-                         name, ifname, t)
+                later(log, logging.INFO,
+                      "(%s) Sending/queueing Unsolicited Neighbour Adverts on %s for %s",
+                      name, ifname, t)
 
         loop = asyncio.get_running_loop()
         start = loop.time()

@@ -300,7 +300,7 @@ def test_engine_timers_ignore_wall_clock_jumps(tmp_path: Path, monkeypatch: pyte
     """Run a MASTER and a BACKUP instance's timers for 1.5 s while time.time() jumps by a day
     back and forth on every call: adverts keep their 100 ms rhythm, the BACKUP's down timer
     neither fires early nor stalls."""
-    from test_fuzz_vrrp import _engine_rt
+    from helpers.engine import engine_rt
 
     real = time.time
     flip = [0]
@@ -309,7 +309,7 @@ def test_engine_timers_ignore_wall_clock_jumps(tmp_path: Path, monkeypatch: pyte
         flip[0] += 1
         return real() + (86400.0 if flip[0] % 2 else -86400.0)
 
-    eng, rt = _engine_rt(tmp_path)
+    eng, rt = engine_rt(tmp_path)
     sent: list[float] = []
 
     async def main() -> None:

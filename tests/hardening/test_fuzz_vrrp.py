@@ -9,18 +9,15 @@ the FSM state nor anything but the drop counters.
 from __future__ import annotations
 
 import asyncio
-import textwrap
-from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
 from fuzzkit import SEEDS4, SEEDS6, run_vrrp4, run_vrrp6, run_vrrp_bytes
+from helpers.engine import engine_rt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pykeepalived.config import LoadOptions, load_config
-from pykeepalived.config.build import HostInfo
-from pykeepalived.vrrp import codec, engine, fsm
+from pykeepalived.vrrp import codec, fsm
 from pykeepalived.vrrp.sockets import RxPacket
 
 # a per-example deadline turns a hang (or a quadratic blow-up) into a failure
@@ -72,43 +69,10 @@ def test_seeds_are_accepted() -> None:
 
 # --------------------------------------------------------------------------- engine level
 
-CONF = textwrap.dedent("""
-    vrrp_instance VI_1 {
-        state BACKUP
-        interface eth0
-        virtual_router_id 51
-        priority 100
-        advert_int 1
-        authentication {
-            auth_type PASS
-            auth_pass 1111
-        }
-        virtual_ipaddress {
-            192.0.2.100/24
-        }
-    }
-""")
-
-
-def _engine_rt(tmp: Path) -> tuple[engine.VrrpEngine, engine.Runtime]:
-    p = tmp / "k.conf"
-    p.write_text(CONF)
-    res = load_config(str(p), LoadOptions(host=HostInfo(frozenset({"eth0"})),
-                                          check_scripts=False))
-    inst = res.config.vrrp_instances[0]
-    eng = engine.VrrpEngine(res.config)
-    src = IPv4Address("192.0.2.12")
-    rt = engine.Runtime(cfg=inst, st=fsm.initial_state(engine.fsm_config(inst, src)),
-                        ifname="eth0", ifindex=2, mac="02:00:00:00:00:0b", src=src,
-                        dsts=(codec.VRRP_MCAST4,), expect=engine.build_expect(inst))
-    eng.rts[inst.name] = rt
-    return eng, rt
-
-
 @pytest.mark.parametrize("start_master", [False, True], ids=["backup", "master"])
 def test_engine_drops_change_nothing_but_counters(tmp_path: Path, start_master: bool) -> None:
     """Drive VrrpEngine._on_packet with mutated adverts in a running loop (no sockets)."""
-    eng, rt = _engine_rt(tmp_path)
+    eng, rt = engine_rt(tmp_path)
     seeds = [s for s in SEEDS4 if s[21] == 51 and s[20] >> 4 == 2 and s[9] == 112]
     assert seeds
 
