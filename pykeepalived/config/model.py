@@ -42,6 +42,8 @@ class Script:
 
 @dataclass(frozen=True)
 class LvsSyncDaemon:
+    """global_defs lvs_sync_daemon: the kernel sync daemon follows one VRRP instance's state."""
+
     interface: str
     instance: str | None = None
     syncid: int | None = None
@@ -53,6 +55,8 @@ class LvsSyncDaemon:
 
 @dataclass(frozen=True)
 class GlobalDefs:
+    """global_defs, defaulted as keepalived 2.2.7 defaults them."""
+
     router_id: str | None = None
     notification_email: tuple[str, ...] = ()
     notification_email_from: str | None = None
@@ -106,6 +110,8 @@ class GlobalDefs:
 
 @dataclass(frozen=True)
 class VrrpScript:
+    """A vrrp_script block: a tracked command whose result moves priority or faults."""
+
     name: str
     script: Script
     interval: float = 1.0
@@ -120,6 +126,8 @@ class VrrpScript:
 
 @dataclass(frozen=True)
 class TrackFile:
+    """A track_file block: the number written in a file moves priority."""
+
     name: str
     file: str
     weight: int = 1
@@ -130,6 +138,8 @@ class TrackFile:
 
 @dataclass(frozen=True)
 class TrackProcess:
+    """A vrrp_track_process block: a process count (psutil) moves priority or faults."""
+
     name: str
     process: str
     params: tuple[str, ...] = ()
@@ -156,6 +166,8 @@ class TrackRef:
 
 @dataclass(frozen=True)
 class VirtualIP:
+    """A virtual_ipaddress (or static_ipaddress) line with its ip-address options."""
+
     address: IPIface
     dev: str | None = None
     brd: str | None = None
@@ -186,6 +198,8 @@ class RouteSpec:
 
 @dataclass(frozen=True)
 class UnicastPeer:
+    """A unicast_peer line: adverts go to it, not to the multicast group."""
+
     address: IPAddr
     min_ttl: int | None = None
     max_ttl: int | None = None
@@ -193,6 +207,8 @@ class UnicastPeer:
 
 @dataclass(frozen=True)
 class VrrpInstance:
+    """A vrrp_instance block, checked; the engine derives its FSM config from it."""
+
     name: str
     interface: str | None
     virtual_router_id: int
@@ -261,6 +277,8 @@ class VrrpInstance:
 
 @dataclass(frozen=True)
 class VrrpSyncGroup:
+    """A vrrp_sync_group: its members change state together."""
+
     name: str
     group: tuple[str, ...]
     track_interface: tuple[TrackRef, ...] = ()
@@ -278,11 +296,15 @@ class VrrpSyncGroup:
 
 @dataclass(frozen=True)
 class StaticAddress:
+    """A static_ipaddress line: configured at start whatever the VRRP state."""
+
     address: VirtualIP
 
 
 @dataclass(frozen=True)
 class Url:
+    """An HTTP_GET/SSL_GET url block: what a healthy answer looks like."""
+
     path: str
     digest: str | None = None
     status_code: tuple[tuple[int, int], ...] = ((200, 299),)
@@ -341,6 +363,8 @@ class Checker:
 
 @dataclass(frozen=True)
 class RealServer:
+    """A real_server block; the IPVS syncer and the checker pool both read it."""
+
     ip: IPAddr
     port: int | None
     weight: int = 1
@@ -374,6 +398,8 @@ class VsGroupEntry:
 
 @dataclass(frozen=True)
 class VirtualServerGroup:
+    """A virtual_server_group: one virtual server's config for many services."""
+
     name: str
     entries: tuple[VsGroupEntry, ...]
     loc: Loc | None = None
@@ -381,6 +407,8 @@ class VirtualServerGroup:
 
 @dataclass(frozen=True)
 class VirtualServer:
+    """A virtual_server block: one IPVS service (or a group's), its pool and checks."""
+
     ip: IPAddr | None = None
     port: int | None = None
     fwmark: int | None = None
@@ -423,6 +451,8 @@ class VirtualServer:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole checked config: what the three subsystems consume, never mutated."""
+
     global_defs: GlobalDefs = field(default_factory=GlobalDefs)
     static_ipaddress: tuple[VirtualIP, ...] = ()
     static_routes: tuple[RouteSpec, ...] = ()
