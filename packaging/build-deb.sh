@@ -115,6 +115,10 @@ cat > "$STAGE/DEBIAN/postinst" <<EOF
 set -e
 if [ "\$1" = configure ]; then
     $PREFIX/bin/python3 -m compileall -q -j0 $PREFIX/lib >/dev/null 2>&1 || true
+    # the config parser's Lark cache, beside the bytecode (pykeepalived/config/grammar_cache.py)
+    # (written even under PYTHONDONTWRITEBYTECODE, like the compileall above)
+    $PREFIX/bin/python3 -c 'import sys; sys.dont_write_bytecode = False
+from pykeepalived.config.parser import _lark; _lark()' >/dev/null 2>&1 || true
     if [ -d /run/systemd/system ]; then
         systemctl daemon-reload >/dev/null 2>&1 || true
         # an upgrade restarts a running daemon; a fresh install does not enable anything

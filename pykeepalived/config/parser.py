@@ -8,7 +8,6 @@ the grammar never fails on user input and every problem keeps its file:line.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -68,16 +67,9 @@ def grammar_text() -> str:
 @lru_cache(maxsize=1)
 def _lark() -> Any:
     from lark import Lark, Transformer
-    from lark.lexer import Lexer, Token
+    from lark.lexer import Token
 
-    class LineLexer(Lexer):
-        """Hands Lark the pre-built token stream; line numbers index into it."""
-
-        def __init__(self, lexer_conf: Any) -> None:
-            pass
-
-        def lex(self, data: Any) -> Iterator[Token]:  # type: ignore[override]
-            yield from data
+    from pykeepalived.config.line_lexer import LineLexer
 
     class Build(Transformer[Token, Any]):
         def __init__(self) -> None:
@@ -112,9 +104,21 @@ def _lark() -> Any:
                     out.append(it)
             return out
 
+    from lark import __version__ as lark_version
+
+    from pykeepalived.config.grammar_cache import cache_path
+
     build = Build()
-    # no cache=True: a grammar cache in a shared dir could be swapped by another user (deps.md)
-    parser = Lark(grammar_text(), parser="lalr", lexer=LineLexer, transformer=build)
+    text = grammar_text()
+    # never cache=True (a predictable /tmp pickle): only a file beside our own bytecode
+    cache = cache_path(os.path.dirname(os.path.abspath(__file__)), text, lark_version)
+    try:
+        parser = Lark(text, parser="lalr", lexer=LineLexer, transformer=build,
+                      cache=cache or False)
+    except Exception:  # an unusable cache (Lark reads a bad one itself) must not stop -t
+        if not cache:
+            raise
+        parser = Lark(text, parser="lalr", lexer=LineLexer, transformer=build)
     return parser, build, Token
 
 

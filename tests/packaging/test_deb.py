@@ -125,6 +125,9 @@ def test_install_check_run_purge(deb: Path, chroot: Path) -> None:
         == "install ok installed"
     # postinst compiled the byte code with the installed paths
     assert list((chroot / "opt/pykeepalived/lib").rglob("cli.cpython-311.pyc"))
+    # and left the parser's Lark cache beside it, root's and read-only to others
+    [cache] = (chroot / "opt/pykeepalived/lib").rglob("config/__pycache__/keepalived-lark-*")
+    assert cache.stat().st_uid == 0 and not cache.stat().st_mode & 0o022
     assert "pykeepalived v" in run("chroot", chroot, "pykeepalived", "-v").stdout
     for conf in ("lvs-dr-master.conf", "lvs-dr-backup.conf"):
         r = run("chroot", chroot, "pykeepalived", "-t", "-f", f"{EXAMPLES}/{conf}",
