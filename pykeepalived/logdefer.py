@@ -55,10 +55,10 @@ def _record(call: _Call) -> logging.LogRecord:
 def deferred(name: str = "pykeepalived") -> Iterator[None]:
     """Within the block, records reaching logger ``name``'s handlers are held; on exit they
     go to those handlers (their levels and filters apply then). Re-entrant."""
-    lg = logging.getLogger(name)
-    if any(isinstance(h, _Hold) for h in lg.handlers):
+    if _holds:  # inside a deferred() block already: its end writes these too
         yield
         return
+    lg = logging.getLogger(name)
     saved = lg.handlers[:]
     hold = _Hold()
     lg.handlers[:] = [hold]

@@ -67,8 +67,10 @@ def grammar_text() -> str:
 @lru_cache(maxsize=1)
 def _lark() -> Any:
     from lark import Lark, Transformer
+    from lark import __version__ as lark_version
     from lark.lexer import Token
 
+    from pykeepalived.config.grammar_cache import cache_path
     from pykeepalived.config.line_lexer import LineLexer
 
     class Build(Transformer[Token, Any]):
@@ -103,10 +105,6 @@ def _lark() -> Any:
                 else:
                     out.append(it)
             return out
-
-    from lark import __version__ as lark_version
-
-    from pykeepalived.config.grammar_cache import cache_path
 
     build = Build()
     text = grammar_text()

@@ -375,14 +375,10 @@ class VrrpEngine:
             # 0.1 % late (3.6 ms on a 3.6 s master-down interval): the failover-critical
             # master-down timer (BACKUP; it fires rarely) is armed that much early and the
             # rest waited precisely, watching the instance's socket
+            # (the take-over's advert is encoded ahead by _rehearse, in the precise stage)
             early = 0.0
             if rt.st.state is fsm.State.BACKUP:
                 early = PRECISE + max(0.0, when - self.loop.time()) * COARSE_SLACK
-                try:  # the advert of a take-over, encoded ahead (cached)
-                    for dst in rt.dsts:
-                        self._advert_msg(rt, rt.st.priority, dst)
-                except ValueError:
-                    pass  # _send_advert reports it when it matters
             rt.timer = self.loop.call_at(when - early, self._tick, rt, when, early)
 
     def _tick(self, rt: Runtime, when: float, early: float = 0.0) -> None:
@@ -628,15 +624,18 @@ class VrrpEngine:
             finally:
                 rt.busy = False
 
-    def _set_vips_now(self, rt: Runtime) -> None:
-        """The addresses now (one rtnetlink request each); routes and rules, which go
-        through `ip`, follow in the worker. Never raises: the caller is a timer callback
-        whose re-arming must not be skipped."""
+    def _add_addresses(self, rt: Runtime) -> None:
+        """The VIPs, one synchronous rtnetlink request each (the kernel answers in µs)."""
         later(log, logging.INFO, "(%s) setting VIPs.", rt.name)
         rt.vips_set = True
+        for vip in rt.all_vips():
+            self.nl.add_vip_now(vip, self._vip_index(rt, vip))
+
+    def _set_vips_now(self, rt: Runtime) -> None:
+        """The addresses now; routes and rules, which go through `ip`, follow in the worker.
+        Never raises: the caller is a timer callback whose re-arming must not be skipped."""
         try:
-            for vip in rt.all_vips():
-                self.nl.add_vip_now(vip, self._vip_index(rt, vip))
+            self._add_addresses(rt)
         except Exception:
             log.exception("(%s) VIP operation add failed", rt.name)
         if rt.cfg.virtual_routes or rt.cfg.virtual_rules:
@@ -649,14 +648,8 @@ class VrrpEngine:
             await self.nl.ip_cmd("rule", "add", r)
 
     async def _set_vips(self, rt: Runtime) -> None:
-        log.info("(%s) setting VIPs.", rt.name)
-        rt.vips_set = True
-        for vip in rt.all_vips():
-            await self.nl.add_vip(vip, self._vip_index(rt, vip))
-        for r in rt.cfg.virtual_routes:
-            await self.nl.ip_cmd("route", "replace", r)
-        for r in rt.cfg.virtual_rules:
-            await self.nl.ip_cmd("rule", "add", r)
+        self._add_addresses(rt)
+        await self._set_routes(rt)
 
     async def _clear_vips(self, rt: Runtime) -> None:
         if not rt.vips_set:

@@ -16,8 +16,14 @@ from pykeepalived.vrrp import engine, fsm
 def test_rehearsal_changes_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     eng, rt = engine_rt(tmp_path)
     st, counters, ip_id = rt.st, dict(rt.counters), rt.ip_id
+    made: list[object] = []
+    rehearse_vip, frames = eng.nl.rehearse_vip, eng.announcer.frames
+    eng.nl.rehearse_vip = lambda v, i: made.append(rehearse_vip(v, i))  # type: ignore
+    eng.announcer.frames = lambda vips: made.append(frames(vips))  # type: ignore
     with caplog.at_level(logging.DEBUG, logger="pykeepalived"):
         eng._rehearse(rt, when=123.0)
+    # the VIP request and the GARP frame were really built
+    assert len(made) == 2 and isinstance(made[0], bytes) and len(made[1]) == 1  # type: ignore
     assert rt.st is st and dict(rt.counters) == counters and rt.ip_id == ip_id
     assert not eng.announcer.socks and not eng.announcer.sent  # no socket, no frame
     assert not rt.vips_set
