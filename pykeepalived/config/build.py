@@ -830,8 +830,7 @@ class Builder:
                 return None
             kw["group"] = a[1]
             g = self.vsgs.get(a[1])
-            if g and g.entries and all(e.fwmark is not None for e in g.entries) \
-                    and c.has("protocol"):
+            if g and g.entries and not self._addr_entries(g) and c.has("protocol"):
                 self.diag.error(f"Warning: Virtual server [{a[1]}]:0: protocol specified for "
                                 "fwmark - protocol will be ignored", c.where("protocol"),
                                 hint=f"group {a[1]} has only fwmarks: remove 'protocol'")
@@ -992,6 +991,11 @@ class Builder:
             return replace(rs, port=port, checkers=chs)
         return replace(rs, port=port)
 
+    @staticmethod
+    def _addr_entries(g: VirtualServerGroup) -> list[VsGroupEntry]:
+        """The group's address (range) entries; the rest are fwmarks, which have no port."""
+        return [e for e in g.entries if e.fwmark is None]
+
     def group_rs_port(self, rs: RealServer, vs: dict[str, Any], loc: Loc) -> None:
         """The same rules for a group's real server, checked against every entry of the group.
         keepalived reports each mismatch (-t exits 5) and changes nothing: the IPVS syncer
@@ -999,7 +1003,7 @@ class Builder:
         g = self.vsgs.get(vs["group"])
         if g is None or rs.lvs_method == "NAT" or not rs.port:
             return
-        addrs = [e for e in g.entries if e.fwmark is None]
+        addrs = self._addr_entries(g)
         proto = str(vs.get("protocol")).lower() if addrs else "none"
         rsname = f"[{rs.ip}]:{proto}:{rs.port}"
         gname = f"[{g.name}]:0"
@@ -1021,7 +1025,7 @@ class Builder:
         if g is None or not sport or \
                 vs.get("sorry_server_lvs_method", vs.get("lvs_method", "NAT")) == "NAT":
             return
-        addrs = [e for e in g.entries if e.fwmark is None]
+        addrs = self._addr_entries(g)
         if len(addrs) < len(g.entries):
             self.diag.error(f"WARNING - fwmark virtual server [{g.name}]:0, sorry server has "
                             "port specified - port will be ignored", loc)

@@ -95,3 +95,15 @@ def test_quiet_groups(tmp_path: Path) -> None:
         res = _load(tmp_path, name)
         assert res.exit_code() == Rc.OK and not res.diagnostics.items, (name,
                                                                          res.diagnostics.items)
+
+
+def test_group_rules_do_not_depend_on_block_order(tmp_path: Path) -> None:
+    """keepalived checks after parsing: a group written after its virtual_server is checked
+    the same."""
+    text = (DIFF / "d06-group-dr-port-mismatch.conf").read_text()
+    head, rest = text.split("virtual_server group", 1)
+    group = head[head.index("virtual_server_group"):]
+    moved = head[:head.index("virtual_server_group")] + "virtual_server group" + rest + group
+    res = load_text(tmp_path, moved, name="moved.conf")
+    assert res.exit_code() == Rc.CONFIG
+    assert sum("ports don't match" in d.message for d in res.diagnostics.items) == 2
