@@ -36,6 +36,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -206,7 +207,7 @@ def _sh(*cmd: str, stdin: str | None = None) -> None:
 def build_world(ifnames: list[str], netns_names: list[str]) -> None:
     """Inside the private mount + net namespace: sysfs, /run/netns binds, the veths."""
     _sh("mount", "--make-rprivate", "/")
-    _sh("hostname", HOSTNAME)
+    socket.sethostname(HOSTNAME)
     _sh("mount", "-t", "sysfs", "sysfs", "/sys")
     os.makedirs("/run/netns", exist_ok=True)
     _sh("mount", "-t", "tmpfs", "-o", "size=1m,mode=755", "tmpfs", "/run/netns")
@@ -606,7 +607,14 @@ def main(argv: list[str] | None = None) -> int:
         if os.geteuid() != 0:
             print("needs root (network and mount namespaces)", file=sys.stderr)
             return 2
-        argv = [a for a in argv if not a.startswith("--json")]  # the child writes it
+        kept: list[str] = []  # the child writes the report: give it an absolute path
+        it = iter(argv)
+        for a in it:
+            if a == "--json":
+                next(it, None)
+            elif not a.startswith("--json="):
+                kept.append(a)
+        argv = kept
         if args.json:
             argv[:0] = ["--json", str(Path(args.json).resolve())]
         return reexec_inside(argv)
