@@ -99,3 +99,17 @@ def test_seq_with_parameters_inside_a_multiline_definition(tmp_path: Path) -> No
     assert int(res.exit_code()) == 0, errors(res)
     assert [str(r.ip) for r in res.config.virtual_servers[0].real_servers] == \
         ["192.0.2.211", "192.0.2.212"]
+
+
+def test_iptables_keywords_are_config_errors_as_in_the_nftables_only_build(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 (Debian, nftables only) -t, rc 5: "(Line 3) iptables not supported,
+    # using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables'
+    # config option" and "(Line 4) Unknown keyword 'vrrp_ipsets'"; `nftables` alone: rc 0
+    res = load_text(tmp_path, "global_defs {\n router_id x\n vrrp_iptables IN OUT\n"
+                    " vrrp_ipsets\n}\n" + VI)
+    assert int(res.exit_code()) == 5
+    assert [ln for ln, _ in errors(res)] == [3, 4]
+    assert "iptables not supported" in errors(res)[0][1]
+    res = load_text(tmp_path, "global_defs {\n router_id x\n nftables\n}\n" + VI)
+    assert int(res.exit_code()) == 0, errors(res)
