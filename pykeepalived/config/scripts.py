@@ -180,9 +180,10 @@ def check_scripts(cfg: Config, diag: Diagnostics) -> set[str]:
     """keepalived's script checks; returns the vrrp_script names that must be disabled.
 
     Only track scripts that cannot be found fail `-t` (keepalived disables them); other
-    missing scripts get a warning because they will fail when run. Commands that need a shell
-    (redirections, pipes) are not resolved. Only scripts that exist count for the
-    "SECURITY VIOLATION" verdict, as in keepalived.
+    missing scripts get a warning because they will fail when run. Only scripts that exist
+    count for the "SECURITY VIOLATION" verdict, as in keepalived. Like keepalived, the check
+    looks at the program (the first word) whatever the arguments hold: an undefined
+    `${VAR}`, a pipe or a redirection after it does not take a script out of the check.
     """
     disabled: set[str] = set()
     security = cfg.global_defs.enable_script_security
@@ -190,7 +191,7 @@ def check_scripts(cfg: Config, diag: Diagnostics) -> set[str]:
     insecure = False
     for use in script_uses(cfg):
         sc = use.script
-        if not sc.argv or needs_shell(sc.argv):
+        if not sc.argv:
             continue
         path = resolve(sc.argv[0])
         if path is None or not os.access(path, os.X_OK):

@@ -6,8 +6,10 @@ PID 1 of its own PID namespace, in a netns holding eth0 and eth1) on the config 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from helpers.configs import load_text
 
 from pykeepalived.config.diagnostics import Severity
@@ -113,3 +115,21 @@ def test_iptables_keywords_are_config_errors_as_in_the_nftables_only_build(
     assert "iptables not supported" in errors(res)[0][1]
     res = load_text(tmp_path, "global_defs {\n router_id x\n nftables\n}\n" + VI)
     assert int(res.exit_code()) == 0, errors(res)
+
+
+def tracked(script: str) -> str:
+    return (f'vrrp_script chk {{\n  script "{script}"\n  interval 1\n}}\n' +
+            VI[:-2] + "  track_script {\n    chk\n  }\n}\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="scripts run as root only when we are root")
+def test_script_arguments_never_take_a_script_out_of_the_security_check(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: "SECURITY VIOLATION - scripts are being executed but
+    # script_security not enabled." rc 6 for the first two; "Disabling track script chk
+    # since not found/accessible" rc 5 for the third
+    for cmd, rc in (("/bin/true ${UNDEF} $X | grep y", 6),
+                    ("echo hi > /tmp/never-written", 6),
+                    ("${UNDEF}/x.sh", 5)):
+        res = load_text(tmp_path, tracked(cmd), scripts=True)
+        assert int(res.exit_code()) == rc, (cmd, errors(res))
