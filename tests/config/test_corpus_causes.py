@@ -133,3 +133,69 @@ def test_script_arguments_never_take_a_script_out_of_the_security_check(
                     ("${UNDEF}/x.sh", 5)):
         res = load_text(tmp_path, tracked(cmd), scripts=True)
         assert int(res.exit_code()) == rc, (cmd, errors(res))
+
+
+def test_a_brace_after_a_word_that_opens_no_block_closes_the_enclosing_block(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5, the same lines and messages: an unknown block's '{' is
+    # ignored, its lines are read in the instance, its '}' closes the instance, and what
+    # follows (priority, the VIP block) is read at the top level
+    text = ("global_defs {\n router_id x\n}\nvrrp_instance VI_1 {\n interface eth0\n"
+            " virtual_router_id 1\n bogusblk {\n  a 1\n }\n priority 100\n"
+            " virtual_ipaddress {\n 192.0.2.1\n }\n}\n")
+    res = load_text(tmp_path, text)
+    assert int(res.exit_code()) == 5
+    assert errors(res)[:9] == [
+        (7, "Unknown keyword 'bogusblk'"), (7, "Unexpected '{' - ignoring"),
+        (8, "Unknown keyword 'a'"), (10, "Unknown keyword 'priority'"),
+        (11, "Unknown keyword 'virtual_ipaddress'"), (11, "Unexpected '{' - ignoring"),
+        (12, "Unknown keyword '192.0.2.1'"), (13, "Unknown keyword '}'"),
+        (14, "Unknown keyword '}'")]
+    assert res.config.vrrp_instances[0].virtual_ipaddress == ()
+
+
+def test_a_brace_after_a_keyword_that_takes_a_value(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: `router_id x {` -> "(Line 2) Unexpected '{' - ignoring", the '}'
+    # on line 3 closes global_defs, "(Line 4) Unknown keyword 'notification_email_from'",
+    # "(Line 5) Unknown keyword '}'", rc 5; `mcast_src_ip {` has no value: rc 2
+    res = load_text(tmp_path, "global_defs {\n router_id x {\n}\n notification_email_from "
+                    "a@b\n}\n")
+    assert [ln for ln, _ in errors(res)] == [2, 4, 5]
+    assert res.config.global_defs.router_id == "x"
+    res = load_text(tmp_path, VI.replace("  priority 100\n", "  mcast_src_ip {\n  192.0.2.1\n"
+                                         "  }\n  priority 100\n"))
+    assert int(res.exit_code()) == 2
+    assert errors(res)[0] == (4, "Configuration line starting `mcast_src_ip` is missing a "
+                                 "parameter after keyword `mcast_src_ip` at word position 2")
+
+
+MISC = """virtual_server 192.0.2.100 80 {
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+  real_server 192.0.2.2 80 {
+    MISC_CHECK {
+      misc_path "/bin/true"
+    }
+  }
+}
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="scripts run as root only when we are root")
+def test_checker_scripts_are_checked_even_when_a_vrrp_interface_is_missing(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 6: "SECURITY VIOLATION - check scripts are being executed but
+    # script_security not enabled." then the VRRP process's "WARNING - interface nosuch0 for
+    # vrrp_instance VI_1 doesn't exist" (it stops there: no VRRP script verdict); with the
+    # interface present both processes say it, checker first
+    res = load_text(tmp_path, tracked("/bin/true") + MISC, scripts=True)
+    assert int(res.exit_code()) == 6
+    got = [m for _, m in errors(res) if m.startswith("SECURITY VIOLATION")]
+    assert [m.split(" - ")[1][:13] for m in got] == ["check scripts", "scripts are b"]
+    res = load_text(tmp_path, tracked("/bin/true").replace("eth0", "nosuch0") + MISC,
+                    scripts=True)
+    assert int(res.exit_code()) == 6
+    assert [m for _, m in errors(res) if m.startswith("SECURITY")] == [
+        "SECURITY VIOLATION - check scripts are being executed but script_security not "
+        "enabled."]
