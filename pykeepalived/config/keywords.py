@@ -41,6 +41,7 @@ class Kw:
     noop: str | None = None
     min_args: int = 1
     bare: str | None = None  # the value keepalived uses when an optional value is left out
+    empty: str | None = None  # keepalived's config error (rc 5) when the value is left out
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -87,6 +88,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             noop=kv.get("noop"),
             min_args=int(kv.get("min", "0" if is_flag else "1")),
             bare=kv.get("bare"),
+            empty=kv.get("empty"),
         )
     return sections
 
@@ -226,6 +228,9 @@ class Walker:
             return []
         if not args and kw.bare is not None:
             args = (kw.bare,)
+        if not args and kw.empty is not None:
+            self.diag.error(kw.empty, loc, hint=f"give '{kw.name}' its value or remove the line")
+            return []
         if len(args) < max(kw.min_args, 0 if kw.type in VALUELESS_OK else 1):
             # keepalived exit()s here, even under -t: KEEPALIVED_EXIT_CONFIG (2)
             self.diag.error(
@@ -285,7 +290,7 @@ class Walker:
         if t == "str":
             return args[0]
         if t == "enum":
-            if args[0] in kw.choices:
+            if args[0] in kw.choices or args[0] == kw.bare:
                 return args[0]
             self.diag.error(f"'{kw.name}' cannot be '{args[0]}'", loc,
                             hint=f"one of {', '.join(kw.choices)} (case matters)")

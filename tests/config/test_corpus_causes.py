@@ -199,3 +199,31 @@ def test_checker_scripts_are_checked_even_when_a_vrrp_interface_is_missing(
     assert [m for _, m in errors(res) if m.startswith("SECURITY")] == [
         "SECURITY VIOLATION - check scripts are being executed but script_security not "
         "enabled."]
+
+
+def test_optional_values_of_startup_script_and_param_match(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: `startup_script` / `shutdown_script` alone: "(Line 2) startup
+    # script missing", rc 5 (not a fatal parse); `param_match` alone (the command must have
+    # no parameters): rc 0; `param_match bogus`: "Invalid param_match type bogus", rc 5
+    for kw in ("startup_script", "shutdown_script"):
+        res = load_text(tmp_path, f"global_defs {{\n {kw}\n}}\n" + VI)
+        assert int(res.exit_code()) == 5
+        assert errors(res) == [(2, f"{kw.split('_')[0]} script missing")]
+    tp = "vrrp_track_process p {{\n process x\n param_match{}\n}}\n"
+    assert int(load_text(tmp_path, tp.format("") + VI).exit_code()) == 0
+    assert int(load_text(tmp_path, tp.format(" bogus") + VI).exit_code()) == 5
+
+
+def test_multiline_definitions_end_at_an_empty_line_and_comments_keep_a_backslash(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: an empty line ends a multi-line $X (blank, tab-only and
+    # comment lines do not): "(Line 4) Unknown keyword 'bogus_b'", "(Line 5) ... 'bogus_a'";
+    # a comment line ending in a backslash reads as '\': "(Line 2) Unknown keyword '\'"
+    res = load_text(tmp_path, "$X= \\\nbogus_a \\\n\nbogus_b\n$X\n")
+    assert errors(res) == [(4, "Unknown keyword 'bogus_b'"), (5, "Unknown keyword 'bogus_a'")]
+    for filler in ("   ", "\t", "# c", "# c \\"):
+        res = load_text(tmp_path, f"$X= \\\nbogus_a \\\n{filler}\nbogus_b\n$X\n")
+        assert errors(res) == [(5, "Unknown keyword 'bogus_a'"),
+                               (5, "Unknown keyword 'bogus_b'")], filler
+    res = load_text(tmp_path, "global_defs {\n# comment \\\n router_id x\n}\n! another \\\n")
+    assert errors(res) == [(2, "Unknown keyword '\\'"), (5, "Unknown keyword '\\'")]
