@@ -227,3 +227,17 @@ def test_multiline_definitions_end_at_an_empty_line_and_comments_keep_a_backslas
                                (5, "Unknown keyword 'bogus_b'")], filler
     res = load_text(tmp_path, "global_defs {\n# comment \\\n router_id x\n}\n! another \\\n")
     assert errors(res) == [(2, "Unknown keyword '\\'"), (5, "Unknown keyword '\\'")]
+
+
+def test_up_down_delays_name_existing_interfaces(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 4: "(Line 6) unknown interface nosuch1 specified for up/down
+    # delay", "(Line 8) ... nosuch2 ..."; a delay that is not a number: "invalid number 'x'",
+    # rc 5
+    res = load_text(tmp_path, "global_defs {\n router_id x\n}\ninterface_up_down_delays {\n"
+                    " eth0 1 2\n nosuch1 1\n eth1\n nosuch2 3\n}\n" + VI)
+    assert int(res.exit_code()) == 4
+    assert errors(res) == [(6, "unknown interface nosuch1 specified for up/down delay"),
+                           (8, "unknown interface nosuch2 specified for up/down delay")]
+    res = load_text(tmp_path, "interface_up_down_delays {\n eth0 x\n eth1 1 2 3\n}\n" + VI)
+    assert int(res.exit_code()) == 5
+    assert errors(res) == [(2, "invalid number 'x'")]
