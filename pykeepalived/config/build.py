@@ -141,6 +141,7 @@ class Builder:
     script_security: bool = False  # enable_script_security, known before any script is built
     script_user_set: bool = False
     default_user_failed: bool = False  # reported once, as keepalived does
+    after_read_from: int = 0  # diag.items index from which findings are after-read checks
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
         if not self.check_interfaces or self.host.has_interface(name):
@@ -195,6 +196,7 @@ class Builder:
             virtual_servers=tuple(vss),
             files=tuple(files),
         )
+        self.after_read_from = len(self.diag.items)  # what follows is found after reading
         return self.cross_checks(cfg)
 
     def up_down_delays(self, entries: list[tuple[tuple[str, ...], Loc]]) -> None:
