@@ -12,6 +12,7 @@ $NAME expansions in place).
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Sequence
 
 from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc
@@ -28,6 +29,27 @@ _PASS_OF = {
     "interface_up_down_delays": VRRP,
     "bfd_instance": BFD,
 }
+
+
+# What keepalived 2.2.7 reports once a pass has read the config, without a line (seen in its
+# -t output on the real-world corpus): ours say the same things, found while building
+AFTER_READ = re.compile("|".join((
+    r"Disabling track script \S+ since not found", r"ports don't match",
+    r"A unicast keyword has been specified without any unicast peers", r"SECURITY VIOLATION",
+    r"Non-existent interface specified", r"No VIP specified",
+    r"exceeds total weight of real servers", r"has port specified",
+    r"Ignoring track_interface \S+ since own interface", r"missing '}'s or extra '{'s",
+    r"no forwarding method set", r"ignoring weight from tracked file", r"Unknown interface!",
+    r"no protocol set", r"protocol specified for fwmark",
+    r"is configured on VRRP instance and sync group", r"no scheduler set",
+    r"nopreempt will not work with initial state MASTER",
+    r"promote_secondaries is automatically set for vmacs", r"has no real servers",
+    r"Sync group \S+ has only", r"VIP address must be link local",
+    r"does not support authentication", r"tracked interface weight due to SYNC group",
+    r"Number of VIPs .* exceeds", r"nopreempt is incompatible with priority",
+    r"due to address_owner", r"advertisement interval .* must be in units of",
+    r"advertisement interval .* is out of range", r"both use VRID",
+    r"matches sorry server")))
 
 
 def _locs(node: Node) -> Iterable[Loc]:
@@ -65,7 +87,8 @@ class _Positions:
 def order_like_keepalived(diag: Diagnostics, nodes: Sequence[Node],
                           lines: Sequence[LogicalLine], after_from: int) -> None:
     """Reorder diag.items in place. Items from index `after_from` on were found once the
-    config was read (cross-checks, script checks): they follow their pass's read-time ones."""
+    config was read (cross-checks, script checks), and so were those AFTER_READ matches: they
+    follow their pass's read-time ones."""
     pass_of: dict[Loc, int] = {}
     for node in nodes:
         p = _PASS_OF.get(node.keyword, GLOBAL)
@@ -75,7 +98,7 @@ def order_like_keepalived(diag: Diagnostics, nodes: Sequence[Node],
 
     def key(item: tuple[int, Diagnostic]) -> tuple[int, int, float]:
         i, d = item
-        after = int(i >= after_from)
+        after = int(i >= after_from or AFTER_READ.search(d.message) is not None)
         if d.loc is None:
             return (UNPLACED, after, float(i))
         return (pass_of.get(d.loc, GLOBAL), after, position(d.loc))
