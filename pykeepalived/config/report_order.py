@@ -49,7 +49,7 @@ AFTER_READ = re.compile("|".join((
     r"Number of VIPs .* exceeds", r"nopreempt is incompatible with priority",
     r"due to address_owner", r"advertisement interval .* must be in units of",
     r"advertisement interval .* is out of range", r"both use VRID",
-    r"matches sorry server")))
+    r"matches sorry server", r"the virtual router id must be set")))
 
 
 def _locs(node: Node) -> Iterable[Loc]:
