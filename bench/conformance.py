@@ -415,9 +415,12 @@ def kad_line(msg: str) -> tuple[str | None, int] | None:
     return (m.group("file"), int(m.group("line"))) if m else None
 
 
-def our_first_error(o: Ours) -> dict | None:
+def our_first_error(o: Ours, warnings: bool = False) -> dict | None:
     for d in o.diags:
         if d.get("severity") == "error" and d.get("rc", 5) != 0:
+            return d
+        if (warnings and d.get("severity") == "warning" and d.get("line")
+                and "is recognised but not acted on" not in d.get("message", "")):
             return d
     return None
 
@@ -456,7 +459,8 @@ def judge(file: str, krc: int | None, kmsgs: Messages, o: Ours, version: str = "
         v.agree = v.via_compat = True
     if krc not in (0, None, *NO_VERDICT) and o.rc not in (0, None) and kmsgs:
         kl = kad_line(kmsgs[0])
-        mine = our_first_error(o)
+        # keepalived's first message is an intended difference: ours is a warning there
+        mine = our_first_error(o, warnings=is_intended_for(kmsgs[0], version))
         if kl is not None:
             v.line_match = bool(mine and mine.get("line") == kl[1] and (
                 kl[0] is None or Path(mine.get("file") or "").name == Path(kl[0]).name))

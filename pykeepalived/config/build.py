@@ -82,6 +82,14 @@ def _version(text: str | None) -> int | None:
         return None
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass
 class HostInfo:
     """What the host offers (interfaces); injectable so tests need no real interfaces."""
@@ -91,6 +99,19 @@ class HostInfo:
 
     users: frozenset[str] | None = None  # None: ask the password database
     groups: frozenset[str] | None = None  # None: ask the group database
+
+    hosts: frozenset[str] | None = None  # names that resolve; None: ask the resolver
+
+    def resolves(self, name: str) -> bool:
+        """Whether `name` resolves to an address, as keepalived's getaddrinfo() asks."""
+        if self.hosts is not None:
+            return name in self.hosts
+        import socket
+
+        try:
+            return bool(socket.getaddrinfo(name, None))
+        except (OSError, UnicodeError):
+            return False
 
     def has_interface(self, name: str) -> bool:
         if self.interfaces is not None:
@@ -262,14 +283,27 @@ class Builder:
                 v = g.get(k)
                 kw[k] = int(v) if isinstance(v, float) and k.startswith(("vrrp_garp_master",
                     "vrrp_garp_lower", "vrrp_version", "vrrp_down")) else v
+        if kw.get("vrrp_garp_master_repeat") == 0:
+            self.diag.error("vrrp_garp_master_repeat must be greater than 0, setting to 1",
+                            g.where("vrrp_garp_master_repeat"))
+            kw["vrrp_garp_master_repeat"] = 1
         if g.has("smtp_connect_timeout"):
             kw["smtp_connect_timeout"] = max(1, int(g.get("smtp_connect_timeout")))
         kw["notification_email"] = tuple(w[0] for w, _ in g.entries.get("notification_email", []))
+        if "notification_email" in g.entries and not kw["notification_email"]:
+            self.diag.error("Warning - empty notification_email block",
+                            g.where("notification_email"), hint="add an address or remove it")
         if g.has("smtp_server"):
             w = g.get("smtp_server")
             kw["smtp_server"] = w[0]
             if len(w) > 1:
                 kw["smtp_server_port"] = self.port(w[1], g.where("smtp_server"), "smtp_server")
+            if self.check_users and not _is_ip(w[0]) and not self.host.resolves(w[0]):
+                # a host fact (--no-host-checks skips it): keepalived resolves the name at once
+                self.diag.error(f"Invalid smtp server {w[0]} {w[1] if len(w) > 1 else 25}",
+                                g.where("smtp_server"),
+                                hint="the name does not resolve here: an address, or a name "
+                                     "/etc/hosts or DNS knows")
         if g.has("script_user"):
             w = g.get("script_user")
             kw["script_user"] = w[0]
@@ -477,8 +511,10 @@ class Builder:
     def vrrp_script(self, c: Ctx) -> VrrpScript | None:
         name = c.args[0]
         if not c.has("script"):
-            self.diag.error(f"No script set for vrrp_script {name} - removing", c.loc,
-                            end_line=c.end_line, hint="add: script \"/path/to/check args\"")
+            # at the closing brace, where keepalived finds it
+            self.diag.error(f"No script set for vrrp_script {name} - removing",
+                            Loc(c.loc.file, c.end_line),
+                            hint="add: script \"/path/to/check args\"")
             return None
         s = self.script(c.get("script"), c.where("script"), user_keyword=True)
         if c.has("user"):
@@ -503,7 +539,8 @@ class Builder:
     def track_file(self, c: Ctx) -> TrackFile | None:
         name = c.args[0]
         if not c.has("file"):
-            self.diag.error(f"track_file {name} has no file - removing", c.loc)
+            self.diag.error(f"No file set for track_file {name} - ignoring",
+                            Loc(c.loc.file, c.end_line), hint="add: file /path/to/file")
             return None
         w, rev = (1, False)
         if c.has("weight"):
@@ -840,6 +877,10 @@ class Builder:
         # per-instance knobs falling back to globals
         kw["garp_master_delay"] = int(c.get("garp_master_delay", g.vrrp_garp_master_delay))
         kw["garp_master_repeat"] = int(c.get("garp_master_repeat", g.vrrp_garp_master_repeat))
+        if c.has("garp_master_repeat") and kw["garp_master_repeat"] == 0:
+            self.diag.error(f"{tag}: garp_master_repeat must be greater than 0, setting to 1",
+                            c.where("garp_master_repeat"))
+            kw["garp_master_repeat"] = 1
         kw["garp_master_refresh"] = int(c.get("garp_master_refresh", g.vrrp_garp_master_refresh))
         kw["garp_master_refresh_repeat"] = int(c.get("garp_master_refresh_repeat",
                                                      g.vrrp_garp_master_refresh_repeat))
@@ -868,7 +909,8 @@ class Builder:
         kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
         if c.has("use_vmac"):
             kw["use_vmac"] = self.vmac_name(c, name, fam, kw["virtual_router_id"])
-            if peers and not kw["vmac_xmit_base"]:
+            # keepalived asks whether unicast_peer was written, even with no usable peer
+            if "unicast_peer" in c.entries and not kw["vmac_xmit_base"]:
                 self.diag.error(f"{tag} unicast with use_vmac requires vmac_xmit_base - setting",
                                 Loc(c.loc.file, c.end_line), hint="add: vmac_xmit_base")
                 kw["vmac_xmit_base"] = True
