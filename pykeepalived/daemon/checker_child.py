@@ -23,6 +23,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon import paths
 from pykeepalived.daemon.child import ChildBase
 from pykeepalived.daemon.files import write_atomic
+from pykeepalived.daemon.supervisor import EXIT_FATAL
 
 log = logging.getLogger("pykeepalived.check")
 
@@ -138,9 +139,11 @@ class CheckerChild(ChildBase):
             gd = self.config.global_defs
             await self.ipvs(lambda: apply_timeouts(k, gd))
         except Exception as e:
-            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL
+            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL, which
+            # stops the whole daemon (supervisor.EXIT_FATAL says why we do the same)
             log.error("IPVS: Can't initialize ipvs: %s", e)
-            return 1
+            self.exit_reason = f"IPVS: Can't initialize ipvs: {e}"
+            return EXIT_FATAL
         await self.pool.start()
         self.dirty.set()
         self.spawn(self._sync_loop())

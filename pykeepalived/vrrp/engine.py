@@ -909,6 +909,7 @@ class VrrpEngine:
         for name, g in self.groups.items():
             out["groups"][name] = {"state": g.state.value, "members": list(g.members)}
         out["scripts"] = dict(self.tracker.status.scripts)
+        out["scripts_running"] = sorted(self.tracker.status.running)
         n = self.lateness_n or 1
         out["loop"] = {"lateness_max": self.lateness_max,
                        "lateness_avg": self.lateness_sum / n, "timers": self.lateness_n,
