@@ -224,6 +224,21 @@ def _render_checker(o: _Out, pool: dict[str, Any] | None) -> None:
                           "Duration of the last check", c["last_duration"], **lab)
 
 
+def lvs_stats_plain(services: Any) -> list[dict[str, Any]]:
+    """IPVSKernel.stats() as the checker child publishes it: addresses the way gen2brain's
+    exporter prints them ("ip:port", IPv6 without brackets; "fwmark:N" for a fwmark
+    service) and the IP protocol number (0 for fwmark)."""
+    out = []
+    for ss in services:
+        svc = ss.service
+        proto = {"tcp": 6, "udp": 17, "sctp": 132}.get(svc.protocol or "", 0)
+        addr = f"fwmark:{svc.fwmark}" if svc.fwmark else f"{svc.addr}:{svc.port}"
+        out.append({"addr": addr, "proto": proto, "stats": dict(ss.stats),
+                    "dests": [{"addr": f"{d.addr}:{d.port}", "stats": dict(st)}
+                              for d, st in ss.dests]})
+    return out
+
+
 def _render_lvs(o: _Out, services: list[dict[str, Any]] | None) -> None:
     """gen2brain's keepalived_lvs_{vip,rs}_* from the kernel's IPVS stats, labels {addr, proto}
     as that exporter sets them (addr "ip:port", proto the IP protocol number; a real server

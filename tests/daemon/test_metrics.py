@@ -212,3 +212,33 @@ def test_promtool_check_metrics(case: str) -> None:
                        text=True, timeout=30)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip() == "" and r.stderr.strip() == ""
+
+
+def test_ipvs_stats_nest_decoding_and_labels() -> None:
+    """Both kernel nests decode (STATS64: all u64; legacy STATS: u32 counters, u64 bytes);
+    labels as gen2brain prints them (IPv6 without brackets, fwmark services named)."""
+    import socket
+    import sys as _sys
+
+    from pykeepalived.ipvs import kernel as k
+
+    def u(n: int, width: int) -> bytes:
+        return n.to_bytes(width, _sys.byteorder)
+
+    legacy = b"".join(k._nla(i, u(v, w)) for i, v, w in
+                      ((1, 3, 4), (2, 30, 4), (3, 20, 4), (4, 5000, 8), (5, 2 ** 33, 8)))
+    st = k._stats_from({k._D_STATS: legacy}, k._D_STATS64, k._D_STATS)
+    assert st == {"conns": 3, "inpkts": 30, "outpkts": 20, "inbytes": 5000,
+                  "outbytes": 2 ** 33}
+    wide = b"".join(k._nla(i, u(2 ** 40 + i, 8)) for i in range(1, 11))
+    st64 = k._stats_from({k._SVC_STATS64: wide, k._SVC_STATS: legacy}, k._SVC_STATS64,
+                         k._SVC_STATS)
+    assert st64["conns"] == 2 ** 40 + 1 and st64["outbps"] == 2 ** 40 + 10
+    v6 = k.Service.inet("tcp", "2001:db8::1", 443)
+    fwm = k.Service.fwm(7)
+    plain = metrics.lvs_stats_plain([
+        k.ServiceStats(v6, st, ((k.Dest("2001:db8::10", 443, af=socket.AF_INET6), st),)),
+        k.ServiceStats(fwm, {}, ())])
+    assert plain[0]["addr"] == "2001:db8::1:443" and plain[0]["proto"] == 6
+    assert plain[0]["dests"][0]["addr"] == "2001:db8::10:443"
+    assert plain[1]["addr"] == "fwmark:7" and plain[1]["proto"] == 0
