@@ -122,6 +122,7 @@ class VrrpScript:
     fall: int = 1
     init_fail: bool = False
     loc: Loc | None = None
+    timeout_configured: float = 0.0  # as written (0: unset); keepalived's dump shows this
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,10 @@ class VrrpChild(ChildBase):
 
         snap = self.engine.snapshot()
         if kind == "data":
-            write_atomic(paths.dump_file(self.args, "data"), dumps.vrrp_data(snap, self.config))
+            from pykeepalived.daemon import ifinfo
+
+            write_atomic(paths.dump_file(self.args, "data"),
+                         dumps.vrrp_data(snap, self.config, ifaces=ifinfo.collect()))
         elif kind in ("stats", "stats_clear"):
             write_atomic(paths.dump_file(self.args, "stats"), dumps.vrrp_stats(snap))
             if kind == "stats_clear":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import socket
 import time
 from typing import Any
@@ -157,8 +158,17 @@ def parent_data(config: Config) -> str:
 
 
 # ------------------------------------------------------------------ keepalived.data
+def cmd_str(script: Any) -> str:
+    """A command as keepalived prints it: every argument quoted, the program as the path it
+    resolved (symlinks followed: /bin/true is '/usr/bin/true' on a merged-/usr system)."""
+    argv = list(script.argv)
+    if argv and os.path.isabs(argv[0]) and os.path.exists(argv[0]):
+        argv[0] = os.path.realpath(argv[0])
+    return " ".join(f"'{a}'" for a in argv)
+
+
 def _script_line(label: str, script: Any) -> str:
-    return f"   {label} = '{script.command}', uid:gid 0:0"
+    return f"   {label} = {cmd_str(script)}, uid:gid 0:0"
 
 
 def _instance_lines(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
@@ -227,8 +237,9 @@ def _instance_lines(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
         if cfg.preempt_delay:
             out.append(f"   Preempt delay = {cfg.preempt_delay:g} secs")
         out.append("   Promote_secondaries = disabled")
-        if version == 2 and cfg.auth_type:
-            out.append(f"   Authentication type = {AUTH_NAME.get(cfg.auth_type, cfg.auth_type)}")
+        if version == 2:
+            out.append("   Authentication type = "
+                       f"{AUTH_NAME.get(cfg.auth_type, cfg.auth_type) or 'none'}")
             if cfg.auth_type == "PASS":
                 out.append(f"   Password = {cfg.auth_pass or ''}")
     vips = list(s.get("vips") or [])
@@ -274,19 +285,22 @@ def _scripts_section(snap: dict[str, Any], config: Config) -> list[str]:
     if not config.vrrp_scripts:
         return []
     results: dict[str, Any] = snap.get("scripts") or {}
+    running = set(snap.get("scripts_running") or ())
     out = ["------< VRRP Scripts >------"]
     for sc in config.vrrp_scripts:
         res = results.get(sc.name)
         status = "INIT" if res is None else ("GOOD" if res else "BAD")
+        # keepalived's result runs 0 .. rise+fall-1: the top when steadily good, 0 when bad
+        result = 0 if not res else sc.rise + sc.fall - 1
         out += [
             f" VRRP Script = {sc.name}",
-            f"   Command = '{sc.script.command}'",
+            f"   Command = {cmd_str(sc.script)}",
             f"   Interval = {sc.interval:g} sec",
-            f"   Timeout = {sc.timeout:g} sec",
+            f"   Timeout = {sc.timeout_configured:g} sec",
             f"   Weight = {sc.weight}",
             f"   Rise = {sc.rise}",
             f"   Fall = {sc.fall}",
-            f"   Result = {0 if res is None else (sc.rise if res else 0)}",
+            f"   Result = {result}",
             "   Insecure = no",
             f"   Init state = {'failed' if sc.init_fail else 'unknown'}",
             f"   Status = {status}",
@@ -299,12 +313,81 @@ def _scripts_section(snap: dict[str, Any], config: Config) -> list[str]:
                 if t.name == sc.name:
                     w = t.weight if t.weight is not None else sc.weight
                     out.append(f"     {inst.name}, weight {w}")
-        out.append("   State = idle")
+        out.append(f"   State = {'running' if sc.name in running else 'idle'}")
     return out
 
 
-def vrrp_data(snap: dict[str, Any], config: Config, now: float | None = None) -> str:
-    """/tmp/keepalived.data as the VRRP child writes it on USR1."""
+def _sockpool_section(snap: dict[str, Any]) -> list[str]:
+    """'------< VRRP Sockpool >------': one entry per socket and the instances on it (ours
+    reads and sends on one socket, so fd_in and fd_out are the same number)."""
+    pool = snap.get("sockpool")
+    if not pool:
+        return []
+    out = ["------< VRRP Sockpool >------"]
+    for p in pool:
+        out += [f" fd_in {p['fd']} fd_out = {p['fd']}",
+                f"   Interface = {p['interface']}",
+                f"   Family = IPv{p['family']}",
+                f"   Protocol = {'AH' if p.get('proto') == 51 else 'VRRP'}",
+                f"   Type = {'Unicast' if p.get('unicast') else 'Multicast'}",
+                "   Rx buf size = 0",
+                "   VRRP instances"]
+        out += [f"     {name} vrid {vrid}" for name, vrid in p.get("instances") or []]
+    return out
+
+
+def _if_state(flags: int) -> str:
+    from pykeepalived.daemon import ifinfo as f
+
+    return (f"{'' if flags & f.IFF_UP else 'not '}UP, "
+            f"{'' if flags & f.IFF_RUNNING else 'not '}RUNNING"
+            + ("" if flags & f.IFF_BROADCAST else ", no broadcast")
+            + (", loopback" if flags & f.IFF_LOOPBACK else "")
+            + (", point to point" if flags & f.IFF_POINTOPOINT else "")
+            + (", no arp" if flags & f.IFF_NOARP else "")
+            + ("" if flags & f.IFF_MULTICAST else ", no multicast"))
+
+
+def interfaces_section(ifaces: list[Any], config: Config) -> list[str]:
+    """'------< Interfaces >------' from ifinfo.collect(): every interface, and on each the
+    instances that track it (their own interface with weight 0, track_interface weights)."""
+    if not ifaces:
+        return []
+    tracking: dict[str, list[str]] = {}
+    for inst in config.vrrp_instances:
+        if inst.interface:
+            tracking.setdefault(inst.interface, []).append(f"{inst.name}, weight 0")
+        for t in inst.track_interface:
+            tracking.setdefault(t.name, []).append(f"{inst.name}, weight {t.weight or 0}")
+    hw = {1: "ETHERNET", 772: "LOOPBACK"}
+    out = ["------< Interfaces >------"]
+    for i in ifaces:
+        out += [f" Name = {i.name}", f"   index = {i.index}",
+                f"   IPv4 address = {i.ipv4 or '(none)'}",
+                f"   IPv6 address = {i.ipv6 or '(none)'}"]
+        if i.mac:
+            out += [f"   MAC = {i.mac}", f"   MAC broadcast = {i.broadcast}"]
+        out += [f"   State = {_if_state(i.flags)}",
+                f"   Seen up = {int(bool(i.flags & 1))}",
+                "   Delayed state change running = false",
+                "   Up debounce timer = 0us", "   Down debounce timer = 0us",
+                f"   MTU = {i.mtu}",
+                f"   HW Type = {hw.get(i.hw_type, f'UNKNOWN ({i.hw_type})')}",
+                "   NIC netlink status update",
+                "   Reset ARP config counter 0",
+                f"   Original arp_ignore {i.arp_ignore}",
+                f"   Original arp_filter {i.arp_filter}",
+                f"   Original promote_secondaries {i.promote_secondaries}",
+                "   Reset promote_secondaries counter 0"]
+        if i.name in tracking:
+            out.append("   Tracking VRRP instances :")
+            out += [f"     {t}" for t in tracking[i.name]]
+    return out
+
+
+def vrrp_data(snap: dict[str, Any], config: Config, now: float | None = None,
+              ifaces: list[Any] | None = None) -> str:
+    """/tmp/keepalived.data as the VRRP child writes it on USR1 (ifaces: ifinfo.collect())."""
     now = time.time() if now is None else now
     lines = global_section(config.global_defs)
     insts: dict[str, Any] = snap.get("instances") or {}
@@ -313,7 +396,9 @@ def vrrp_data(snap: dict[str, Any], config: Config, now: float | None = None) ->
         lines.append("------< VRRP Topology >------")
         for name, s in insts.items():
             lines += _instance_lines(name, s, _inst_cfg(config, name), now, weights)
+    lines += _sockpool_section(snap)
     lines += _scripts_section(snap, config)
+    lines += interfaces_section(ifaces or [], config)
     return "\n".join(lines) + "\n"
 
 

@@ -301,7 +301,22 @@ class Supervisor:
         self._stop.set()
 
     def forward(self, sig: int) -> None:
+        if sig == signal.SIGUSR1:
+            self.dump_parent_data()
         self.signal_children(sig)
+
+    def dump_parent_data(self) -> None:
+        """keepalived's parent answers DATA with /tmp/keepalived_parent.data too."""
+        from pykeepalived.daemon import dumps, paths
+        from pykeepalived.daemon.files import write_atomic
+
+        try:
+            write_atomic(paths.dump_file(self.args, "parent_data"),
+                         dumps.parent_data(self.config))
+        except OSError as e:
+            log.error("cannot write dump file: %s", e)
+            return
+        log.info("Printing parent data for process(%d) on signal", os.getpid())
 
     def reload(self) -> None:
         asyncio.get_running_loop().create_task(self._reload())
