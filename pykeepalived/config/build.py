@@ -1090,6 +1090,7 @@ class Builder:
                                               vs.get("inhibit_on_failure", False)))
         kw["alpha"] = bool(inherit.get("alpha") or False)
         kw["smtp_alert"] = bool(c.get("smtp_alert", vs.get("smtp_alert", False)))
+        kw["smtp_alert_set"] = c.has("smtp_alert")
         checkers = []
         for kind in CHECKER_KINDS:
             for cc in c.blocks.get(kind, []):

@@ -377,6 +377,7 @@ class RealServer:
     uthreshold: int = 0
     lthreshold: int = 0
     smtp_alert: bool = False
+    smtp_alert_set: bool = False  # written in the block (keepalived dumps unset as "yes")
     checkers: tuple[Checker, ...] = ()
     loc: Loc | None = None
 

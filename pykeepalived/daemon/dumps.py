@@ -591,16 +591,15 @@ def _vs_lines(vs: VirtualServer, lv: dict[str, Any]) -> list[str]:
 
 
 def _rs_lines(rs: Any, r: dict[str, Any], vs: VirtualServer) -> list[str]:
-    weight = r.get("effective_weight", rs.weight) if r.get("alive", True) or \
-        rs.inhibit_on_failure else rs.weight
+    eff = int(r.get("effective_weight", rs.weight))
     alive = bool(r.get("alive", False))
-    if rs.inhibit_on_failure and not alive:
-        weight = 0
+    # keepalived 2.2.7 prints an unset real_server smtp_alert (-1) as "yes"
+    smtp = rs.smtp_alert or not getattr(rs, "smtp_alert_set", False)
     failed = sum(1 for c in (r.get("checkers") or []) if not c.get("up", True))
     dl = rs.checkers[0].delay_loop if rs.checkers else vs.delay_loop
     out = [
         "   ------< Real server >------",
-        f"   RIP = {rs.ip}, RPORT = {rs.port or 0}, WEIGHT = {weight}",
+        f"   RIP = {rs.ip}, RPORT = {rs.port or 0}, WEIGHT = {rs.weight} EFF WEIGHT = {eff}",
         f"   forwarding method = {rs.lvs_method}",
         f"   Alpha is {'ON' if rs.alpha else 'OFF'}",
         "   connection timeout = 5.000000",
@@ -613,9 +612,12 @@ def _rs_lines(rs: Any, r: dict[str, Any], vs: VirtualServer) -> list[str]:
     if rs.notify_down:
         out.append(f"     RS down notify script = {rs.notify_down.command}, uid:gid 0:0")
     out += [
-        f"   Using smtp notification = {'yes' if rs.smtp_alert else 'no'}",
+        f"   Using smtp notification = {'yes' if smtp else 'no'}",
         f"   initial weight = {rs.weight}",
-        f"   previous weight = {rs.weight}",
+        f"   effective weight = {eff}",
+        # the weight before the last dynamic change (MISC_CHECK misc_dynamic): not tracked,
+        # 0 as keepalived shows for a weight that never changed
+        "   previous effective_weight = 0",
         f"   alive = {int(alive)}",
         f"   num failed checkers = {failed}",
         f"   RS set = {int(alive or rs.inhibit_on_failure)}",
@@ -638,7 +640,8 @@ def _checker_lines(vs: VirtualServer, rs: Any, ch: Any, c: dict[str, Any]) -> li
         out += [
             f"   Alpha = {'yes' if ch.alpha else 'no'}",
             f"   Delay loop = {int(ch.delay_loop * 1e6)} us",
-            f"   Warmup = {int((ch.warmup or 0) * 1e6)} us",
+            # unset warmup is the delay_loop (keepalived's default)
+            f"   Warmup = {int((ch.delay_loop if ch.warmup is None else ch.warmup) * 1e6)} us",
             f"   Retries = {ch.retry}",
         ]
         if ch.retry:
@@ -649,8 +652,7 @@ def _checker_lines(vs: VirtualServer, rs: Any, ch: Any, c: dict[str, Any]) -> li
     if ch.kind not in ("MISC_CHECK", "FILE_CHECK", "BFD_CHECK"):
         ip = ch.connect_ip or rs.ip
         port = ch.connect_port or rs.port or 0
-        dest = f"[{ip}]:{port}" if ":" in str(ip) else f"{ip}:{port}"
-        out += ["   Connection", f"     Dest = {dest}"]
+        out += ["   Connection", f"     Dest = [{ip}]:{port}"]
         if ch.bindto is not None:
             out.append(f"     Bind to = {ch.bindto}:{ch.bind_port or 0}")
         if ch.bind_if:
@@ -659,4 +661,14 @@ def _checker_lines(vs: VirtualServer, rs: Any, ch: Any, c: dict[str, Any]) -> li
             out.append(f"     Mark = {ch.fwmark}")
         out.append(f"     Timeout = {ch.connect_timeout:f}")
     out.append(f"   Keepalive method = {ch.kind}")
+    if ch.kind == "MISC_CHECK" and ch.misc_path is not None:
+        out += [f"   script = {cmd_str(ch.misc_path)}",
+                f"   timeout = {ch.misc_timeout or 0:g}",
+                f"   dynamic = {'YES' if ch.misc_dynamic else 'NO'}",
+                "   uid:gid = 0:0"]
+        if c.get("last_check"):
+            t = float(c["last_check"])
+            sec, usec = int(t), round((t - int(t)) * 1e6) % 1_000_000
+            out.append(f"   Last ran = {sec}.{usec:06d} ({time.ctime(sec)}.{usec:06d})")
+            out.append(f"   Last status = {c.get('last_code') or 0}")
     return out
