@@ -1,7 +1,9 @@
 """The typed configuration model every subsystem consumes.
 
 Frozen dataclasses so a running subsystem can hold a config while a reload builds the next
-one, and a diff between the two is a plain comparison. Values are *completed*: defaults and
+one, and a diff between the two is a plain comparison: ``loc`` (file:line) takes no part in
+equality, so a shifted or re-commented file compares equal. What is "the same" object across a
+reload (keepalived's keys) is config/identity.py's business. Values are *completed*: defaults and
 inheritance (virtual_server -> real_server -> checker, global_defs -> vrrp_instance) are
 already applied, so consumers never re-derive them. Names follow keepalived's keywords.
 """
@@ -33,7 +35,7 @@ class Script:
     argv: tuple[str, ...]
     user: str | None = None
     group: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def command(self) -> str:
@@ -121,7 +123,7 @@ class VrrpScript:
     rise: int = 1
     fall: int = 1
     init_fail: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
     timeout_configured: float = 0.0  # as written (0: unset); keepalived's dump shows this
 
 
@@ -134,7 +136,7 @@ class TrackFile:
     weight: int = 1
     weight_reverse: bool = False
     init_file: tuple[str, ...] | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ class TrackProcess:
     fork_delay: float = 0.0
     terminate_delay: float = 0.0
     full_command: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ class TrackRef:
     name: str
     weight: int | None = None  # None: the tracked object's own weight
     reverse: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ class VirtualIP:
     peer: str | None = None
     no_track: bool = False
     options: tuple[str, ...] = ()
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def family(self) -> int:
@@ -194,7 +196,7 @@ class RouteSpec:
     via: str | None = None
     dev: str | None = None
     table: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -263,17 +265,11 @@ class VrrpInstance:
     use_vmac: str | None = None
     vmac_xmit_base: bool = False
     sync_group: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def is_owner(self) -> bool:
         return self.priority == 255
-
-    @property
-    def identity(self) -> tuple[object, ...]:
-        """What keepalived matches instances by on reload."""
-        peers = tuple(sorted(str(p.address) for p in self.unicast_peer))
-        return (self.virtual_router_id, self.family, self.interface, peers)
 
 
 @dataclass(frozen=True)
@@ -292,7 +288,7 @@ class VrrpSyncGroup:
     notify_stop: Script | None = None
     notify: Script | None = None
     smtp_alert: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -312,7 +308,7 @@ class Url:
     virtualhost: str | None = None
     regex: str | None = None
     regex_no_match: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -359,7 +355,7 @@ class Checker:
     weight_reverse: bool = False
     dynamic: bool = False
     bfd_name: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -379,7 +375,7 @@ class RealServer:
     smtp_alert: bool = False
     smtp_alert_set: bool = False  # written in the block (keepalived dumps unset as "yes")
     checkers: tuple[Checker, ...] = ()
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, int | None]:
@@ -395,7 +391,7 @@ class VsGroupEntry:
     port: int | None = None
     fwmark: int | None = None
     family: int = 4
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -404,7 +400,7 @@ class VirtualServerGroup:
 
     name: str
     entries: tuple[VsGroupEntry, ...]
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -439,7 +435,7 @@ class VirtualServer:
     virtualhost: str | None = None
     smtp_alert: bool = False
     real_servers: tuple[RealServer, ...] = ()
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
