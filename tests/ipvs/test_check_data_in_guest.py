@@ -4,6 +4,7 @@ settled. Only live values are masked."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -50,7 +51,8 @@ virtual_server 192.0.2.100 80 {
 SETTLE = 6.0  # warmup + a failure and its retry: every checker has its verdict
 
 
-def _run(cmd: list[str], dump: Path, d: Path) -> str:
+def _run(cmd: list[str], dump: Path, d: Path) -> tuple[str, str]:
+    """(the dump file, the checker state file if the daemon writes one) after SETTLE."""
     log = open(d / "log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -61,7 +63,8 @@ def _run(cmd: list[str], dump: Path, d: Path) -> str:
         while time.monotonic() < end and not (dump.exists() and dump.stat().st_size):
             time.sleep(0.1)
         time.sleep(0.3)
-        return dump.read_text()
+        state = d / "state" / "checker.json"
+        return dump.read_text(), state.read_text() if state.exists() else ""
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -89,16 +92,23 @@ def test_check_data_matches_keepalived(tmp_path: Path) -> None:
     kd.mkdir()
     kad_dump = Path("/tmp/keepalived_check.data")  # keepalived's fixed path (guest's own /tmp)
     kad_dump.unlink(missing_ok=True)
-    theirs = _run([KEEPALIVED, "-C", "-n", "-l", "-D", "-f", str(conf), "-p", f"{kd}/k.pid",
+    theirs, _ = _run([KEEPALIVED, "-C", "-n", "-l", "-D", "-f", str(conf), "-p", f"{kd}/k.pid",
                    "-c", f"{kd}/c.pid", "-r", f"{kd}/v.pid"], kad_dump, kd)
     od = tmp_path / "ours"
     od.mkdir()
-    ours = _run([sys.executable, "-m", "pykeepalived", "-C", "-n", "-l", "-G", "-f", str(conf),
-                 "-p", f"{od}/p.pid", "-c", f"{od}/c.pid", "-r", f"{od}/v.pid",
-                 "--state-dir", f"{od}/state", "--dump-dir", str(od)],
-                od / "keepalived_check.data", od)
+    cmd = [sys.executable, "-m", "pykeepalived", "-C", "-n", "-l", "-G", "-f", str(conf),
+           "-p", f"{od}/p.pid", "-c", f"{od}/c.pid", "-r", f"{od}/v.pid",
+           "--state-dir", f"{od}/state", "--dump-dir", str(od)]
+    ours, state = _run(cmd, od / "keepalived_check.data", od)
     keep = os.environ.get("PYK_KEEP_DUMPS")
     if keep:
         Path(keep, "kad.keepalived_check.data").write_text(theirs)
         Path(keep, "ours.keepalived_check.data").write_text(ours)
     assert mask(ours) == mask(theirs)
+    # the same run feeds gen2brain's keepalived_lvs_* from the kernel's counters
+    lvs = json.loads(state)["lvs_stats"]
+    assert [(s["addr"], s["proto"]) for s in lvs] == [("192.0.2.100:80", 6)]
+    # read at most every 5 s (at the first sync every real server was still in the table)
+    dests = {d["addr"] for d in lvs[0]["dests"]}
+    assert "198.51.100.11:80" in dests
+    assert dests <= {"198.51.100.11:80", "198.51.100.12:80", "127.0.0.1:80"}
