@@ -180,6 +180,13 @@ def test_prometheus_scrapes_and_sees_child_restarts(tmp_path: Path) -> None:
             assert st["children"]["vrrp"]["last_exit"]["status"] == "signal 9 (SIGKILL)"
             # target stayed healthy: every scrape parsed (a format error shows in lastError)
             assert target_up()
+            promtool = shutil.which("promtool")
+            if promtool:  # the live endpoint's body, as served, passes Prometheus's linter
+                body = _get(ns, "http://127.0.0.1:9651/metrics")
+                assert "pykeepalived_child_restarts_total" in body
+                lint = subprocess.run([promtool, "check", "metrics"], input=body,
+                                      capture_output=True, text=True, timeout=30)
+                assert lint.returncode == 0, lint.stdout + lint.stderr
         finally:
             prom.terminate()
             try:
