@@ -21,7 +21,7 @@ from typing import Any
 
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.model import Config
-from pykeepalived.daemon import paths, signals
+from pykeepalived.daemon import channel, paths, signals
 from pykeepalived.daemon.files import remove_pidfile, write_atomic, write_pidfile
 from pykeepalived.daemon.signals import HANDLED
 from pykeepalived.daemon.supervisor import EXIT_CONFIG, runnable
@@ -133,9 +133,23 @@ class VrrpChild(ChildBase):
 
         self.engine = VrrpEngine(config, EngineOptions(
             release_vips_on_exit=not args.dont_release_vrrp))
+        self.channel = channel.child_endpoint(self._on_message)
+        self.ipvs_synced = asyncio.Event()
+        self.engine.on_state = self._push_state
+
+    def _push_state(self, instance: str, state: str) -> None:
+        """At the transition, to the parent (which relays it to the checker child)."""
+        if self.channel is not None:
+            self.channel.send(channel.VrrpState(instance, state))
+
+    def _on_message(self, msg: channel.Message) -> None:
+        if isinstance(msg, channel.IpvsSynced):
+            self.ipvs_synced.set()
 
     async def apply_reload(self, cfg: Config) -> None:
         await self.engine.reload(cfg)
+        for name, rt in self.engine.rts.items():  # renamed instances: their new names
+            self._push_state(name, rt.st.state.value)
 
     def snapshot(self) -> dict[str, Any]:
         return {"role": "vrrp", **self.engine.snapshot()}
@@ -151,6 +165,9 @@ class VrrpChild(ChildBase):
         t0 = time.monotonic()
         log.info("Waiting for the IPVS table before starting VRRP (at most %.0fs)", IPVS_WAIT)
         while time.monotonic() - t0 < IPVS_WAIT and not self.stopping.is_set():
+            if self.ipvs_synced.is_set():  # pushed by the checker child through the parent
+                log.info("IPVS table ready after %.1fs", time.monotonic() - t0)
+                return
             st = read_state(paths.state_dir(self.args), "checker")
             if st.problem is None and st.data and st.data.get("ipvs_synced"):
                 log.info("IPVS table ready after %.1fs", time.monotonic() - t0)
@@ -186,6 +203,8 @@ class VrrpChild(ChildBase):
     async def main(self) -> int:
         self.loop = asyncio.get_running_loop()
         self.install_signals(self.signal_handlers())
+        if self.channel is not None:
+            await self.channel.start()
         await self.wait_for_ipvs()
         await self.engine.start()
         self.spawn(self.state_loop())

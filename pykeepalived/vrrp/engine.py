@@ -20,6 +20,7 @@ import select
 import socket
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
@@ -171,6 +172,8 @@ class VrrpEngine:
         self.lateness_n = 0
         self.lateness_recent: deque[float] = deque(maxlen=256)
         self.links: dict[int, str] = {}
+        # called (instance, state) at every transition: the daemon pushes it to the checker
+        self.on_state: Callable[[str, str], None] | None = None
 
     # ================================================================== life cycle
     async def run(self) -> None:
@@ -458,6 +461,11 @@ class VrrpEngine:
             init = " (init)" if old.state is fsm.State.INIT else ""
             log.info("(%s) Entering %s STATE%s", rt.name, state.value, init)
         self.notifier.instance(rt.cfg, state.value, prio)
+        if self.on_state is not None:
+            try:
+                self.on_state(rt.name, state.value)
+            except Exception:
+                log.exception("(%s) state push failed", rt.name)
 
     # ================================================================== sending
     def _send_advert(self, rt: Runtime, prio: int) -> None:
