@@ -52,8 +52,23 @@ class IpvsSynced:
     """checker -> parent -> vrrp: the first IPVS reconcile is done (wait_for_ipvs)."""
 
 
-Message = RsState | VrrpState | IpvsSynced
-MESSAGES: dict[str, type[Any]] = {c.__name__: c for c in (RsState, VrrpState, IpvsSynced)}
+@dataclass(frozen=True)
+class Reload:
+    """parent -> child: the model the parent validated, as ``size`` bytes of pickle right
+    after this line (the child never parses the file on a reload)."""
+
+    size: int
+
+
+@dataclass(frozen=True)
+class ReloadRequest:
+    """child -> parent: someone sent the child SIGHUP itself; the parent reloads them all."""
+
+
+Message = RsState | VrrpState | IpvsSynced | Reload | ReloadRequest
+MESSAGES: dict[str, type[Any]] = {c.__name__: c for c in (RsState, VrrpState, IpvsSynced,
+                                                          Reload, ReloadRequest)}
+MAX_BLOB = 1 << 30
 
 
 def encode(msg: Message) -> bytes:
@@ -78,7 +93,8 @@ class Endpoint:
     """One side of a channel in an asyncio loop: send() never blocks the loop (the writer
     buffers), messages that come in go to ``on_message``."""
 
-    def __init__(self, sock: socket.socket, on_message: Callable[[Message], None]) -> None:
+    def __init__(self, sock: socket.socket,
+                 on_message: Callable[[Message, bytes | None], None]) -> None:
         self.sock = sock
         self.on_message = on_message
         self.writer: asyncio.StreamWriter | None = None
@@ -98,17 +114,37 @@ class Endpoint:
             if not line:
                 return
             msg = decode(line)
+            blob: bytes | None = None
+            if isinstance(msg, Reload):
+                if not 0 <= msg.size <= MAX_BLOB:
+                    log.error("channel: a %d-byte model is not plausible; closing", msg.size)
+                    return
+                try:  # read without blocking the loop: adverts go on meanwhile
+                    blob = await reader.readexactly(msg.size)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
             if msg is not None:
                 try:
-                    self.on_message(msg)
+                    self.on_message(msg, blob)
                 except Exception:
                     log.exception("channel: handling %r failed", msg)
 
-    def send(self, msg: Message) -> None:
+    def send(self, msg: Message, blob: bytes = b"") -> None:
         if self.writer is None or self.writer.is_closing():
             return
         with contextlib.suppress(ConnectionError, RuntimeError):
-            self.writer.write(encode(msg))
+            self.writer.write(encode(msg) + blob)
+
+    def send_model(self, model: object) -> None:
+        """A Reload with the pickled model (the same hand-off as the respawn memfd)."""
+        import pickle
+
+        data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        self.send(Reload(len(data)), data)
+
+    @property
+    def open(self) -> bool:
+        return self.writer is not None and not self.writer.is_closing()
 
     def close(self) -> None:
         if self.task is not None:
@@ -117,7 +153,7 @@ class Endpoint:
             self.writer.close()
 
 
-def child_endpoint(on_message: Callable[[Message], None]) -> Endpoint | None:
+def child_endpoint(on_message: Callable[[Message, bytes | None], None]) -> Endpoint | None:
     """The child's side, from the fd the parent passed (None: run without a parent)."""
     fd_s = os.environ.pop(ENV_FD, "")
     if not fd_s.isdigit():

@@ -44,7 +44,6 @@ class CheckerChild(ChildBase):
 
         # a respawn starts from the parent's last known results, never all up unchecked
         self.pool = CheckerPool(config, on_event=self._on_event, known=channel.read_known())
-        self.channel = channel.child_endpoint(self._on_message)
         self.health = Health()
         self.syncer: Any = None
         self.dirty = asyncio.Event()
@@ -70,7 +69,7 @@ class CheckerChild(ChildBase):
         if self.channel is not None and isinstance(ev, RsChange):
             self.channel.send(RsState(ev.vs, ev.rs, ev.alive, ev.removed))
 
-    def _on_message(self, msg: Any) -> None:
+    def on_channel(self, msg: Any) -> None:
         """The VRRP child's state, pushed by the parent at the transition: the sync daemon
         follows it now, not at the next sync-loop round."""
         if isinstance(msg, VrrpState):
@@ -161,8 +160,7 @@ class CheckerChild(ChildBase):
 
         self.loop = asyncio.get_running_loop()
         self.install_signals(self.signal_handlers())
-        if self.channel is not None:
-            await self.channel.start()
+        await self.start_channel()
         self.syncer = IpvsSyncer()
         try:
             k = await self.ipvs(lambda: self.syncer.kernel)

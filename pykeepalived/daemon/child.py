@@ -43,6 +43,8 @@ class ChildBase:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.stopping = asyncio.Event()
+        self.channel = channel.child_endpoint(self._channel_message)
+        self.reloading = asyncio.Lock()
 
     def opts(self) -> LoadOptions:
         return LoadOptions(config_id=self.args.config_id, all_config=self.args.all_config)
@@ -57,7 +59,7 @@ class ChildBase:
         assert self.loop is not None
         self.loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGINT, self.stopping.set)
-        self.loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn(self._reload()))
+        self.loop.add_signal_handler(signal.SIGHUP, self._on_hup)
         for sig in sorted(HANDLED - {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}):
             fn = dumps.get(sig)
             self.loop.add_signal_handler(sig, self._safe(fn) if fn is not None else
@@ -82,6 +84,48 @@ class ChildBase:
                 log.error("cannot write dump file: %s", e)
 
         return run
+
+    async def start_channel(self) -> None:
+        if self.channel is not None:
+            await self.channel.start()
+
+    def _on_hup(self) -> None:
+        """SIGHUP sent to the child itself: the parent reloads everyone (it parses, once);
+        only a child without a parent parses the file."""
+        if self.channel is not None and self.channel.open:
+            self.channel.send(channel.ReloadRequest())
+        else:
+            self.spawn(self._reload())
+
+    def _channel_message(self, msg: channel.Message, blob: bytes | None) -> None:
+        if isinstance(msg, channel.Reload) and blob is not None:
+            self.spawn(self._reload_model(blob))
+        else:
+            self.on_channel(msg)
+
+    def on_channel(self, msg: channel.Message) -> None:
+        """A message from the parent for this kind of child."""
+
+    async def _reload_model(self, blob: bytes) -> None:
+        """The model the parent validated: no parse, no file read, one unpickle (the VRRP
+        child's model has no virtual servers, so it is small)."""
+        import pickle
+
+        t0 = time.perf_counter()
+        try:
+            cfg = pickle.loads(blob)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
+            log.error("Reload aborted: the model from the parent does not load (%s)", e)
+            return
+        if not isinstance(cfg, Config):
+            log.error("Reload aborted: the parent sent no model")
+            return
+        log.debug("model from the parent: %d bytes, unpickled in %.1f ms", len(blob),
+                  (time.perf_counter() - t0) * 1000)
+        async with self.reloading:
+            self.config = cfg
+            await self.apply_reload(cfg)
+            self.write_state()
 
     async def _reload(self) -> None:
         res = load_config(self.args.conf, self.opts())
@@ -133,7 +177,6 @@ class VrrpChild(ChildBase):
 
         self.engine = VrrpEngine(config, EngineOptions(
             release_vips_on_exit=not args.dont_release_vrrp))
-        self.channel = channel.child_endpoint(self._on_message)
         self.ipvs_synced = asyncio.Event()
         self.engine.on_state = self._push_state
 
@@ -142,7 +185,7 @@ class VrrpChild(ChildBase):
         if self.channel is not None:
             self.channel.send(channel.VrrpState(instance, state))
 
-    def _on_message(self, msg: channel.Message) -> None:
+    def on_channel(self, msg: channel.Message) -> None:
         if isinstance(msg, channel.IpvsSynced):
             self.ipvs_synced.set()
 
@@ -203,8 +246,7 @@ class VrrpChild(ChildBase):
     async def main(self) -> int:
         self.loop = asyncio.get_running_loop()
         self.install_signals(self.signal_handlers())
-        if self.channel is not None:
-            await self.channel.start()
+        await self.start_channel()
         await self.wait_for_ipvs()
         await self.engine.start()
         self.spawn(self.state_loop())

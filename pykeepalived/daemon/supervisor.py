@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -76,6 +77,7 @@ class Supervisor:
     known: dict[tuple[str, channel.RsKey], bool] = field(default_factory=dict)
     vrrp_states: dict[str, str] = field(default_factory=dict)  # relayed to a new checker
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stopping: bool = False
 
     def load_options(self) -> LoadOptions:
@@ -178,7 +180,7 @@ class Supervisor:
                 os.close(known_fd)
         if ch.channel is not None:
             ch.channel.close()
-        ch.channel = channel.Endpoint(ours, lambda m, kind=kind: self.on_message(kind, m))
+        ch.channel = channel.Endpoint(ours, lambda m, _b, kind=kind: self.on_message(kind, m))
         await ch.channel.start()
         if kind == "checker":  # the VRRP states so far (lvs_sync_daemon follows one)
             for inst, state in self.vrrp_states.items():
@@ -215,6 +217,14 @@ class Supervisor:
         if not self._stopping and ch.proc is None:
             await self.spawn(ch.kind)
 
+    def model_for(self, kind: str) -> Config:
+        """What a child needs of the model: the VRRP child no virtual servers (a 10,000-real-
+        server model unpickles in ~50 ms, too long for a loop sending 0.1 s adverts)."""
+        if kind == "vrrp":
+            return dataclasses.replace(self.config, virtual_servers=(),
+                                       virtual_server_groups=())
+        return self.config
+
     def on_message(self, kind: str, msg: channel.Message) -> None:
         """A child's push: hold the checker's results, relay what the other child needs."""
         match msg:
@@ -222,6 +232,9 @@ class Supervisor:
                 self.known.pop((msg.vs, msg.rs), None)
             case channel.RsState():
                 self.known[(msg.vs, msg.rs)] = msg.alive
+            case channel.ReloadRequest():
+                log.info("%s child asked for a reload (SIGHUP sent to it)", kind)
+                self.reload()
             case channel.VrrpState() | channel.IpvsSynced():
                 if isinstance(msg, channel.VrrpState):
                     self.vrrp_states[msg.instance] = msg.state
@@ -294,9 +307,17 @@ class Supervisor:
     async def _reload(self) -> None:
         if self._stopping:
             return
+        async with self._reloading:  # SIGHUPs that come during a reload queue behind it
+            await self._reload_locked()
+
+    async def _reload_locked(self) -> None:
+        if self._stopping:
+            return
         log.info("Reloading ...")
         sdnotify.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
-        res = load_config(self.args.conf, self.load_options())
+        # in a thread: a 90k-line file takes seconds on a busy host, and the parent must
+        # keep forwarding signals and watching its children meanwhile
+        res = await asyncio.to_thread(load_config, self.args.conf, self.load_options())
         rc = res.exit_code()
         if not runnable(rc):
             for d in res.diagnostics.errors:
@@ -317,7 +338,11 @@ class Supervisor:
         for kind in old & new:
             ch = self.children.get(kind)
             if ch and ch.proc and ch.proc.returncode is None:
-                ch.proc.send_signal(signal.SIGHUP)
+                if ch.channel is not None and ch.channel.open:
+                    # the model the parent validated: children never parse on a reload
+                    ch.channel.send_model(self.model_for(kind))
+                else:
+                    ch.proc.send_signal(signal.SIGHUP)
         for kind in new - old:
             await self.spawn(kind)
         sdnotify.notify("READY=1", f"STATUS=running: {', '.join(sorted(new)) or 'nothing'}")

@@ -72,7 +72,7 @@ def test_parent_holds_pushed_results_and_hands_them_on() -> None:
 
     async def main() -> None:
         a, b = socket.socketpair()
-        ep = channel.Endpoint(a, lambda m: sup.on_message("checker", m))
+        ep = channel.Endpoint(a, lambda m, _blob: sup.on_message("checker", m))
         await ep.start()
         b.sendall(channel.encode(channel.RsState(VS, ("192.0.2.10", 80), True)))
         b.sendall(b'{"type": "Nope"}\n')

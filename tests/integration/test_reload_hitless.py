@@ -142,3 +142,19 @@ def test_reload_with_broken_file_changes_nothing(rig: Rig) -> None:
     assert VIP not in mon.read_text(), mon.read_text()
     assert (rig.tmp / "v.pid").read_text().strip() == vpid
     assert rig.has_vip("a", VIP) and d.alive()
+
+
+def test_sighup_to_the_vrrp_child_reloads_through_the_parent(rig: Rig) -> None:
+    """Children never parse: a HUP sent to the VRRP child itself asks the parent, which
+    parses once and hands the model over the channel (a changed VIP shows it arrived)."""
+    base = vrrp_conf(state="MASTER", priority=200, version=3, advert_int=0.1)
+    conf = rig.write_conf("a", base)
+    d = start_daemon(rig, conf)
+    assert rig.wait_vip("a", VIP, 10) is not None, d.text()[-3000:]
+    vpid = int((rig.tmp / "v.pid").read_text())
+    conf.write_text(base.replace("192.0.2.100/24", "192.0.2.100/24\n        192.0.2.101/24"))
+    os.kill(vpid, signal.SIGHUP)
+    assert rig.wait_vip("a", "192.0.2.101", 10) is not None, d.text()[-3000:]
+    text = d.text()
+    assert "vrrp child asked for a reload" in text and "Reloading ..." in text, text[-3000:]
+    assert rig.has_vip("a", VIP) and int((rig.tmp / "v.pid").read_text()) == vpid
