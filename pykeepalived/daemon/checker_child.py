@@ -117,7 +117,7 @@ class CheckerChild(ChildBase):
         state = "BACKUP"
         if spec.instance and spec.instance in self.vrrp_states:
             state = self.vrrp_states[spec.instance]
-        elif spec.instance and self.channel is None:  # no parent (a test): its state file
+        elif spec.instance:  # nothing pushed (-C: no VRRP child here): its state file
             try:
                 with open(paths.state_file(self.args, "vrrp"), encoding="utf-8") as fh:
                     snap = json.load(fh)
