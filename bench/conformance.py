@@ -398,7 +398,9 @@ def run_oracle(oracle: Oracle, files: list[str], cwd: Path, jobs: int) -> dict[s
         out = {}
         for f, fut in futs.items():
             try:
-                out[f] = fut.result()
+                rc, msgs = fut.result()
+                # a run killed by a signal (subprocess's -N) is 128+N, as a shell reports it
+                out[f] = (128 - rc if rc is not None and rc < 0 else rc, msgs)
             except Exception:  # an oracle that breaks is reported, not fatal
                 tb = traceback.format_exc().strip().splitlines()
                 out[f] = (None, [f"oracle error: {tb[-1]} ({' / '.join(tb[-3:-1])})"])
