@@ -320,3 +320,39 @@ def test_words_after_a_check_command_are_ignored(tmp_path: Path) -> None:
                     "vrrp_script chk {\n script /bin/true nosuchuser\n interval 1\n}\n" + VI)
     assert int(res.exit_code()) == 0, errors(res)
     assert res.config.vrrp_scripts[0].script.argv == ("/bin/true",)
+
+
+def test_a_hash_after_the_first_word_ends_the_line(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 7) Unknown keyword 'ab#cd'" (the first word keeps
+    # its '#'; the top-level pass comes first), then `virtual_router_id 300\#x`: "(Line 4)
+    # number '300' outside range", `advert_int a\#`: "(Line 5) invalid number 'a'";
+    # `priority 1\#0` is priority 1 (no message)
+    res = load_text(tmp_path, "vrrp_instance VI_1 {\n interface eth0\n priority 1\\#0\n"
+                    " virtual_router_id 300\\#x\n advert_int a\\#\n}\nab\\#cd e\n")
+    assert [ln for ln, _ in errors(res)][:3] == [7, 4, 5]
+    assert errors(res)[0] == (7, "Unknown keyword 'ab#cd'")
+    assert res.config.vrrp_instances == () or res.config.vrrp_instances[0].priority == 1
+
+
+def test_a_stray_brace_that_ends_a_block_with_nothing_after_it(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t (the corpus's 1148.conf shape): the false block's '}' closes
+    # real_server's enclosing block, so the real_server's own '}' is read at the top level:
+    # "(Line 5) Unknown keyword 'notify_down'", "(Line 6) ... 'TCP_CHECK'", "(Line 6)
+    # Unexpected '{' - ignoring", "(Line 9) Unknown keyword '}'"
+    res = load_text(tmp_path, "virtual_server 192.0.2.1 80 {\n lb_algo rr\n lb_kind DR\n"
+                    " protocol TCP\n notify_down /bin/true\n TCP_CHECK {\n  retry 3\n }\n}\n")
+    assert errors(res)[:4] == [(5, "Unknown keyword 'notify_down'"),
+                               (6, "Unknown keyword 'TCP_CHECK'"),
+                               (6, "Unexpected '{' - ignoring"), (9, "Unknown keyword '}'")]
+
+
+def test_includes_that_match_nothing(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 0: a glob in a directory that exists and matches nothing is
+    # silent (lines 1, 2), a glob in a missing directory and a missing file are said:
+    # "(Line 3) Config files missing 'nosuchdir/*.conf'.", "(Line 4) ... 'nosuch.conf'."
+    res = load_text(tmp_path, "include *.nomatch\ninclude /tmp-nonexist*/x.conf\n"
+                    "include nosuchdir/*.conf\ninclude nosuch.conf\n" + VI)
+    assert int(res.exit_code()) == 0
+    assert [(d.loc.line, d.message) for d in res.diagnostics.warnings] == [
+        (3, "Config files missing 'nosuchdir/*.conf'."),
+        (4, "Config files missing 'nosuch.conf'.")]
