@@ -252,6 +252,9 @@ class Walker:
         if t == "vblock":
             ctx.locs.setdefault(kw.field, Loc(loc.file, node.last_line))  # its closing brace
             lst = ctx.entries.setdefault(kw.field, [])
+            if not kw.min_args and args:
+                self.diag.error(f"Block {kw.name} has extra parameters {args[0]} ...", loc,
+                                hint=f"'{kw.name}' takes no name: the words are ignored")
             if kw.min_args:  # a named value block (virtual_server_group NAME { ... })
                 holder = Ctx(kw.arg or "", args, loc, node.last_line)
                 ctx.blocks.setdefault(kw.field, []).append(holder)

@@ -356,3 +356,18 @@ def test_includes_that_match_nothing(tmp_path: Path) -> None:
     assert [(d.loc.line, d.message) for d in res.diagnostics.warnings] == [
         (3, "Config files missing 'nosuchdir/*.conf'."),
         (4, "Config files missing 'nosuch.conf'.")]
+
+
+def test_value_blocks_take_no_name(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 1) Block static_ipaddress has extra parameters
+    # track1 ...", "(Line 4) Block static_routes has extra parameters trackr1 ...", "(Line 10)
+    # Block virtual_ipaddress has extra parameters extra ..." (the same for track_script,
+    # unicast_peer, track_interface, group, notification_email)
+    res = load_text(tmp_path, "static_ipaddress track1 {\n 192.0.2.5/24 dev eth0\n}\n"
+                    "static_routes trackr1 x {\n 192.0.2.0/24 dev eth0\n}\n"
+                    "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n"
+                    " virtual_ipaddress extra {\n  192.0.2.100\n }\n}\n")
+    assert int(res.exit_code()) == 5
+    assert errors(res) == [(1, "Block static_ipaddress has extra parameters track1 ..."),
+                           (4, "Block static_routes has extra parameters trackr1 ..."),
+                           (10, "Block virtual_ipaddress has extra parameters extra ...")]
