@@ -371,3 +371,32 @@ def test_value_blocks_take_no_name(tmp_path: Path) -> None:
     assert errors(res) == [(1, "Block static_ipaddress has extra parameters track1 ..."),
                            (4, "Block static_routes has extra parameters trackr1 ..."),
                            (10, "Block virtual_ipaddress has extra parameters extra ...")]
+
+
+ROUTES_2_2_7_ACCEPTS = """\
+192.0.2.0/24 dev eth0 table 6909 tos 0x04 protocol bird scope link priority 12 mtu 1000 \
+hoplimit 100 advmss 101 rtt 102 rttvar 103 reordering 104 window 105 cwnd 106 ssthresh lock \
+107 rto_min 108 initcwnd 109 initrwnd 110 features ecn
+198.51.100.0/24 table 6909 nexthop via 192.0.2.1 dev eth0 onlink weight 1 nexthop via \
+192.0.2.2 dev eth0 onlink weight 2
+2001:db8::4 dev eth0 table 6909 mtu 1000 initcwnd 109 append initrwnd 110 fastopen_no_cookie 1
+blackhole 203.0.113.0/24
+203.0.113.128/25 via 192.0.2.1 dev eth0 src 192.0.2.11 metric 5 quickack 1 congctl lock cubic \
+expires 10 no_track
+unreachable 203.0.113.64/26
+default via 192.0.2.1 dev eth0 onlink
+203.0.113.8/29 dev eth0 mtu lock 1400 ttl-propagate enabled
+"""
+
+
+def test_route_words_keepalived_does_not_know(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: `... dev eth0 link src ...` -> "(Line 9) VRRP parsed invalid
+    # IP link. skipping IP..." and "(Line 9) unknown route keyword link"; every option of
+    # ROUTES_2_2_7_ACCEPTS passed its -t without an "unknown route keyword"
+    res = load_text(tmp_path, VI[:-2] + "  virtual_routes {\n"
+                    "    192.0.2.0/24 via 192.0.2.1 dev eth0 link src 192.0.2.11\n  }\n}\n")
+    assert errors(res) == [(9, "VRRP parsed invalid IP link. skipping IP..."),
+                           (9, "unknown route keyword link")]
+    assert res.config.vrrp_instances[0].virtual_routes == ()
+    res = load_text(tmp_path, "static_routes {\n" + ROUTES_2_2_7_ACCEPTS + "}\n" + VI)
+    assert not [m for _, m in errors(res) if "route keyword" in m]
