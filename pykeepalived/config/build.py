@@ -967,6 +967,10 @@ class Builder:
         kw["accept"] = not c.has("no_accept") and not (kw["strict_mode"] and prio != 255
                                                         and not c.has("accept"))
         kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
+        if c.has("promote_secondaries") and (c.has("use_vmac") or c.has("use_ipvlan")):
+            self.diag.error(f"{tag} promote_secondaries is automatically set for vmacs - "
+                            "ignoring", c.where("promote_secondaries"),
+                            hint="remove promote_secondaries: a VMAC interface has it on")
         if c.has("use_vmac"):
             kw["use_vmac"] = self.vmac_name(c, name, fam, kw["virtual_router_id"])
             # keepalived asks whether unicast_peer was written, even with no usable peer

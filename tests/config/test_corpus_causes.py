@@ -400,3 +400,13 @@ def test_route_words_keepalived_does_not_know(tmp_path: Path) -> None:
     assert res.config.vrrp_instances[0].virtual_routes == ()
     res = load_text(tmp_path, "static_routes {\n" + ROUTES_2_2_7_ACCEPTS + "}\n" + VI)
     assert not [m for _, m in errors(res) if "route keyword" in m]
+
+
+def test_promote_secondaries_with_a_vmac(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(VI_1) promote_secondaries is automatically set for vmacs -
+    # ignoring" (use_vmac or use_ipvlan)
+    res = load_text(tmp_path, VI.replace("  priority 100\n", "  priority 100\n  use_vmac\n"
+                                         "  promote_secondaries\n"))
+    assert int(res.exit_code()) == 5
+    assert errors(res) == [(6, "(VI_1) promote_secondaries is automatically set for vmacs - "
+                               "ignoring")]
