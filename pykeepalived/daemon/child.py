@@ -150,14 +150,15 @@ class VrrpChild(ChildBase):
         from pykeepalived.daemon import dumps
 
         snap = self.engine.snapshot()
+        gd = self.config.global_defs  # state/stats/json_dump_file
         if kind == "data":
-            write_atomic(paths.dump_file(self.args, "data"), dumps.vrrp_data(snap, self.config))
+            write_atomic(paths.dump_file(self.args, "data", gd), dumps.vrrp_data(snap, self.config))
         elif kind in ("stats", "stats_clear"):
-            write_atomic(paths.dump_file(self.args, "stats"), dumps.vrrp_stats(snap))
+            write_atomic(paths.dump_file(self.args, "stats", gd), dumps.vrrp_stats(snap))
             if kind == "stats_clear":
                 self.engine.clear_stats()
         else:
-            write_atomic(paths.dump_file(self.args, "json"), dumps.vrrp_json(snap, self.config))
+            write_atomic(paths.dump_file(self.args, "json", gd), dumps.vrrp_json(snap, self.config))
         log.info("Printing VRRP %s for process(%d) on signal", kind, os.getpid())
 
     async def main(self) -> int:

@@ -537,6 +537,11 @@ class VrrpEngine:
         if isinstance(res, codec.Dropped):
             self._dropped(rt, res)
             return
+        if inst.owner_ignore_adverts:  # only ever set on an address owner (priority 255)
+            self._dropped(rt, codec.Dropped(
+                codec.DropReason.OWNER_IGNORE,
+                f"Dropping packet(s) from {res.src} since we are address owner"))
+            return
         if inst.check_unicast_src and inst.unicast_peer and \
                 res.src not in {p.address for p in inst.unicast_peer}:
             self._dropped(rt, codec.Dropped(codec.DropReason.ADDRESS_LIST,
