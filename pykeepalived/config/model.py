@@ -1,7 +1,9 @@
 """The typed configuration model every subsystem consumes.
 
 Frozen dataclasses so a running subsystem can hold a config while a reload builds the next
-one, and a diff between the two is a plain comparison. Values are *completed*: defaults and
+one, and a diff between the two is a plain comparison: ``loc`` (file:line) takes no part in
+equality, so a shifted or re-commented file compares equal. What is "the same" object across a
+reload (keepalived's keys) is config/identity.py's business. Values are *completed*: defaults and
 inheritance (virtual_server -> real_server -> checker, global_defs -> vrrp_instance) are
 already applied, so consumers never re-derive them. Names follow keepalived's keywords.
 """
@@ -33,7 +35,7 @@ class Script:
     argv: tuple[str, ...]
     user: str | None = None
     group: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def command(self) -> str:
@@ -127,7 +129,7 @@ class VrrpScript:
     rise: int = 1
     fall: int = 1
     init_fail: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ class TrackFile:
     weight: int = 1
     weight_reverse: bool = False
     init_file: tuple[str, ...] | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ class TrackProcess:
     fork_delay: float = 0.0
     terminate_delay: float = 0.0
     full_command: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ class TrackRef:
     name: str
     weight: int | None = None  # None: the tracked object's own weight
     reverse: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ class VirtualIP:
     peer: str | None = None
     no_track: bool = False
     options: tuple[str, ...] = ()
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def family(self) -> int:
@@ -199,7 +201,7 @@ class RouteSpec:
     via: str | None = None
     dev: str | None = None
     table: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -269,17 +271,11 @@ class VrrpInstance:
     use_vmac: str | None = None
     vmac_xmit_base: bool = False
     sync_group: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def is_owner(self) -> bool:
         return self.priority == 255
-
-    @property
-    def identity(self) -> tuple[object, ...]:
-        """What keepalived matches instances by on reload."""
-        peers = tuple(sorted(str(p.address) for p in self.unicast_peer))
-        return (self.virtual_router_id, self.family, self.interface, peers)
 
 
 @dataclass(frozen=True)
@@ -298,7 +294,7 @@ class VrrpSyncGroup:
     notify_stop: Script | None = None
     notify: Script | None = None
     smtp_alert: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -319,7 +315,7 @@ class Url:
     regex: str | None = None
     regex_no_match: bool = False
     tls_compliant: bool = False  # SSL_GET: end the TLS session with close_notify
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -367,7 +363,7 @@ class Checker:
     weight_reverse: bool = False
     dynamic: bool = False
     bfd_name: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -386,7 +382,7 @@ class RealServer:
     lthreshold: int = 0
     smtp_alert: bool = False
     checkers: tuple[Checker, ...] = ()
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, int | None]:
@@ -402,7 +398,7 @@ class VsGroupEntry:
     port: int | None = None
     fwmark: int | None = None
     family: int = 4
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -411,7 +407,7 @@ class VirtualServerGroup:
 
     name: str
     entries: tuple[VsGroupEntry, ...]
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -446,7 +442,7 @@ class VirtualServer:
     virtualhost: str | None = None
     smtp_alert: bool = False
     real_servers: tuple[RealServer, ...] = ()
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
