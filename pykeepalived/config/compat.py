@@ -121,6 +121,12 @@ VERSION_DIFFERENCES: tuple[VersionDifference, ...] = (
         "usr/bin (merged /usr, every current Debian): that would fail 'script /bin/true' "
         "configs 2.2.7 runs; where the script itself is insecure both say so"),
     VersionDifference(
+        r"realpath\(\) error 2 \(No such file or directory\) for", "2.3.3", "2.2.7", True,
+        "accepted: the file is read once it exists",
+        "2.3.3 fails a track_file whose file does not exist yet (kdt/1808: "
+        "/var/run/keepalived/fp-tracker); such files are usually written at run time by "
+        "another service, and 2.2.7 accepts them"),
+    VersionDifference(
         r"keepalived -t did not finish", "2.3.3", "2.2.7", True,
         "legacy warning, as 2.2.7 accepts it",
         "2.3.3 loops forever on SMTP_CHECK with a 'host { connect_ip ... }' sub-block "
