@@ -38,16 +38,18 @@ def dump_file(args: argparse.Namespace, kind: str, gdefs: GlobalDefs | None = No
     template that gets "_checker" before its extension.
     """
     names = {"data": "keepalived.data", "stats": "keepalived.stats",
-             "json": "keepalived.json", "check_data": "keepalived_check.data"}
+             "json": "keepalived.json", "check_data": "keepalived_check.data",
+             "parent_data": "keepalived_parent.data"}
     given = None
     if gdefs is not None and not getattr(args, "dump_dir", None):
         given = {"data": gdefs.state_dump_file, "check_data": gdefs.state_dump_file,
+                 "parent_data": gdefs.state_dump_file,
                  "stats": gdefs.stats_dump_file, "json": gdefs.json_dump_file}[kind]
     if given:
         if given.endswith("/"):
             return os.path.join(given, names[kind])
-        if kind == "check_data":
+        if kind in ("check_data", "parent_data"):  # 2.3.3: st.data -> st_parent.data
             stem, ext = os.path.splitext(given)
-            return f"{stem}_checker{ext}"
+            return f"{stem}_{'checker' if kind == 'check_data' else 'parent'}{ext}"
         return given
     return os.path.join(getattr(args, "dump_dir", None) or DUMP_DIR, names[kind])

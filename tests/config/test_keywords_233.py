@@ -120,6 +120,7 @@ def test_dump_file_locations(tmp_path: Path) -> None:
     g = cfg.global_defs
     assert paths.dump_file(args, "data", g) == "/run/ka/st.data"
     assert paths.dump_file(args, "check_data", g) == "/run/ka/st_checker.data"
+    assert paths.dump_file(args, "parent_data", g) == "/run/ka/st_parent.data"  # as 2.3.3
     assert paths.dump_file(args, "stats", g) == "/run/kb/keepalived.stats"
     assert paths.dump_file(args, "json", g) == "/run/kc/j"
     # no keyword: /tmp as before; --dump-dir on the command line wins over the config
