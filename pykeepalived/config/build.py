@@ -896,6 +896,11 @@ class Builder:
             if c.get(k):  # [HIGHEST_PRIORITY_OF_OTHER_INSTANCES]
                 self.int_in(c.get(k)[0], 1, 254, c.where(k),
                             f"{tag} timer_expired_backup highest_other_priority")
+        if (c.has("timer_expired_backup") or c.has("thread_timer_expired")) \
+                and not c.has("nopreempt"):  # keepalived 2.3.3's words; a config error
+            self.diag.error(f"{tag} expired_timer_backup requires nopreempt - resetting",
+                            c.where("timer_expired_backup") if c.has("timer_expired_backup")
+                            else c.where("thread_timer_expired"))
         if c.has("thread_timer_expired"):  # the 2.3.2 name: a config error for 2.3.3 too
             self.diag.error(f"{tag} thread_timer_expired - please replace with keyword "
                             "'timer_expired_backup'", c.where("thread_timer_expired"))

@@ -51,6 +51,7 @@ PROBES: list[tuple[str, str]] = [
     ("timer_expired_backup-prio", inst(" nopreempt\n timer_expired_backup 200")),
     ("timer_expired_backup-bad", inst(" nopreempt\n timer_expired_backup 255")),
     ("thread_timer_expired", inst(" nopreempt\n thread_timer_expired")),
+    ("timer_expired_backup-no-nopreempt-bad", inst(" timer_expired_backup")),
     ("json_version", glob("json_version 2")),
     ("json_version-bad", glob("json_version 3")),
     ("multihop", "bfd_instance b {\n neighbor_ip 192.0.2.9\n multihop\n}\n"),
@@ -131,7 +132,7 @@ def test_dump_file_locations(tmp_path: Path) -> None:
 
 
 def test_noop_keywords_say_what_they_do_not_do(tmp_path: Path) -> None:
-    res = load_text(tmp_path, inst(" auth_hmac {\n  key 00\n }\n timer_expired_backup"))
+    res = load_text(tmp_path, inst(" auth_hmac {\n  key 00\n }\n nopreempt\n timer_expired_backup"))
     said = " ".join(d.message for d in res.diagnostics.warnings)
     assert "auth_hmac" in said and "HMAC" in said and "timer_expired_backup" in said
     assert res.exit_code() == 0
