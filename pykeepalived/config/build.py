@@ -16,6 +16,8 @@ import pwd
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pykeepalived.config.announce import build_announce
+from pykeepalived.config.announce import check_refs as check_announce_refs
 from pykeepalived.config.diagnostics import Diagnostics, Loc
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
@@ -953,6 +955,7 @@ class Builder:
                               f"of real servers {total}, reducing quorum to {total}",
                               c.where("quorum"))
             kw["quorum"] = max(1, total)
+        kw["announce"] = build_announce(c, kw, name, self.diag, self.iface_ok)
         return VirtualServer(**kw)
 
     def rs_port(self, rs: RealServer, vs: dict[str, Any], vsname: str, loc: Loc) -> RealServer:
@@ -1286,8 +1289,9 @@ class Builder:
         sync = cfg.global_defs.lvs_sync_daemon
         if sync and sync.instance and sync.instance not in names:
             self.diag.error(f"lvs_sync_daemon: vrrp instance {sync.instance} not found", None)
-        return replace(cfg, vrrp_instances=tuple(fixed), sync_groups=tuple(groups),
-                       virtual_servers=tuple(vss))
+        return check_announce_refs(replace(cfg, vrrp_instances=tuple(fixed),
+                                           sync_groups=tuple(groups), virtual_servers=tuple(vss)),
+                                   self.diag)
 
     def _ref(self, r: TrackRef, known: set[str], inst: VrrpInstance, what: str) -> bool:
         if r.name in known:

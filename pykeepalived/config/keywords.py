@@ -36,6 +36,7 @@ class Kw:
     legacy: str | None = None
     noop: str | None = None
     min_args: int = 1
+    ext: str | None = None  # a pykeepalived extension: what it does
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -81,6 +82,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             legacy=kv.get("legacy"),
             noop=kv.get("noop"),
             min_args=int(kv.get("min", "0" if is_flag else "1")),
+            ext=kv.get("ext"),
         )
     return sections
 
@@ -173,6 +175,10 @@ class Walker:
         loc = node.loc
         if kw.legacy:
             self.diag.warning(f"'{kw.name}' is a legacy keyword: {kw.legacy}", loc)
+        if kw.ext:
+            self.diag.warning(f"'{kw.name}' is a pykeepalived extension ({kw.ext}): keepalived "
+                              "rejects this line (Unknown keyword)", loc,
+                              hint="keep it out of configs that keepalived must also read")
         if kw.noop and kw.name not in self.warned_noop:
             self.warned_noop.add(kw.name)
             self.diag.warning(f"'{kw.name}' is recognised but not acted on: {kw.noop}", loc)

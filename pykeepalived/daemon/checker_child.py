@@ -36,6 +36,7 @@ class CheckerChild(ChildBase):
 
     def __init__(self, args: argparse.Namespace, config: Config) -> None:
         super().__init__(args, config)
+        from pykeepalived.announce.service import AnnounceService
         from pykeepalived.check.pool import CheckerPool
         from pykeepalived.ipvs.desired import Health
 
@@ -47,6 +48,8 @@ class CheckerChild(ChildBase):
         self.last_report: str = ""
         self.sync_state: str | None = None
         self.synced = False  # the first reconcile is done: the VRRP child may take the VIP
+        self.ipvs_open = False  # IPVS initialised (not when every VS is announce_without_ipvs)
+        self.announce = AnnounceService(config, paths.state_dir(args))
         # every netlink call on one thread: pyroute2 keeps per-thread state, and calls must
         # not overlap anyway
         self.ipvs_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")
@@ -74,13 +77,18 @@ class CheckerChild(ChildBase):
             if self.pending:
                 events, self.pending = self.pending, []
                 self.health = self.health.apply(*events)
-            table = desired_table(self.config, self.health)
-            rep = await self.ipvs(lambda t=table: self.syncer.reconcile(t))
-            for err in rep.errors:
-                log.error("%s", err)
-            if rep.writes:
-                log.info("IPVS: %s", rep)
-            self.last_report = str(rep)
+            if self.ipvs_open:
+                table = desired_table(ipvs_config(self.config), self.health)
+                rep = await self.ipvs(lambda t=table: self.syncer.reconcile(t))
+                for err in rep.errors:
+                    log.error("%s", err)
+                if rep.writes:
+                    log.info("IPVS: %s", rep)
+                self.last_report = str(rep)
+            elif ipvs_config(self.config).virtual_servers:
+                log.error("IPVS: a reload added virtual servers that need IPVS; restart to "
+                          "open IPVS")
+            await self.announce.update(self.config, self.health.quorum)
             if not self.synced:
                 self.synced = True
                 self.write_state()  # publish at once: the VRRP child is waiting for it
@@ -89,7 +97,7 @@ class CheckerChild(ChildBase):
     async def _follow_sync_daemon(self) -> None:
         """lvs_sync_daemon follows its VRRP instance: read the VRRP child's published state."""
         spec = self.config.global_defs.lvs_sync_daemon
-        if spec is None:
+        if spec is None or not self.ipvs_open:
             return
         state = "BACKUP"
         try:
@@ -116,7 +124,7 @@ class CheckerChild(ChildBase):
     def snapshot(self) -> dict[str, Any]:
         # status reads the pool snapshot's own keys (virtual_servers, real_servers, ...)
         return {"role": "checker", **_plain(self.pool.snapshot()), "ipvs": self.last_report,
-                "ipvs_synced": self.synced}
+                "ipvs_synced": self.synced, "announce": self.announce.snapshot()}
 
     def dump(self) -> None:
         from pykeepalived.daemon import dumps
@@ -131,23 +139,20 @@ class CheckerChild(ChildBase):
         self.loop = asyncio.get_running_loop()
         self.install_signals({signal.SIGUSR1: self.dump})
         self.syncer = IpvsSyncer()
-        try:
-            k = await self.ipvs(lambda: self.syncer.kernel)
-            if self.config.global_defs.lvs_flush:
-                await self.ipvs(self.syncer.flush)
-            gd = self.config.global_defs
-            await self.ipvs(lambda: apply_timeouts(k, gd))
-        except Exception as e:
-            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL
-            log.error("IPVS: Can't initialize ipvs: %s", e)
-            return 1
+        if not ipvs_config(self.config).virtual_servers:
+            log.info("IPVS: not used (every virtual_server is announce_without_ipvs)")
+        else:
+            if not await self._open_ipvs(apply_timeouts):
+                return 1
         await self.pool.start()
         self.dirty.set()
         self.spawn(self._sync_loop())
         self.spawn(self.state_loop())
+        self.spawn(self.announce.follow_vrrp(self.stopping, self.dirty.set))
         await self.stopping.wait()
+        await self.announce.stop()  # traffic leaves this director before the checks stop
         await self.pool.stop()
-        if not self.args.dont_release_ipvs:
+        if self.ipvs_open and not self.args.dont_release_ipvs:
             flush = self.config.global_defs.lvs_flush_on_stop
             rep = await self.ipvs(lambda: self.syncer.release(flush))
             log.info("IPVS released: %s", rep)
@@ -159,9 +164,34 @@ class CheckerChild(ChildBase):
                 await self.ipvs(lambda: stop_sync_daemons(self.syncer.kernel))
             except Exception as e:
                 log.error("lvs_sync_daemon: stop: %s", e)
-        await self.ipvs(self.syncer.close)
+        if self.ipvs_open:
+            await self.ipvs(self.syncer.close)
         self.ipvs_thread.shutdown(wait=True)
         return 0
+
+    async def _open_ipvs(self, apply_timeouts: Callable[..., Any]) -> bool:
+        try:
+            k = await self.ipvs(lambda: self.syncer.kernel)
+            if self.config.global_defs.lvs_flush:
+                await self.ipvs(self.syncer.flush)
+            gd = self.config.global_defs
+            await self.ipvs(lambda: apply_timeouts(k, gd))
+        except Exception as e:
+            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL
+            log.error("IPVS: Can't initialize ipvs: %s", e)
+            return False
+        self.ipvs_open = True
+        return True
+
+
+def ipvs_config(cfg: Config) -> Config:
+    """CFG without the virtual servers IPVS must not carry (announce_without_ipvs)."""
+    from dataclasses import replace
+
+    from pykeepalived.announce.core import ipvs_servers
+
+    vss = ipvs_servers(cfg)
+    return cfg if len(vss) == len(cfg.virtual_servers) else replace(cfg, virtual_servers=vss)
 
 
 def _plain(obj: Any) -> Any:

@@ -144,6 +144,10 @@ def _render_checker(o: _Out, pool: dict[str, Any] | None) -> None:
     if not pool:
         return
     o.add("pykeepalived_checks_total", "counter", "Health check attempts", pool.get("checks", 0))
+    for a in pool.get("announce") or []:  # announce_* lines (health-driven ECMP)
+        o.add("pykeepalived_announce_vip_announced", "gauge",
+              "1 while the VIP is announced to the routing daemon", bool(a.get("announced")),
+              vs=a.get("vs", ""), vip=a.get("vip", ""), reason=a.get("reason", ""))
     for vs in pool.get("virtual_servers") or []:
         v = vs["key"]
         o.add("pykeepalived_lvs_vs_quorum_up", "gauge", "1 when the VS quorum is met",

@@ -116,7 +116,8 @@ def summarize(vrrp: dict[str, Any] | None, checker: dict[str, Any] | None,
             vss.append({"key": vs.get("key"), "quorum": vs.get("quorum"),
                         "quorum_up": vs.get("quorum_up"), "weight_sum": vs.get("weight_sum"),
                         "real_servers": rss})
-        out["checker"] = {"pid": checker.get("pid"), "virtual_servers": vss}
+        out["checker"] = {"pid": checker.get("pid"), "virtual_servers": vss,
+                          "announce": checker.get("announce") or []}
     return out
 
 
@@ -167,6 +168,10 @@ def format_text(doc: dict[str, Any], now: float) -> str:
                 for ch in rs["checkers"]:
                     if not ch["up"] and ch["detail"]:
                         lines.append(f"      {ch['kind']}: {ch['detail']}")
+        for a in c.get("announce") or []:  # pykeepalived extension: health-driven ECMP
+            st = "ANNOUNCED" if a.get("announced") else "withdrawn"
+            lines.append(f"  announce {a.get('vip')} for {a.get('vs')}: {st} "
+                         f"({a.get('reason')}) via {', '.join(a.get('via') or [])}")
     return "\n".join(lines) + "\n"
 
 
