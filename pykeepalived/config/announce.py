@@ -63,6 +63,11 @@ def build_announce(c: Ctx, vs: dict[str, Any], name: str, diag: Diagnostics,
         kw["only_if_master"] = c.get("announce_only_if_master")
     kw["without_ipvs"] = bool(c.get("announce_without_ipvs", False))
     if "address_dev" not in kw and "route" not in kw:
+        if kw["without_ipvs"] and not c.has("announce_only_if_master"):
+            # draining a director: comment out announce_address, reload; the checks go on
+            diag.warning(f"Virtual server {name}: announce_without_ipvs alone: its real "
+                         "servers are checked, but nothing is programmed or announced", first)
+            return Announce(**kw)
         diag.error(f"Virtual server {name}: announce_* lines without announce_address or "
                    "announce_route announce nothing", first,
                    hint="add 'announce_address lo' (and/or 'announce_route ...')")
