@@ -115,9 +115,9 @@ def decide(cfg: Config, quorum: Mapping[str, bool], vrrp: Mapping[str, str] | No
         if w is None:
             other = [blocked[m] for m in ms if m in blocked]
             w = f"VIP shared with {other[0]}" if other else None
-        decisions.append(Decision(vs.key, str(vs.ip), w is None, w or "quorum up"
-                                  + (f", {vs.announce.only_if_master} is MASTER"
-                                     if vs.announce and vs.announce.only_if_master else ""),
+        inst = vs.announce.only_if_master if vs.announce else None
+        reason = w or ("quorum up" + (f", {inst} is MASTER" if inst else ""))
+        decisions.append(Decision(vs.key, str(vs.ip), w is None, reason,
                                   tuple(m.describe() for m in ms)))
     return wanted, tuple(decisions)
 

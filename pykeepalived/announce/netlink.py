@@ -41,15 +41,16 @@ class Report:
 class Kernel:
     """One rtnetlink socket, opened on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, netns: str | None = None) -> None:
         self._ipr: Any = None
+        self._netns = netns  # tests: a named namespace; the daemon works in its own
 
     @property
     def ipr(self) -> Any:
         if self._ipr is None:
             from pyroute2 import IPRoute
 
-            self._ipr = IPRoute()
+            self._ipr = IPRoute(netns=self._netns) if self._netns else IPRoute()
         return self._ipr
 
     def close(self) -> None:
