@@ -134,6 +134,18 @@ def ipvs_servers(cfg: Config) -> tuple[VirtualServer, ...]:
                  if vs.announce is None or not vs.announce.without_ipvs)
 
 
+def dump_lines(decisions: Iterable[Decision]) -> str:
+    """The section appended to the checker's data dump (after keepalived's own sections)."""
+    out = []
+    for d in decisions:
+        out.append(f" VS {d.vs} VIP {d.vip}: {'announced' if d.announced else 'withdrawn'} "
+                   f"({d.reason})")
+        out += [f"   via {v}" for v in d.via]
+    if not out:
+        return ""
+    return "\n".join(["------< Announcements (pykeepalived extension) >------", *out]) + "\n"
+
+
 def summary(decisions: Iterable[Decision]) -> list[dict[str, object]]:
     """JSON-able form for the state file (status, /metrics)."""
     return [{"vs": d.vs, "vip": d.vip, "announced": d.announced, "reason": d.reason,

@@ -127,10 +127,12 @@ class CheckerChild(ChildBase):
                 "ipvs_synced": self.synced, "announce": self.announce.snapshot()}
 
     def dump(self) -> None:
+        from pykeepalived.announce.core import dump_lines
         from pykeepalived.daemon import dumps
 
         write_atomic(paths.dump_file(self.args, "check_data"),
-                     dumps.checker_data(self.pool.snapshot(), self.config))
+                     dumps.checker_data(self.pool.snapshot(), self.config)
+                     + dump_lines(self.announce.decisions))
         log.info("Printing checker data for process(%d) on signal", os.getpid())
 
     def signal_handlers(self) -> dict[int, Callable[[], None]]:

@@ -114,6 +114,13 @@ def test_router_holds_both_next_hops_and_status_says_why(both: Rig) -> None:
     line = [ln for ln in text.splitlines()
             if ln.startswith("pykeepalived_announce_vip_announced{")]
     assert line and line[0].endswith(" 1"), text[-2000:]
+    # the DATA dump (SIGUSR1) carries the same, after keepalived's own sections
+    parent = int((both.tmp / "pyk-d1" / "parent.pid").read_text())
+    os.kill(parent, signal.SIGUSR1)
+    dump = both.tmp / "pyk-d1" / "keepalived_check.data"
+    assert wait_for(lambda: dump.exists() and "Announcements" in dump.read_text(), 10), \
+        both.log("pyk-d1")
+    assert f" VS [{VIP}]:tcp:80 VIP {VIP}: announced (quorum up)" in dump.read_text()
     # the client reaches both directors (the router hashes on ports)
     p = both.client_run(3.0)
     p.wait(30)

@@ -9,6 +9,7 @@ from pykeepalived.announce.core import (
     ROUTE,
     Announcement,
     decide,
+    dump_lines,
     instances,
     ipvs_servers,
     means,
@@ -86,3 +87,12 @@ def test_without_ipvs_and_summary() -> None:
                   "reason": "quorum up", "via": ["address 192.0.2.10/32 on lo"]}]
     r = Announcement(ROUTE, "192.0.2.10/32", "lo", 254, 18)
     assert r.describe() == "route 192.0.2.10/32 dev lo table 254 proto 18"
+
+
+def test_dump_section() -> None:
+    v = vsv(address_dev="lo")
+    assert dump_lines(()) == ""
+    assert dump_lines(decide(cfg(v), {v.key: False})[1]) == (
+        "------< Announcements (pykeepalived extension) >------\n"
+        " VS [192.0.2.10]:tcp:80 VIP 192.0.2.10: withdrawn (quorum down)\n"
+        "   via address 192.0.2.10/32 on lo\n")
