@@ -140,6 +140,10 @@ class VrrpChild(ChildBase):
     def snapshot(self) -> dict[str, Any]:
         return {"role": "vrrp", **self.engine.snapshot()}
 
+    def _transitioned(self) -> None:
+        assert self.loop is not None
+        self.loop.call_later(0.02, self.write_state)
+
     async def wait_for_ipvs(self) -> None:
         """A director must not take the VIP before its IPVS table exists (keepalived races
         here; a slow checker start shows it): when the checker child runs too, wait for its
@@ -187,6 +191,9 @@ class VrrpChild(ChildBase):
         self.loop = asyncio.get_running_loop()
         self.install_signals(self.signal_handlers())
         await self.wait_for_ipvs()
+        # republish soon after a transition (announce_only_if_master reads it), off the
+        # path of the advert and the VIPs that the transition itself sends
+        self.engine.on_transition = self._transitioned
         await self.engine.start()
         self.spawn(self.state_loop())
         await self.stopping.wait()

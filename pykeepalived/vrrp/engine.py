@@ -20,6 +20,7 @@ import select
 import socket
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
@@ -171,6 +172,9 @@ class VrrpEngine:
         self.lateness_n = 0
         self.lateness_recent: deque[float] = deque(maxlen=256)
         self.links: dict[int, str] = {}
+        # called after every state change (the VRRP child republishes its state file: the
+        # checker child's announce_only_if_master follows it)
+        self.on_transition: Callable[[], None] | None = None
 
     # ================================================================== life cycle
     async def run(self) -> None:
@@ -458,6 +462,8 @@ class VrrpEngine:
             init = " (init)" if old.state is fsm.State.INIT else ""
             log.info("(%s) Entering %s STATE%s", rt.name, state.value, init)
         self.notifier.instance(rt.cfg, state.value, prio)
+        if self.on_transition is not None:
+            self.on_transition()
 
     # ================================================================== sending
     def _send_advert(self, rt: Runtime, prio: int) -> None:

@@ -176,13 +176,17 @@ class Rig:
                             LINKS[n][1], str(PORT)], capture_output=True, timeout=10)
         return r.returncode == 0
 
-    def pyk_conf(self, n: str, announce: bool = True) -> Path:
+    def pyk_conf(self, n: str, announce: bool = True, vrrp: bool = False) -> Path:
         """d1 announces by address on lo, d2 by a protocol-18 kernel route; without ANNOUNCE
-        the means line is commented out (an operator draining the director by reload)."""
+        the means line is commented out (an operator draining the director by reload); with
+        VRRP, a vrrp_instance VI_1 (FAULT while the file `drain` holds 1) gates it."""
         means = {"d1": "announce_address lo", "d2": "announce_route proto 18"}[n]
+        if vrrp:
+            means += "\n    announce_only_if_master VI_1"
         body = f"""global_defs {{
     router_id {n}
 }}
+{self._vrrp_block(n) if vrrp else ""}
 virtual_server {VIP} {PORT} {{
     delay_loop 0.2
     lb_algo mh
@@ -202,6 +206,26 @@ virtual_server {VIP} {PORT} {{
         p = self.tmp / f"pyk-{n}.conf"
         p.write_text(body)
         return p
+
+    def _vrrp_block(self, n: str) -> str:
+        return f"""track_file drain {{
+    file {self.tmp / f"drain-{n}"}
+    weight 0
+}}
+vrrp_instance VI_1 {{
+    state MASTER
+    interface up0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    track_file {{
+        drain
+    }}
+    virtual_ipaddress {{
+        203.0.113.200/32 dev up0
+    }}
+}}
+"""
 
     def start_pyk(self, n: str, metrics: str | None = None) -> None:
         d = self.tmp / f"pyk-{n}"

@@ -101,6 +101,12 @@ def _client_verdict(rig: Rig, t_gone: float) -> tuple[int, int, int]:
     return len(res), len(failed), len(late)
 
 
+def _announce(rig: Rig, n: str) -> tuple[object, object]:
+    """(announced, reason) of N's only virtual server, as `status --json` says."""
+    a = (rig.status(n).get("checker") or {}).get("announce") or [{}]  # type: ignore[union-attr]
+    return a[0].get("announced"), a[0].get("reason")
+
+
 def test_router_holds_both_next_hops_and_status_says_why(both: Rig) -> None:
     assert both.nexthops() == BOTH
     for n in ("d1", "d2"):
@@ -204,3 +210,32 @@ def test_reload_dropping_the_announcement_withdraws(both: Rig) -> None:
     both.pyk_conf(n, announce=True)
     os.kill(parent, signal.SIGHUP)
     assert both.wait_hops(BOTH, 15) is not None
+
+
+def test_only_if_master_follows_the_vrrp_instance(both: Rig) -> None:
+    """announce_only_if_master VI_1: a reload adds the instance (the VRRP child starts); the
+    VIP is announced once VI_1 is MASTER, withdrawn while it is in FAULT (track_file)."""
+    n = "d1"
+    drain = both.tmp / f"drain-{n}"
+    drain.write_text("0\n")
+    both.pyk_conf(n, vrrp=True)
+    parent = int((both.tmp / f"pyk-{n}" / "parent.pid").read_text())
+    os.kill(parent, signal.SIGHUP)
+    assert wait_for(lambda: "Entering MASTER STATE" in both.log(f"pyk-{n}"), 15), \
+        both.log(f"pyk-{n}")
+    # status is republished every second: wait for it
+    assert wait_for(lambda: _announce(both, n) == (True, "quorum up, VI_1 is MASTER"), 10), \
+        _announce(both, n)
+    assert both.wait_hops(BOTH, 10) is not None, both.nexthops()
+    t0 = time.monotonic()
+    drain.write_text("1\n")  # VI_1 -> FAULT
+    _, t_router = _withdrawal(both, n, t0)
+    _figure("VI_1 to FAULT (track_file) -> next hop gone at router (s)", round(t_router, 3))
+    assert wait_for(lambda: _announce(both, n) == (False, "VI_1 is FAULT"), 5), \
+        _announce(both, n)
+    drain.write_text("0\n")
+    assert both.wait_hops(BOTH, 15) is not None, both.nexthops()
+    both.pyk_conf(n)
+    os.kill(parent, signal.SIGHUP)
+    assert wait_for(lambda: both.status(n).get("vrrp") is None, 15)
+    assert both.wait_hops(BOTH, 10) is not None
