@@ -328,8 +328,8 @@ while time.monotonic() < end:
 
 
 @contextlib.contextmanager
-def running_rig(tmp: Path) -> Iterator[Rig]:
-    rig = Rig(tmp)
+def running_rig(tmp: Path, cls: type[Rig] = Rig) -> Iterator[Rig]:
+    rig = cls(tmp)
     try:
         rig.build()
         yield rig
