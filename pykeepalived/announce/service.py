@@ -78,7 +78,8 @@ class AnnounceService:
             self._log(rep)
             log.info("announce: withdrew every VIP on stop")
         if self._thread is not None:
-            await self._run(lambda: (self._kernel.close(), Report())[1])
+            # the socket belongs to the worker thread (pyroute2 keeps per-thread state)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._kernel.close)
             self._thread.shutdown(wait=True)
             self._thread = None
 

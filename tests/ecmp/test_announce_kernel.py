@@ -49,6 +49,20 @@ def test_apply_adds_removes_and_is_idempotent() -> None:
             k.close()
 
 
+def test_ipv6_address() -> None:
+    a6 = Announcement(ADDRESS, "2001:db8::10/128", "lo")
+    with netns("pyk-ann") as ns:
+        k = Kernel(ns)
+        try:
+            assert k.apply([a6], []).added == [a6]
+            assert "inet6 2001:db8::10/128" in sh("ip", "-n", ns, "-o", "addr", "show",
+                                                  "dev", "lo").stdout
+            assert k.apply([], [a6]).removed == [a6]
+            assert "2001:db8::10" not in sh("ip", "-n", ns, "addr", "show", "dev", "lo").stdout
+        finally:
+            k.close()
+
+
 def test_route_of_another_owner_is_never_removed() -> None:
     with netns("pyk-ann") as ns:
         sh("ip", "-n", ns, "route", "add", "192.0.2.10/32", "dev", "lo", "proto", "static")
