@@ -32,6 +32,7 @@ class AnnounceService:
         self.last_report = ""
         self._state_dir = vrrp_state_dir
         self._kernel = Kernel()
+        self._errors: set[str] = set()
         self._thread: ThreadPoolExecutor | None = None
 
     @property
@@ -63,8 +64,11 @@ class AnnounceService:
         self._log(rep)
 
     def _log(self, rep: Report) -> None:
+        # a lasting refusal (a missing interface) is logged when it starts, not every resync
         for e in rep.errors:
-            log.error("announce: %s", e)
+            if e not in self._errors:
+                log.error("announce: %s", e)
+        self._errors = set(rep.errors)
         if rep.added or rep.removed:
             log.info("announce: %s", rep)
         self.last_report = str(rep)
