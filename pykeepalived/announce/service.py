@@ -1,9 +1,10 @@
 """Runs the announcer in the checker child: decide on every health change, apply in a thread.
 
 Why the checker child: the quorum is computed there, so a withdrawal follows a lost quorum
-without a hop between processes. The VRRP state that announce_only_if_master needs comes
-from the VRRP child's published state file (polled; it is rewritten every second), and is
-"not MASTER" whenever that child is not running.
+without a hop between processes. The VRRP states announce_only_if_master needs are pushed by
+the parent at each transition (PUSHED, the checker child's dict); the VRRP child's state file
+is polled too, for its liveness (a dead VRRP child is MASTER of nothing, whatever it last
+pushed) and for its states when no parent relays them (-C beside a separate -P process).
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ VRRP_POLL = 0.25  # seconds between reads of the VRRP child's state file
 
 
 class AnnounceService:
-    def __init__(self, cfg: Config, vrrp_state_dir: str | None = None) -> None:
+    def __init__(self, cfg: Config, vrrp_state_dir: str | None = None,
+                 pushed: Mapping[str, str] | None = None) -> None:
         self.cfg = cfg
         self.applied: frozenset[Announcement] = frozenset()
         self.decisions: tuple[Decision, ...] = ()
-        self.vrrp: dict[str, str] = {}
+        self._pushed: Mapping[str, str] = pushed if pushed is not None else {}
+        self._vrrp_alive = False
+        self._file_states: dict[str, str] = {}
         self.last_report = ""
         self._state_dir = vrrp_state_dir
         self._kernel = Kernel()
@@ -50,7 +54,7 @@ class AnnounceService:
         self.cfg = cfg
         if not self.active:
             return
-        wanted, decisions = decide(cfg, quorum, self.vrrp)
+        wanted, decisions = decide(cfg, quorum, self.vrrp())
         withdrawn = (possible(cfg) | self.applied) - wanted
         old = {d.vs: d for d in self.decisions}
         for d in decisions:
@@ -87,18 +91,24 @@ class AnnounceService:
             self._thread.shutdown(wait=True)
             self._thread = None
 
+    def vrrp(self) -> dict[str, str]:
+        """The VRRP states the decision uses: none while the VRRP child is not running."""
+        return {**self._file_states, **self._pushed} if self._vrrp_alive else {}
+
     async def follow_vrrp(self, stopping: asyncio.Event, on_change: Callable[[], None]) -> None:
-        """Poll the VRRP child's state for the instances announce_only_if_master names."""
+        """Poll the VRRP child's state file (liveness, and states nobody pushes) while some
+        virtual server names an instance in announce_only_if_master."""
         from pykeepalived.daemon.status import read_state
 
         while not stopping.is_set():
-            names = instances(self.cfg)
-            if names and self._state_dir:
+            if instances(self.cfg) and self._state_dir:
+                before = self.vrrp()
                 st = read_state(self._state_dir, "vrrp")
+                self._vrrp_alive = st.problem is None
                 insts = (st.data or {}).get("instances") or {} if st.problem is None else {}
-                now = {n: str((insts.get(n) or {}).get("state") or "") for n in names}
-                if now != {n: self.vrrp.get(n, "") for n in names}:
-                    self.vrrp = now
+                self._file_states = {str(n): str((i or {}).get("state") or "")
+                                     for n, i in insts.items()}
+                if self.vrrp() != before:
                     on_change()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), VRRP_POLL)

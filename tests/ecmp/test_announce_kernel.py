@@ -7,6 +7,7 @@ import asyncio
 import ipaddress
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -139,6 +140,49 @@ def test_service_follows_quorum_vrrp_state_and_reload(tmp_path: Path) -> None:
             await follower
             await svc.stop()
         assert not has_addr(ns) and routes(ns) == ""
+
+    with netns("pyk-ann") as ns:
+        asyncio.run(run(ns))
+
+
+def test_pushed_state_wins_and_a_dead_vrrp_child_is_master_of_nothing(tmp_path: Path) -> None:
+    """The parent's push (a transition) decides at once; the state file only says whether the
+    VRRP child runs: a dead one withdraws, whatever it pushed last."""
+    v = _vs(address_dev="lo", only_if_master="VI_1")
+    cfg = Config(virtual_servers=(v,))
+    state = tmp_path / "vrrp.json"
+    pushed: dict[str, str] = {}
+
+    def publish(pid: int) -> None:
+        state.write_text(json.dumps({"pid": pid, "time": time.time(),
+                                     "instances": {"VI_1": {"state": "BACKUP"}}}))
+
+    async def run(ns: str) -> None:
+        svc = AnnounceService(cfg, str(tmp_path), pushed)
+        svc._kernel = Kernel(ns)
+        stopping = asyncio.Event()
+        changed = asyncio.Event()
+        follower = asyncio.create_task(svc.follow_vrrp(stopping, changed.set))
+        try:
+            publish(os.getpid())
+            await asyncio.wait_for(changed.wait(), 5)
+            await svc.update(cfg, {v.key: True})
+            assert not has_addr(ns) and svc.snapshot()[0]["reason"] == "VI_1 is BACKUP"
+            pushed["VI_1"] = "MASTER"  # the transition, pushed before the file says so
+            await svc.update(cfg, {v.key: True})
+            assert has_addr(ns)
+            changed.clear()
+            dead = subprocess.Popen(["true"])
+            dead.wait()
+            publish(dead.pid)  # the VRRP child is gone
+            await asyncio.wait_for(changed.wait(), 5)
+            await svc.update(cfg, {v.key: True})
+            assert not has_addr(ns)
+            assert svc.snapshot()[0]["reason"] == "VI_1 is not running"
+        finally:
+            stopping.set()
+            await follower
+            await svc.stop()
 
     with netns("pyk-ann") as ns:
         asyncio.run(run(ns))
