@@ -56,7 +56,9 @@ class CheckerChild(ChildBase):
         self.vrrp_states: dict[str, str] = {}  # pushed over the channel (VrrpState)
         self.sync_lock = asyncio.Lock()
         self.synced = False  # the first reconcile is done: the VRRP child may take the VIP
-        self.ipvs_open = False  # IPVS initialised (not when every VS is announce_without_ipvs)
+        self.ipvs_open = False  # IPVS initialised
+        self.ipvs_unused = False  # every virtual_server is announce_without_ipvs: no IPVS
+        self.ipvs_missing_warned = False
         self.announce = AnnounceService(config, paths.state_dir(args), self.vrrp_states)
         self.lvs_stats: list[dict[str, Any]] = []
         self.stats_at = 0.0
@@ -99,7 +101,7 @@ class CheckerChild(ChildBase):
             if self.pending:
                 events, self.pending = self.pending, []
                 self.health = self.health.apply(*events)
-            if self.ipvs_open:
+            if not self.ipvs_unused:
                 table = desired_table(ipvs_config(self.config), self.health)
                 rep = await self.ipvs(lambda t=table: self.syncer.reconcile(t))
                 for err in rep.errors:
@@ -107,9 +109,10 @@ class CheckerChild(ChildBase):
                 if rep.writes:
                     log.info("IPVS: %s", rep)
                 self.last_report = str(rep)
-            elif ipvs_config(self.config).virtual_servers:
-                log.error("IPVS: a reload added virtual servers that need IPVS; restart to "
-                          "open IPVS")
+            elif ipvs_config(self.config).virtual_servers and not self.ipvs_missing_warned:
+                self.ipvs_missing_warned = True
+                log.error("IPVS: a reload added virtual servers that need IPVS; restart "
+                          "pykeepalived to open IPVS")
             await self.announce.update(self.config, self.health.quorum)
             if not self.synced:
                 self.synced = True
@@ -139,7 +142,7 @@ class CheckerChild(ChildBase):
 
     async def _follow_sync_daemon_locked(self) -> None:
         spec = self.config.global_defs.lvs_sync_daemon
-        if spec is None or not self.ipvs_open:
+        if spec is None or self.ipvs_unused:
             return
         state = "BACKUP"
         if spec.instance and spec.instance in self.vrrp_states:
@@ -194,6 +197,7 @@ class CheckerChild(ChildBase):
         self.syncer = IpvsSyncer()
         if not ipvs_config(self.config).virtual_servers:
             log.info("IPVS: not used (every virtual_server is announce_without_ipvs)")
+            self.ipvs_unused = True
         elif not await self._open_ipvs(apply_timeouts):
             return EXIT_FATAL
         await self.pool.start()
