@@ -185,6 +185,7 @@ def test_mh_sloppy_tcp_keeps_flows_when_a_director_is_withdrawn(rig: GuestRig) -
     time.sleep(4.0)
     via_d1, via_d2 = _conns(rig, "d1"), _conns(rig, "d2")
     assert via_d1 and via_d2, (via_d1, via_d2)  # the router spread the flows
+    t_stop = time.time()
     assert rig.stop("pyk-d1") == 0  # director 1 withdraws (and drops its IPVS service)
     assert wait_for(lambda: rig.nexthops() == {LINKS["d2"][1]}, 5) is not None
     t_gone = time.time()
@@ -197,7 +198,7 @@ def test_mh_sloppy_tcp_keeps_flows_when_a_director_is_withdrawn(rig: GuestRig) -
     assert {e["who"] for e in events if e["ok"]} == {"rs1", "rs2"}  # both real servers
     moved = kept = 0
     for evs in by_conn.values():
-        before = [e for e in evs if float(e["t"]) < t_gone - 0.5]  # type: ignore[arg-type]
+        before = [e for e in evs if float(e["t"]) < t_stop - 0.1]  # type: ignore[arg-type]
         after = [e for e in evs if float(e["t"]) > t_gone + 0.5]  # type: ignore[arg-type]
         assert before and all(e["ok"] for e in before), evs
         was_d1 = int(evs[0]["port"]) in via_d1  # type: ignore[call-overload]
