@@ -178,7 +178,7 @@ class CheckerChild(ChildBase):
         from pykeepalived.announce.core import dump_lines
         from pykeepalived.daemon import dumps
 
-        write_atomic(paths.dump_file(self.args, "check_data"),
+        write_atomic(paths.dump_file(self.args, "check_data", self.config.global_defs),
                      dumps.checker_data(self.pool.snapshot(), self.config)
                      + dump_lines(self.announce.decisions))
         log.info("Printing checker data for process(%d) on signal", os.getpid())
