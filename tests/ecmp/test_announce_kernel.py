@@ -50,16 +50,24 @@ def test_apply_adds_removes_and_is_idempotent() -> None:
             k.close()
 
 
-def test_ipv6_address() -> None:
+def test_ipv6_address_and_route() -> None:
     a6 = Announcement(ADDRESS, "2001:db8::10/128", "lo")
+    r6 = Announcement(ROUTE, "2001:db8::10/128", "lo", 254, 18)
+
+    def route6(ns: str) -> str:
+        return sh("ip", "-n", ns, "-6", "route", "show", "2001:db8::10/128", "proto",
+                  "18").stdout
+
     with netns("pyk-ann") as ns:
         k = Kernel(ns)
         try:
-            assert k.apply([a6], []).added == [a6]
+            assert sorted(k.apply([a6, r6], []).added) == sorted([a6, r6])
             assert "inet6 2001:db8::10/128" in sh("ip", "-n", ns, "-o", "addr", "show",
                                                   "dev", "lo").stdout
-            assert k.apply([], [a6]).removed == [a6]
+            assert "dev lo" in route6(ns)
+            assert sorted(k.apply([], [a6, r6]).removed) == sorted([a6, r6])
             assert "2001:db8::10" not in sh("ip", "-n", ns, "addr", "show", "dev", "lo").stdout
+            assert route6(ns) == ""
         finally:
             k.close()
 
