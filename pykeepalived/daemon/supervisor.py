@@ -120,7 +120,7 @@ class Supervisor:
         if metrics is not None:
             metrics.close()
         await self.stop_children()
-        await self.withdraw_announcements()  # a child killed after CHILD_WAIT could not
+        await self.withdraw_announcements()  # a checker killed after CHILD_WAIT did not
         self.publish(final=True)
         return self.exit_code
 
