@@ -272,6 +272,11 @@ class Walker:
             ctx.values[kw.field] = True
             ctx.locs[kw.field] = loc
             return []
+        if t == "script" and node.line.text:
+            # keepalived re-reads a script line with '...' quotes and backslash escapes
+            from pykeepalived.config.scripts import split_quoted_escaped
+
+            args = split_quoted_escaped(node.line.text)[1:] or args
         value = self.convert(kw, args, loc, ctx)
         if value is not None:
             ctx.values[kw.field] = value
