@@ -172,6 +172,7 @@ class VrrpEngine:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._started = False
+        self._delayed_start: asyncio.TimerHandle | None = None
         self.lateness_max = 0.0
         self.lateness_sum = 0.0
         self.lateness_n = 0
@@ -201,9 +202,21 @@ class VrrpEngine:
         for inst in self.config.vrrp_instances:
             await self._add_instance(inst)
         log.info("Startup complete")
+        delay = self.config.global_defs.vrrp_startup_delay
+        if delay > 0:  # vrrp_startup_delay: instances stay in INIT, silent, until it expires
+            log.info("Delaying startup for %g seconds", delay)
+            self._delayed_start = self.loop.call_later(delay, self._start_all)
+        else:
+            self._start_all()
+
+    def _start_all(self) -> None:
+        self._delayed_start = None
+        if self._stopping:
+            return
         self._started = True
         for rt in list(self.rts.values()):
-            self._start_instance(rt)
+            if rt.st.state is fsm.State.INIT:  # a reload during the delay may have started it
+                self._start_instance(rt)
 
     async def stop(self) -> None:
         """Graceful stop: priority-0 adverts, VIPs removed (unless kept), notify STOP."""
@@ -212,6 +225,8 @@ class VrrpEngine:
             return
         self._stopping = True
         log.info("Stopping")
+        if self._delayed_start is not None:
+            self._delayed_start.cancel()
         for rt in list(self.rts.values()):
             self._feed(rt, fsm.Shutdown())
         for rt in list(self.rts.values()):
