@@ -16,7 +16,7 @@ import pwd
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pykeepalived.config.diagnostics import Diagnostics, Loc
+from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
     Checker,
@@ -176,6 +176,7 @@ class Builder:
                                 self.vrrp_instance)
         groups = self.unique(root.blocks.get("vrrp_sync_group", []), "vrrp_sync_group",
                              self.sync_group)
+        self.up_down_delays(root.entries.get("interface_up_down_delays", []))
         cfg = Config(
             global_defs=self.gdefs,
             static_ipaddress=tuple(
@@ -195,6 +196,21 @@ class Builder:
             files=tuple(files),
         )
         return self.cross_checks(cfg)
+
+    def up_down_delays(self, entries: list[tuple[tuple[str, ...], Loc]]) -> None:
+        """Not acted on, but checked as keepalived checks it: an unknown interface stops
+        keepalived (rc 4), a delay that is not a number is a config error."""
+        for w, loc in entries:
+            if self.check_interfaces and not self.host.has_interface(w[0]):
+                self.diag.error(f"unknown interface {w[0]} specified for up/down delay", loc,
+                                Rc.CANNOT_RUN, hint="fix the name or remove the entry")
+                continue
+            for d in w[1:3]:
+                try:
+                    float(d)
+                except ValueError:
+                    self.diag.error(f"invalid number '{d}'", loc,
+                                    hint="IF [UP_DELAY [DOWN_DELAY]], in seconds")
 
     def unique(self, ctxs: list[Ctx], what: str, make: Any, dup_error: bool = True
                ) -> list[Any]:
