@@ -89,7 +89,7 @@ class VrrpSnapshot:
     groups: tuple[GroupSnapshot, ...] = ()
     scripts: Mapping[str, bool] = field(default_factory=dict)
     scripts_running: tuple[str, ...] = ()
-    loop: LoopSnapshot = field(default_factory=LoopSnapshot)
+    loop: LoopSnapshot | None = None  # None: a file without it (the engine always has one)
     sockpool: tuple[SockpoolEntry, ...] | None = None  # None: the engine has no sockets yet
     sockets: Mapping[str, SocketSnapshot] | None = None
 
@@ -104,10 +104,11 @@ class VrrpSnapshot:
                        for g in self.groups},
             "scripts": dict(self.scripts),
             "scripts_running": list(self.scripts_running),
-            "loop": {"lateness_max": self.loop.lateness_max,
-                     "lateness_avg": self.loop.lateness_avg, "timers": self.loop.timers,
-                     "lateness_recent_max": self.loop.lateness_recent_max},
         }
+        if self.loop is not None:
+            out["loop"] = {"lateness_max": self.loop.lateness_max,
+                           "lateness_avg": self.loop.lateness_avg, "timers": self.loop.timers,
+                           "lateness_recent_max": self.loop.lateness_recent_max}
         if self.sockpool is not None:
             out["sockpool"] = [{"fd": s.fd, "interface": s.interface, "family": s.family,
                                 "proto": s.proto, "unicast": s.unicast,
@@ -121,7 +122,7 @@ class VrrpSnapshot:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> VrrpSnapshot:
-        lp = d.get("loop") or {}
+        lp = d.get("loop")
         pool = d.get("sockpool")
         socks = d.get("sockets")
         return cls(
@@ -130,9 +131,9 @@ class VrrpSnapshot:
                          for n, g in (d.get("groups") or {}).items()),
             scripts=dict(d.get("scripts") or {}),
             scripts_running=tuple(d.get("scripts_running") or ()),
-            loop=LoopSnapshot(float(lp.get("lateness_max", 0.0)),
-                              float(lp.get("lateness_avg", 0.0)), int(lp.get("timers", 0)),
-                              float(lp.get("lateness_recent_max", 0.0))),
+            loop=None if not lp else LoopSnapshot(
+                float(lp.get("lateness_max", 0.0)), float(lp.get("lateness_avg", 0.0)),
+                int(lp.get("timers", 0)), float(lp.get("lateness_recent_max", 0.0))),
             sockpool=None if pool is None else tuple(
                 SockpoolEntry(p["fd"], p["interface"], p["family"], p["proto"], p["unicast"],
                               tuple((str(n), int(v)) for n, v in p.get("instances") or ()))
