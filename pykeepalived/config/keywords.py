@@ -248,6 +248,7 @@ class Walker:
             ctx.blocks.setdefault(kw.field, []).append(child)
             return escaped
         if t == "vblock":
+            ctx.locs.setdefault(kw.field, Loc(loc.file, node.last_line))  # its closing brace
             lst = ctx.entries.setdefault(kw.field, [])
             if kw.min_args:  # a named value block (virtual_server_group NAME { ... })
                 holder = Ctx(kw.arg or "", args, loc, node.last_line)

@@ -164,7 +164,7 @@ class CheckerChild(ChildBase):
     def dump(self) -> None:
         from pykeepalived.daemon import dumps
 
-        write_atomic(paths.dump_file(self.args, "check_data"),
+        write_atomic(paths.dump_file(self.args, "check_data", self.config.global_defs),
                      dumps.checker_data(self.pool.snapshot(), self.config))
         log.info("Printing checker data for process(%d) on signal", os.getpid())
 

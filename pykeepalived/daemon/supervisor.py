@@ -375,7 +375,7 @@ class Supervisor:
         from pykeepalived.daemon.files import write_atomic
 
         try:
-            write_atomic(paths.dump_file(self.args, "parent_data"),
+            write_atomic(paths.dump_file(self.args, "parent_data", self.config.global_defs),
                          dumps.parent_data(self.config))
         except OSError as e:
             log.error("cannot write dump file: %s", e)

@@ -159,6 +159,10 @@ def fsm_config(inst: VrrpInstance, src: IPAddr | None) -> fsm.FsmConfig:
         sync_group=inst.sync_group is not None)
 
 
+# VIP-list differences keepalived 2.3.3 accepts (counted and logged) instead of dropping
+ADDR_MISMATCH = frozenset({codec.DropReason.ADDRESS_COUNT, codec.DropReason.ADDRESS_LIST})
+
+
 class VrrpEngine:
     """Runs every vrrp_instance of a Config in the current asyncio loop."""
 
@@ -546,8 +550,15 @@ class VrrpEngine:
             dst = pkt.dst or rt.dsts[0]
             res = codec.validate_ipv6(pkt.data, rt.expect, src=pkt.src, dst=dst,
                                       hop_limit=pkt.hop_limit, verify_checksum=False)
+        if isinstance(res, codec.Dropped) and res.reason in ADDR_MISMATCH:
+            res = self._addr_mismatch(rt, pkt, res)
         if isinstance(res, codec.Dropped):
             self._dropped(rt, res)
+            return
+        if inst.owner_ignore_adverts:  # only ever set on an address owner (priority 255)
+            self._dropped(rt, codec.Dropped(
+                codec.DropReason.OWNER_IGNORE,
+                f"Dropping packet(s) from {res.src} since we are address owner"))
             return
         if inst.check_unicast_src and inst.unicast_peer and \
                 res.src not in {p.address for p in inst.unicast_peer}:
@@ -573,6 +584,32 @@ class VrrpEngine:
             log.log(note.level, note.fmt, rt.name, *note.args)
         if note.notify_lower:
             self.notifier.master_rx_lower_pri(rt.cfg, rt.st.priority)
+
+    def _addr_mismatch(self, rt: Runtime, pkt: RxPacket, d: codec.Dropped) -> codec.RxResult:
+        """keepalived 2.3.3: an advert whose VIP list differs from ours is still accepted
+        (counted in addr_list_err, logged with a rate limit), so that a pair with one VIP
+        more on one side never ends with two MASTERs. Checks the rest of it again."""
+        rt.counters["addr_list_err"] += 1
+        rt.counters[f"addr_mismatch_{d.reason.slug}"] += 1
+        self._rate_log(rt, f"mismatch_{d.reason.slug}", f"{d.detail or d.reason.slug} - "
+                       "accepting the advert (as keepalived 2.3.3 does)")
+        loose = replace(rt.expect, check_addresses=False)
+        if pkt.family == 4:
+            return codec.validate_ipv4(pkt.data, loose, ah_last_seq=rt.ah_rx_seq)
+        assert pkt.src is not None
+        return codec.validate_ipv6(pkt.data, loose, src=pkt.src, dst=pkt.dst or rt.dsts[0],
+                                   hop_limit=pkt.hop_limit, verify_checksum=False)
+
+    def _rate_log(self, rt: Runtime, slug: str, text: str) -> None:
+        assert self.loop is not None
+        now = self.loop.time()
+        last, suppressed = rt.drop_log.get(slug, (-1e9, 0))
+        if now - last >= DROP_LOG_INTERVAL:
+            more = f" ({suppressed} more suppressed)" if suppressed else ""
+            log.info("(%s) %s%s", rt.name, text, more)
+            rt.drop_log[slug] = (now, 0)
+        else:
+            rt.drop_log[slug] = (last, suppressed + 1)
 
     def _dropped(self, rt: Runtime, d: codec.Dropped) -> None:
         r = d.reason
