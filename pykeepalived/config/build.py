@@ -16,6 +16,8 @@ import pwd
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pykeepalived.config.announce import build_announce
+from pykeepalived.config.announce import check_refs as check_announce_refs
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
@@ -82,6 +84,14 @@ def _version(text: str | None) -> int | None:
         return None
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass
 class HostInfo:
     """What the host offers (interfaces); injectable so tests need no real interfaces."""
@@ -91,6 +101,19 @@ class HostInfo:
 
     users: frozenset[str] | None = None  # None: ask the password database
     groups: frozenset[str] | None = None  # None: ask the group database
+
+    hosts: frozenset[str] | None = None  # names that resolve; None: ask the resolver
+
+    def resolves(self, name: str) -> bool:
+        """Whether `name` resolves to an address, as keepalived's getaddrinfo() asks."""
+        if self.hosts is not None:
+            return name in self.hosts
+        import socket
+
+        try:
+            return bool(socket.getaddrinfo(name, None))
+        except (OSError, UnicodeError):
+            return False
 
     def has_interface(self, name: str) -> bool:
         if self.interfaces is not None:
@@ -141,6 +164,7 @@ class Builder:
     script_security: bool = False  # enable_script_security, known before any script is built
     script_user_set: bool = False
     default_user_failed: bool = False  # reported once, as keepalived does
+    after_read_from: int = 0  # diag.items index from which findings are after-read checks
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
         if not self.check_interfaces or self.host.has_interface(name):
@@ -195,6 +219,7 @@ class Builder:
             virtual_servers=tuple(vss),
             files=tuple(files),
         )
+        self.after_read_from = len(self.diag.items)  # what follows is found after reading
         return self.cross_checks(cfg)
 
     def up_down_delays(self, entries: list[tuple[tuple[str, ...], Loc]]) -> None:
@@ -260,14 +285,27 @@ class Builder:
                 v = g.get(k)
                 kw[k] = int(v) if isinstance(v, float) and k.startswith(("vrrp_garp_master",
                     "vrrp_garp_lower", "vrrp_version", "vrrp_down")) else v
+        if kw.get("vrrp_garp_master_repeat") == 0:
+            self.diag.error("vrrp_garp_master_repeat must be greater than 0, setting to 1",
+                            g.where("vrrp_garp_master_repeat"))
+            kw["vrrp_garp_master_repeat"] = 1
         if g.has("smtp_connect_timeout"):
             kw["smtp_connect_timeout"] = max(1, int(g.get("smtp_connect_timeout")))
         kw["notification_email"] = tuple(w[0] for w, _ in g.entries.get("notification_email", []))
+        if "notification_email" in g.entries and not kw["notification_email"]:
+            self.diag.error("Warning - empty notification_email block",
+                            g.where("notification_email"), hint="add an address or remove it")
         if g.has("smtp_server"):
             w = g.get("smtp_server")
             kw["smtp_server"] = w[0]
             if len(w) > 1:
                 kw["smtp_server_port"] = self.port(w[1], g.where("smtp_server"), "smtp_server")
+            if self.check_users and not _is_ip(w[0]) and not self.host.resolves(w[0]):
+                # a host fact (--no-host-checks skips it): keepalived resolves the name at once
+                self.diag.error(f"Invalid smtp server {w[0]} {w[1] if len(w) > 1 else 25}",
+                                g.where("smtp_server"),
+                                hint="the name does not resolve here: an address, or a name "
+                                     "/etc/hosts or DNS knows")
         if g.has("script_user"):
             w = g.get("script_user")
             kw["script_user"] = w[0]
@@ -431,19 +469,38 @@ class Builder:
                         "global_defs")
         return True
 
-    def script(self, w: tuple[str, ...], loc: Loc, user_keyword: bool = False) -> Script:
-        """A script keyword's command [user [group]]; `user_keyword`: the block has its own
-        `user` keyword (vrrp_script, MISC_CHECK), which the caller checks."""
+    def script(self, w: tuple[str, ...], loc: Loc, kind: str = "notify") -> Script | None:
+        """A notify-type script keyword: `COMMAND [USER [GROUP]]`. keepalived drops the
+        script (a log line, not a config error) when USER or GROUP does not exist."""
+        s = self.command(w[:1], loc)
+        user = w[1] if len(w) > 1 else None
+        group = w[2] if len(w) > 2 else None
+        missing = [f"{what} '{name}'" for what, name, ok in (
+            ("user", user, user is None or not self.check_users or self.host.has_user(user)),
+            ("group", group, group is None or not self.check_users
+             or self.host.has_group(group))) if not ok]
+        if missing:
+            self.diag.warning(f"Invalid user/group for {kind} script "
+                              f"{s.argv[0] if s.argv else w[0]} - ignoring", loc,
+                              hint=f"{' and '.join(missing)} does not exist: the script will "
+                                   "not run (quote the command if those words are arguments)")
+            return None
+        if not user and s.argv:
+            self.default_user_unusable(loc)
+        return replace(s, user=user, group=group)
+
+    def command(self, w: tuple[str, ...], loc: Loc, keyword: str = "") -> Script:
+        """A script whose block has its own `user` keyword (vrrp_script, MISC_CHECK): only
+        the first word is the command, as keepalived reads it; quote it to give arguments."""
         argv = split_command(w[0]) if len(w) >= 1 else ()
         if not argv:
             self.diag.error("empty script command", loc)
-        user = w[1] if len(w) > 1 else None
-        group = w[2] if len(w) > 2 else None
-        if user:
-            self.check_user(w[1:3], loc, "script")
-        elif not user_keyword and argv:
-            self.default_user_unusable(loc)
-        return Script(tuple(argv), user, group, loc)
+        if len(w) > 1 and keyword:
+            self.diag.warning(f"{keyword}: words after the command are ignored: "
+                              f"{' '.join(w[1:])}", loc,
+                              hint=f'quote the command to give it arguments: {keyword} '
+                                   f'"{" ".join(w)}"')
+        return Script(tuple(argv), None, None, loc)
 
     def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
                ) -> tuple[int | None, bool]:
@@ -506,10 +563,12 @@ class Builder:
     def vrrp_script(self, c: Ctx) -> VrrpScript | None:
         name = c.args[0]
         if not c.has("script"):
-            self.diag.error(f"No script set for vrrp_script {name} - removing", c.loc,
-                            end_line=c.end_line, hint="add: script \"/path/to/check args\"")
+            # at the closing brace, where keepalived finds it
+            self.diag.error(f"No script set for vrrp_script {name} - removing",
+                            Loc(c.loc.file, c.end_line),
+                            hint="add: script \"/path/to/check args\"")
             return None
-        s = self.script(c.get("script"), c.where("script"), user_keyword=True)
+        s = self.command(c.get("script"), c.where("script"), "script")
         if c.has("user"):
             u = c.get("user")
             self.check_user(u, c.where("user"), f"vrrp_script {name} user")
@@ -533,7 +592,8 @@ class Builder:
     def track_file(self, c: Ctx) -> TrackFile | None:
         name = c.args[0]
         if not c.has("file"):
-            self.diag.error(f"track_file {name} has no file - removing", c.loc)
+            self.diag.error(f"No file set for track_file {name} - ignoring",
+                            Loc(c.loc.file, c.end_line), hint="add: file /path/to/file")
             return None
         w, rev = (1, False)
         if c.has("weight"):
@@ -870,6 +930,10 @@ class Builder:
         # per-instance knobs falling back to globals
         kw["garp_master_delay"] = int(c.get("garp_master_delay", g.vrrp_garp_master_delay))
         kw["garp_master_repeat"] = int(c.get("garp_master_repeat", g.vrrp_garp_master_repeat))
+        if c.has("garp_master_repeat") and kw["garp_master_repeat"] == 0:
+            self.diag.error(f"{tag}: garp_master_repeat must be greater than 0, setting to 1",
+                            c.where("garp_master_repeat"))
+            kw["garp_master_repeat"] = 1
         kw["garp_master_refresh"] = int(c.get("garp_master_refresh", g.vrrp_garp_master_refresh))
         kw["garp_master_refresh_repeat"] = int(c.get("garp_master_refresh_repeat",
                                                      g.vrrp_garp_master_refresh_repeat))
@@ -916,7 +980,8 @@ class Builder:
         kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
         if c.has("use_vmac"):
             kw["use_vmac"] = self.vmac_name(c, name, fam, kw["virtual_router_id"])
-            if peers and not kw["vmac_xmit_base"]:
+            # keepalived asks whether unicast_peer was written, even with no usable peer
+            if "unicast_peer" in c.entries and not kw["vmac_xmit_base"]:
                 self.diag.error(f"{tag} unicast with use_vmac requires vmac_xmit_base - setting",
                                 Loc(c.loc.file, c.end_line), hint="add: vmac_xmit_base")
                 kw["vmac_xmit_base"] = True
@@ -1194,7 +1259,7 @@ class Builder:
             kw[k] = bool(c.get(k, False))
         for k in ("quorum_up", "quorum_down"):
             if c.has(k):
-                kw[k] = self.script(c.get(k), c.where(k))
+                kw[k] = self.script(c.get(k), c.where(k), "quorum")
         kw["quorum"] = int(c.get("quorum", 1))
         kw["hysteresis"] = int(c.get("hysteresis", 0))
         if c.has("sorry_server"):
@@ -1241,6 +1306,7 @@ class Builder:
                             f"of real servers {total}, reducing quorum to {total}",
                             c.where("quorum"), hint=f"quorum is a sum of weights: at most {total}")
             kw["quorum"] = max(1, total)
+        kw["announce"] = build_announce(c, kw, name, self.diag, self.iface_ok)
         return VirtualServer(**kw)
 
     def rs_port(self, rs: RealServer, vs: dict[str, Any], vsname: str, loc: Loc) -> RealServer:
@@ -1437,7 +1503,7 @@ class Builder:
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.script(c.get("misc_path"), c.where("misc_path"), user_keyword=True)
+            s = self.command(c.get("misc_path"), c.where("misc_path"), "misc_path")
             if c.has("user"):
                 u = c.get("user")
                 self.check_user(u, c.where("user"), "MISC_CHECK user")
@@ -1570,8 +1636,9 @@ class Builder:
         sync = cfg.global_defs.lvs_sync_daemon
         if sync and sync.instance and sync.instance not in names:
             self.diag.error(f"lvs_sync_daemon: vrrp instance {sync.instance} not found", None)
-        return replace(cfg, vrrp_instances=tuple(fixed), sync_groups=tuple(groups),
-                       virtual_servers=tuple(vss))
+        return check_announce_refs(replace(cfg, vrrp_instances=tuple(fixed),
+                                           sync_groups=tuple(groups), virtual_servers=tuple(vss)),
+                                   self.diag)
 
     def duplicate_vrids(self, instances: list[VrrpInstance], g: GlobalDefs) -> None:
         """Two instances on one interface and family with one VRID clash only when their
