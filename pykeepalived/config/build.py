@@ -16,6 +16,8 @@ import pwd
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pykeepalived.config.announce import build_announce
+from pykeepalived.config.announce import check_refs as check_announce_refs
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
@@ -375,10 +377,41 @@ class Builder:
             kw["lvs_sync_daemon"] = LvsSyncDaemon(interface=g.get("lvs_sync_daemon_interface"))
         if g.has("lvs_timeouts"):
             kw["lvs_timeouts"] = self.lvs_timeouts(g.get("lvs_timeouts"), g.where("lvs_timeouts"))
+        kw.update(self.global_defs_233(g))
         known = set(kw) | {"smtp_server", "script_user"}
         kw["other"] = tuple((k, v if isinstance(v, tuple) else (str(v),))
                             for k, v in g.values.items() if k not in known)
         return GlobalDefs(**kw)
+
+    def global_defs_233(self, g: Ctx) -> dict[str, Any]:
+        """global_defs keywords added after keepalived 2.2.7 that pykeepalived acts on."""
+        kw: dict[str, Any] = {}
+        if g.has("v3_checksum_as_v2"):
+            kw["v3_checksum_as_v2"] = bool(g.get("v3_checksum_as_v2"))
+        if g.has("vrrp_owner_ignore_adverts"):
+            kw["vrrp_owner_ignore_adverts"] = True
+        for k in ("state_dump_file", "stats_dump_file", "json_dump_file"):
+            if g.has(k):
+                w = g.get(k)
+                if not w or not w[0]:
+                    # keepalived 2.3.3's words; a config error, not a fatal parse error
+                    self.diag.error(f"{k} requires a non-empty path", g.where(k))
+                else:
+                    # a relative path is taken from /, the daemon's working directory
+                    kw[k] = os.path.join("/", w[0])
+        return kw
+
+    def owner_ignore_adverts(self, c: Ctx, g: GlobalDefs, tag: str, prio: int) -> bool:
+        """keepalived 2.3.3: only an address owner may ignore adverts; otherwise it says so."""
+        if not (c.has("owner_ignore_adverts") or g.vrrp_owner_ignore_adverts):
+            return False
+        if prio != 255:
+            if c.has("owner_ignore_adverts"):  # a config error for keepalived 2.3.3
+                self.diag.error(f"{tag} ignoring owner_ignore_adverts since priority is not "
+                                "255", c.where("owner_ignore_adverts"),
+                                hint="only the address owner (priority 255) may ignore adverts")
+            return False
+        return True
 
     def lvs_sync_daemon(self, w: tuple[str, ...], loc: Loc) -> LvsSyncDaemon | None:
         kw: dict[str, Any] = {"interface": w[0]}
@@ -961,7 +994,25 @@ class Builder:
                                                g.vrrp_skip_check_adv_addr))
         kw["check_unicast_src"] = bool(c.get("check_unicast_src", g.vrrp_check_unicast_src))
         kw["strict_mode"] = bool(c.get("strict_mode", g.vrrp_strict))
-        kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", False))
+        kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", g.v3_checksum_as_v2))
+        kw["owner_ignore_adverts"] = self.owner_ignore_adverts(c, g, tag, prio)
+        kw["promote_secondaries"] = c.has("promote_secondaries")
+        if kw["promote_secondaries"] and c.has("use_vmac"):  # a config error for 2.2.7/2.3.3
+            self.diag.error(f"{tag} promote_secondaries is automatically set for vmacs - "
+                            "ignoring", c.where("promote_secondaries"))
+            kw["promote_secondaries"] = False
+        for k in ("timer_expired_backup", "thread_timer_expired"):
+            if c.get(k):  # [HIGHEST_PRIORITY_OF_OTHER_INSTANCES]
+                self.int_in(c.get(k)[0], 1, 254, c.where(k),
+                            f"{tag} timer_expired_backup highest_other_priority")
+        if (c.has("timer_expired_backup") or c.has("thread_timer_expired")) \
+                and not c.has("nopreempt"):  # keepalived 2.3.3's words; a config error
+            self.diag.error(f"{tag} expired_timer_backup requires nopreempt - resetting",
+                            c.where("timer_expired_backup") if c.has("timer_expired_backup")
+                            else c.where("thread_timer_expired"))
+        if c.has("thread_timer_expired"):  # the 2.3.2 name: a config error for 2.3.3 too
+            self.diag.error(f"{tag} thread_timer_expired - please replace with keyword "
+                            "'timer_expired_backup'", c.where("thread_timer_expired"))
         kw["dont_track_primary"] = bool(c.get("dont_track_primary", False))
         kw["smtp_alert"] = bool(c.get("smtp_alert", False))
         kw["accept"] = not c.has("no_accept") and not (kw["strict_mode"] and prio != 255
@@ -1299,6 +1350,7 @@ class Builder:
                             f"of real servers {total}, reducing quorum to {total}",
                             c.where("quorum"), hint=f"quorum is a sum of weights: at most {total}")
             kw["quorum"] = max(1, total)
+        kw["announce"] = build_announce(c, kw, name, self.diag, self.iface_ok)
         return VirtualServer(**kw)
 
     def rs_port(self, rs: RealServer, vs: dict[str, Any], vsname: str, loc: Loc) -> RealServer:
@@ -1489,6 +1541,7 @@ class Builder:
             kw["virtualhost"] = c.get("virtualhost", inherit.get("virtualhost"))
             kw["http_protocol"] = c.get("http_protocol", "1.0")
             kw["enable_sni"] = bool(c.get("enable_sni", False))
+            kw["tls_compliant"] = bool(c.get("tls_compliant", False))
             kw["fast_recovery"] = bool(c.get("fast_recovery", False))
         elif kind == "MISC_CHECK":
             if not c.has("misc_path"):
@@ -1566,6 +1619,7 @@ class Builder:
             if u.has(k):
                 kw[k] = u.get(k)
         kw["regex_no_match"] = bool(u.get("regex_no_match", False))
+        kw["tls_compliant"] = bool(u.get("tls_compliant", False))
         return Url(**kw)
 
     # -- whole-config checks ---------------------------------------------------------------
@@ -1626,8 +1680,9 @@ class Builder:
         sync = cfg.global_defs.lvs_sync_daemon
         if sync and sync.instance and sync.instance not in names:
             self.diag.error(f"lvs_sync_daemon: vrrp instance {sync.instance} not found", None)
-        return replace(cfg, vrrp_instances=tuple(fixed), sync_groups=tuple(groups),
-                       virtual_servers=tuple(vss))
+        return check_announce_refs(replace(cfg, vrrp_instances=tuple(fixed),
+                                           sync_groups=tuple(groups), virtual_servers=tuple(vss)),
+                                   self.diag)
 
     def duplicate_vrids(self, instances: list[VrrpInstance], g: GlobalDefs) -> None:
         """Two instances on one interface and family with one VRID clash only when their
