@@ -997,7 +997,8 @@ class Builder:
         kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", g.v3_checksum_as_v2))
         kw["owner_ignore_adverts"] = self.owner_ignore_adverts(c, g, tag, prio)
         kw["promote_secondaries"] = c.has("promote_secondaries")
-        if kw["promote_secondaries"] and c.has("use_vmac"):  # a config error for 2.2.7/2.3.3
+        if kw["promote_secondaries"] and (c.has("use_vmac") or c.has("use_ipvlan")):
+            # a config error for 2.2.7/2.3.3 (use_ipvlan too, tried on 2.2.7)
             self.diag.error(f"{tag} promote_secondaries is automatically set for vmacs - "
                             "ignoring", c.where("promote_secondaries"))
             kw["promote_secondaries"] = False
@@ -1018,10 +1019,6 @@ class Builder:
         kw["accept"] = not c.has("no_accept") and not (kw["strict_mode"] and prio != 255
                                                         and not c.has("accept"))
         kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
-        if c.has("promote_secondaries") and (c.has("use_vmac") or c.has("use_ipvlan")):
-            self.diag.error(f"{tag} promote_secondaries is automatically set for vmacs - "
-                            "ignoring", c.where("promote_secondaries"),
-                            hint="remove promote_secondaries: a VMAC interface has it on")
         if c.has("use_vmac"):
             kw["use_vmac"] = self.vmac_name(c, name, fam, kw["virtual_router_id"])
             # keepalived asks whether unicast_peer was written, even with no usable peer
