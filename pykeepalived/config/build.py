@@ -93,7 +93,8 @@ _ROUTE_ARG = frozenset((
     "fastopen_no_cookie", "ttl-propagate", "expires", "vrf", "track_group", "weight"))
 _ROUTE_FLAG = frozenset((
     "blackhole", "unreachable", "prohibit", "throw", "unicast", "local", "broadcast",
-    "multicast", "nat", "anycast", "onlink", "pervasive", "no_track", "append", "nexthop",
+    "multicast", "nat", "anycast", "xresolve", "onlink", "pervasive", "no_track", "append",
+    "nexthop",
     "default", "inet", "inet6"))
 
 
