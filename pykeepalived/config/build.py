@@ -94,8 +94,7 @@ _ROUTE_ARG = frozenset((
 _ROUTE_FLAG = frozenset((
     "blackhole", "unreachable", "prohibit", "throw", "unicast", "local", "broadcast",
     "multicast", "nat", "anycast", "xresolve", "onlink", "pervasive", "no_track", "append",
-    "nexthop",
-    "default", "inet", "inet6"))
+    "nexthop", "default", "inet", "inet6"))
 
 
 def _unknown_route_word(w: tuple[str, ...]) -> str | None:
