@@ -698,6 +698,10 @@ class Builder:
                 val = w[i + 1]
                 if o in ("brd", "broadcast"):
                     kw["brd"] = val
+                elif o == "scope" and addr.version == 6 and val not in ("global", "0"):
+                    self.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - "
+                                    "ignoring scope", loc,
+                                    hint="the kernel derives an IPv6 address's scope itself")
                 elif o == "scope":
                     if val not in SCOPES and not val.isdigit():
                         self.diag.error(f"Invalid scope '{val}' for {w[0]}", loc,
