@@ -7,6 +7,8 @@ and must not import pyroute2 or scapy (they cost ~200 ms and are not needed to c
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--json", action="store_true", help="with -t: print diagnostics as JSON")
     a("--strict", action="store_true", help="with -t: warnings fail the check too")
     a("--no-host-checks", dest="host_checks", action="store_false",
-      help="with -t: do not check interfaces and scripts against this host")
+      help="with -t: do not check interfaces, users and scripts against this host")
     a("-d", "--dump-conf", dest="dump", action="store_true",
       help="dump the parsed configuration")
     a("-P", "--vrrp", dest="vrrp_only", action="store_true", help="only run the VRRP subsystem")
@@ -80,10 +82,59 @@ def build_parser() -> argparse.ArgumentParser:
     a("--child", default=None, choices=("vrrp", "checker"), help=argparse.SUPPRESS)
     a("-v", "--version", action="store_true", help="print the version and exit")
     a("-h", "--help", action="help", help="show this help and exit")
+    a("unexpected", nargs="*", help=argparse.SUPPRESS)  # reported as keepalived does
     return p
 
 
+def getopt_style(argv: list[str]) -> list[str]:
+    """keepalived parses with getopt_long: `-t`'s log file is optional, so it is only taken
+    when attached (`-tLOG`, `--config-test=LOG`); `-t FILE` leaves FILE a stray argument.
+    argparse would take it as the log file and append the findings to it."""
+    out = []
+    for i, a in enumerate(argv):
+        if a == "--":
+            return out + argv[i:]
+        out.append("--config-test=" if a in ("-t", "--config-test") else a)
+    return out
+
+
 SIGNUMS = {"STOP": 15, "RELOAD": 1, "DATA": 10, "STATS": 12, "STATS_CLEAR": 12, "JSON": 36}
+
+
+def version_text() -> str:
+    """`keepalived -v`'s layout on stderr. The first line's second word is the keepalived
+    version we follow: mehdy/keepalived-exporter parses it (`v2.2.7`) to pick its signals."""
+    import platform
+
+    u = platform.uname()
+    distro = ""
+    with contextlib.suppress(OSError):
+        distro = platform.freedesktop_os_release().get("PRETTY_NAME", "")
+    return "\n".join([
+        f"Keepalived v2.2.7 (pykeepalived {__version__})",
+        "",
+        "pykeepalived: a keepalived-compatible HA agent in Python",
+        "",
+        f"Running on {u.system} {u.release} {u.version}",
+        *([f"Distro: {distro}"] if distro else []),
+        "",
+        f"Python {platform.python_version()} ({sys.executable})",
+        "",
+        "Config options:  LVS VRRP VRRP_AUTH VRRP_VMAC JSON",
+    ])
+
+
+def log_target(path: str, conf: str) -> str | None:
+    """Why the -t findings must not be appended to `path` (None: they may). Appending to the
+    config (or to any keepalived.conf-looking file) would corrupt what the user checks."""
+    try:
+        if os.path.exists(path) and os.path.samefile(path, conf):
+            return "it is the configuration file being checked"
+    except OSError:
+        pass
+    if os.path.basename(path).endswith((".conf", ".cfg")) and os.path.exists(path):
+        return "it looks like a configuration file"
+    return None
 
 
 def config_test(args: argparse.Namespace) -> int:
@@ -100,11 +151,18 @@ def config_test(args: argparse.Namespace) -> int:
 
     res = load_config(args.conf, LoadOptions(
         config_id=args.config_id, all_config=args.all_config,
-        check_interfaces=args.host_checks, check_scripts=args.host_checks))
+        check_interfaces=args.host_checks, check_scripts=args.host_checks,
+        check_users=args.host_checks))
     diag = res.diagnostics
     out = sys.stdout if args.json else sys.stderr
     if args.config_test:
-        out = open(args.config_test, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+        why = log_target(args.config_test, args.conf)
+        if why:
+            print(f"pykeepalived: not appending the findings to '{args.config_test}': {why}; "
+                  "writing them to stderr", file=sys.stderr)
+        else:
+            fd = os.open(args.config_test, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            out = open(fd, "a", encoding="utf-8")  # noqa: SIM115 - closed below
     try:
         if args.json:
             print(diag.to_json(), file=out)
@@ -120,7 +178,16 @@ def config_test(args: argparse.Namespace) -> int:
     finally:
         if out not in (sys.stdout, sys.stderr):
             out.close()
-    return int(res.exit_code(args.strict))
+    rc = res.exit_code(args.strict)
+    if facility_code(args.log_facility) is None:
+        return max(int(rc), 5)  # keepalived -t counts a bad -S as a config error
+    return int(rc)
+
+
+def facility_code(name: str) -> int | None:
+    from pykeepalived.daemon.logsetup import facility_code as fc
+
+    return fc(name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,10 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pykeepalived.lab import main as lab_main
 
         return lab_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(getopt_style(argv))
+    if args.unexpected:  # keepalived's words, on stdout; it goes on without them
+        print("Unexpected argument(s): " + "".join(f"{a} " for a in args.unexpected))
     if args.version:
-        print(f"pykeepalived v{__version__} (keepalived 2.2.7 compatible)")
+        print(version_text(), file=sys.stderr)
         return 0
+    if facility_code(args.log_facility) is None:
+        print(f"Invalid log facility '{args.log_facility}'", file=sys.stderr)
     if args.signum is not None:
         n = SIGNUMS.get(args.signum.upper())
         if n is None:

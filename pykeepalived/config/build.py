@@ -87,13 +87,19 @@ class Builder:
     diag: Diagnostics
     host: HostInfo = field(default_factory=HostInfo)
     check_interfaces: bool = True
+    check_users: bool = True  # False (-t --no-host-checks): users are facts of the target host
     gdefs: GlobalDefs = field(default_factory=GlobalDefs)
     missing_interface: bool = False  # keepalived stops before its script checks then
     rule_pref: int = 16384
     vsgs: dict[str, VirtualServerGroup] = field(default_factory=dict)
+    skipped_users: set[str] = field(default_factory=set)  # not looked up (check_users off)
+    skipped_interfaces: set[str] = field(default_factory=set)  # likewise (check_interfaces)
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
-        if not self.check_interfaces or self.host.has_interface(name):
+        if not self.check_interfaces:
+            self.skipped_interfaces.add(name)
+            return True
+        if self.host.has_interface(name):
             return True
         if self.gdefs.dynamic_interfaces:
             self.diag.warning(f"interface {name} for {what} doesn't exist (yet): "
@@ -288,6 +294,9 @@ class Builder:
         return self.int_in(text, 0, 65535, loc, f"{what} port")
 
     def check_user(self, w: tuple[str, ...], loc: Loc, what: str) -> None:
+        if not self.check_users:
+            self.skipped_users.add(w[0])
+            return
         try:
             pwd.getpwnam(w[0])
         except KeyError:

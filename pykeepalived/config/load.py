@@ -18,6 +18,7 @@ class LoadOptions:
     all_config: bool = False
     check_interfaces: bool = True
     check_scripts: bool = True
+    check_users: bool = True
     host: HostInfo = field(default_factory=HostInfo)
 
 
@@ -42,7 +43,7 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     lines = reader.read(path)
     nodes = parse_lines(lines, diag)
     root = Walker(diag).walk(nodes, Ctx("root", (), Loc(path, 0), 0))
-    builder = Builder(diag, opts.host, opts.check_interfaces)
+    builder = Builder(diag, opts.host, opts.check_interfaces, opts.check_users)
     cfg = builder.build(root, reader.files)
     if opts.check_scripts and builder.missing_interface:
         diag.info("script checks skipped until the missing interfaces are fixed "
@@ -60,4 +61,23 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
                                                   if r.name not in disabled))
                     for i in cfg.vrrp_instances),
             )
+    _note_skipped(cfg, builder, opts, diag)
     return LoadResult(cfg, diag)
+
+
+def _note_skipped(cfg: Config, builder: Builder, opts: LoadOptions, diag: Diagnostics) -> None:
+    """`-t --no-host-checks` checks a config for another machine: say which facts of this
+    host were not looked at, so a clean result is not read as "the target has them"."""
+    if not opts.check_interfaces and builder.skipped_interfaces:
+        diag.info("host check skipped: interface(s) "
+                  f"{', '.join(sorted(builder.skipped_interfaces))} not looked up")
+    if not opts.check_users and builder.skipped_users:
+        diag.info("host check skipped: user(s) "
+                  f"{', '.join(sorted(builder.skipped_users))} not looked up")
+    if not opts.check_scripts:
+        from pykeepalived.config.scripts import script_uses
+
+        n = sum(1 for _ in script_uses(cfg))
+        if n:
+            diag.info(f"host check skipped: {n} script(s) not checked (file, permissions, "
+                      "user, script security)")

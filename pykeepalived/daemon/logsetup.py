@@ -45,16 +45,16 @@ class RateLimit(logging.Filter):
         return False
 
 
-def facility_code(name: str | int | None) -> int:
-    """keepalived's -S: 0-7 or local0-7 (LOCALn), user, daemon (the default)."""
-    s = str(name if name is not None else "daemon").lower()
-    if s.isdigit() and 0 <= int(s) <= 7:
-        return SysLogHandler.LOG_LOCAL0 + int(s)
-    if s.startswith("local") and s[5:].isdigit() and 0 <= int(s[5:]) <= 7:
+def facility_code(name: str | int | None) -> int | None:
+    """keepalived's -S: 0-7 (LOCALn), local0-7, user, daemon (the default); None if invalid.
+
+    Names are case-sensitive, as keepalived's ('LOCAL7' is invalid there too)."""
+    s = str(name if name is not None else "daemon")
+    if s.isdigit():
+        return SysLogHandler.LOG_LOCAL0 + int(s) if int(s) <= 7 else None
+    if s.startswith("local") and s[5:].isdigit() and len(s) == 6 and int(s[5:]) <= 7:
         return SysLogHandler.LOG_LOCAL0 + int(s[5:])
-    if s == "user":
-        return SysLogHandler.LOG_USER
-    return SysLogHandler.LOG_DAEMON
+    return {"user": SysLogHandler.LOG_USER, "daemon": SysLogHandler.LOG_DAEMON}.get(s)
 
 
 def setup_logging(role: str, console: bool, detail: bool, facility: str | int | None = None,
@@ -67,7 +67,9 @@ def setup_logging(role: str, console: bool, detail: bool, facility: str | int | 
         handlers.append(h)
     if syslog:
         try:
-            s = SysLogHandler(address="/dev/log", facility=facility_code(facility))
+            fac = facility_code(facility)
+            s = SysLogHandler(address="/dev/log",
+                              facility=SysLogHandler.LOG_DAEMON if fac is None else fac)
             s.setFormatter(logging.Formatter(f"{IDENTS.get(role, 'Keepalived')}"
                                              "[%(process)d]: %(message)s"))
             handlers.append(s)
