@@ -215,7 +215,7 @@ def run_child(kind: str, args: argparse.Namespace) -> int:
     from pykeepalived.daemon.logsetup import setup_logging
 
     setup_logging(kind, args.log_console, args.log_detail, args.log_facility,
-                  not args.no_syslog)
+                  not args.no_syslog, args.namespace)
     pidfile = paths.pidfile(args, kind)
     write_pidfile(pidfile)
     with contextlib.suppress(OSError):  # a crashed predecessor's state is not ours

@@ -7,6 +7,8 @@ packets or a failing script cannot fill the disk.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 import time
 from logging.handlers import SysLogHandler
@@ -57,24 +59,116 @@ def facility_code(name: str | int | None) -> int | None:
     return {"user": SysLogHandler.LOG_USER, "daemon": SysLogHandler.LOG_DAEMON}.get(s)
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SEVERITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
+            logging.CRITICAL: 2}
+RECONNECT_EVERY = 1.0  # seconds between attempts while /dev/log is missing
+
+
+def syslog_time(t: float) -> str:
+    """syslog(3)'s "%h %e %T" in the C locale: 'Dec  5 21:10:31'."""
+    tm = time.localtime(t)
+    return f"{MONTHS[tm.tm_mon - 1]} {tm.tm_mday:2d} {tm.tm_hour:02d}:{tm.tm_min:02d}:" \
+           f"{tm.tm_sec:02d}"
+
+
+def syslog_datagram(facility: int, levelno: int, t: float, ident: str, pid: int,
+                    msg: str) -> bytes:
+    """What glibc's syslog(3) with LOG_PID sends: `<PRI>Mmm dd hh:mm:ss ident[pid]: msg`,
+    no trailing NUL (Python's SysLogHandler appends one and sends no timestamp)."""
+    pri = facility * 8 + SEVERITY.get(levelno, 6 if levelno < logging.WARNING else 3)
+    return f"<{pri}>{syslog_time(t)} {ident}[{pid}]: {msg}".encode("utf-8", "replace")
+
+
+class Syslog(logging.Handler):
+    """A datagram to /dev/log per record, as syslog(3): no syslog daemon means the line is
+    dropped quietly (keepalived is silent then too) and the socket is retried about once a
+    second, so a journald/rsyslog that starts later gets the lines from then on. Sends never
+    block the event loop: a full socket buffer drops the line (counted)."""
+
+    def __init__(self, ident: str, facility: int, address: str = "/dev/log") -> None:
+        super().__init__()
+        self.ident = ident
+        self.facility = facility
+        self.address = address
+        self.sock: socket.socket | None = None
+        self.next_try = 0.0
+        self.dropped = 0
+
+    def _connect(self) -> socket.socket | None:
+        now = time.monotonic()
+        if now < self.next_try:
+            return None
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        try:
+            s.connect(self.address)
+        except OSError:
+            s.close()
+            self.next_try = now + RECONNECT_EVERY
+            return None
+        self.sock = s
+        return s
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            data = syslog_datagram(self.facility, record.levelno, record.created, self.ident,
+                                   record.process or os.getpid(), self.format(record))
+        except Exception:  # a bad format argument: the logging module's own report
+            self.handleError(record)
+            return
+        for _ in range(2):  # once more on a fresh socket if syslogd restarted
+            s = self.sock or self._connect()
+            if s is None:
+                self.dropped += 1
+                return
+            try:
+                s.send(data, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+                return
+            except BlockingIOError:
+                self.dropped += 1
+                return
+            except OSError:
+                self.sock = None
+                s.close()
+        self.dropped += 1
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        super().close()
+
+
+class ConsoleFormatter(logging.Formatter):
+    """keepalived's -l lines: 'Sat Dec  5 21:10:08 2026: msg' (ctime without the newline)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        tm = time.localtime(record.created)
+        return (f"{DAYS[tm.tm_wday]} {MONTHS[tm.tm_mon - 1]} {tm.tm_mday:2d} "
+                f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} {tm.tm_year}: "
+                f"{record.getMessage()}")
+
+
+def ident(role: str, namespace: str | None = None) -> str:
+    """keepalived's syslog idents; with -s NAME it appends _NAME (Keepalived_vrrp_NAME)."""
+    base = IDENTS.get(role, "Keepalived")
+    return f"{base}_{namespace}" if namespace else base
+
+
 def setup_logging(role: str, console: bool, detail: bool, facility: str | int | None = None,
-                  syslog: bool = True) -> None:
+                  syslog: bool = True, namespace: str | None = None) -> None:
     level = logging.DEBUG if detail else logging.INFO
     handlers: list[logging.Handler] = []
     if console:
         h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(logging.Formatter("%(asctime)s: %(message)s", "%a %b %d %H:%M:%S %Y"))
+        h.setFormatter(ConsoleFormatter())
         handlers.append(h)
     if syslog:
-        try:
-            fac = facility_code(facility)
-            s = SysLogHandler(address="/dev/log",
-                              facility=SysLogHandler.LOG_DAEMON if fac is None else fac)
-            s.setFormatter(logging.Formatter(f"{IDENTS.get(role, 'Keepalived')}"
-                                             "[%(process)d]: %(message)s"))
-            handlers.append(s)
-        except OSError:
-            pass  # no syslog daemon (containers, CI): console only
+        fac = facility_code(facility)
+        sh = Syslog(ident(role, namespace), SysLogHandler.LOG_DAEMON if fac is None else fac)
+        sh.setFormatter(logging.Formatter("%(message)s"))
+        handlers.append(sh)
     limiter = RateLimit()
     for h in handlers:
         h.addFilter(limiter)
