@@ -17,6 +17,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             print(f"pykeepalived: invalid umask '{args.umask}' (numeric, e.g. 022)",
                   file=sys.stderr)
             return 1
+    if os.path.basename(sys.argv[0]) in ("pykeepalived", "__main__.py"):  # not in-process
+        from pykeepalived.daemon.proctitle import name_process
+
+        name_process(sys.argv[1:])  # comm `keepalived`, cmdline `pykeepalived ARGS`
     if args.child:
         from pykeepalived.daemon.child import run_child
 
