@@ -98,9 +98,6 @@ def getopt_style(argv: list[str]) -> list[str]:
     return out
 
 
-SIGNUMS = {"STOP": 15, "RELOAD": 1, "DATA": 10, "STATS": 12, "STATS_CLEAR": 12, "JSON": 36}
-
-
 def version_text() -> str:
     """`keepalived -v`'s layout on stderr. The first line's second word is the keepalived
     version we follow: mehdy/keepalived-exporter parses it (`v2.2.7`) to pick its signals."""
@@ -230,9 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if facility_code(args.log_facility) is None:
         print(f"Invalid log facility '{args.log_facility}'", file=sys.stderr)
     if args.signum is not None:
-        n = SIGNUMS.get(args.signum.upper())
+        from pykeepalived.daemon.signals import signum
+
+        n = signum(args.signum)  # keepalived's names, case-sensitive as there
+        if not args.signum:
+            print("Missing parameter for option --signum", file=sys.stderr)
+            return 1
         if n is None:
-            print(f"Unknown signal name '{args.signum}'", file=sys.stderr)
+            print(f"Unknown sigfunc {args.signum}", file=sys.stderr)
             return 1
         print(n)
         return 0

@@ -47,6 +47,7 @@ SCHEDULERS = frozenset(
     ["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos"]
 )
 METHODS = frozenset({"NAT", "DR", "TUN"})
+PROTOCOLS = frozenset({"TCP", "UDP", "SCTP"})
 SCOPES = frozenset({"site", "link", "host", "nowhere", "global"})
 VIP_FLAGS = frozenset({"home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute",
                        "autojoin", "no_track", "use_vmac"})
@@ -66,8 +67,19 @@ CHECKER_DEFAULTS: dict[str, dict[str, float]] = {
     "BFD_CHECK": {"retry": 1, "delay_before_retry": 1.0},
 }
 CHECKER_KINDS = tuple(CHECKER_DEFAULTS)
+DEFAULT_SCRIPT_USER = "keepalived_script"
 TRACK_RANGES = {"track_script": (-253, 253), "track_interface": (-253, 253),
                 "track_file": (-254, 254), "track_process": (-254, 254)}
+
+
+def _version(text: str | None) -> int | None:
+    """The IP version of an address or prefix, None when absent or not one."""
+    if not text or text == "default":
+        return None
+    try:
+        return ipaddress.ip_network(text, strict=False).version
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -75,11 +87,44 @@ class HostInfo:
     """What the host offers (interfaces); injectable so tests need no real interfaces."""
 
     interfaces: frozenset[str] | None = None  # None: read /sys/class/net
+    macvlans: frozenset[str] = frozenset()  # with `interfaces`: those that are macvlans
+
+    users: frozenset[str] | None = None  # None: ask the password database
+    groups: frozenset[str] | None = None  # None: ask the group database
 
     def has_interface(self, name: str) -> bool:
         if self.interfaces is not None:
             return name in self.interfaces
         return os.path.exists(f"/sys/class/net/{name}")
+
+    def has_user(self, name: str) -> bool:
+        if self.users is not None:
+            return name in self.users
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            return False
+        return True
+
+    def has_group(self, name: str) -> bool:
+        if self.groups is not None:
+            return name in self.groups
+        try:
+            grp.getgrnam(name)
+        except KeyError:
+            return False
+        return True
+
+    def is_private_macvlan(self, name: str) -> bool:
+        """Whether an existing interface may be reused as a VMAC. sysfs does not give the
+        macvlan mode (netlink does, and -t stays netlink-free): an interface stacked on
+        another one (a `lower_*` link) is taken for a macvlan, a standalone one is not."""
+        if self.interfaces is not None:
+            return name in self.macvlans
+        try:
+            return any(e.startswith("lower_") for e in os.listdir(f"/sys/class/net/{name}"))
+        except OSError:
+            return False
 
 
 @dataclass
@@ -87,13 +132,17 @@ class Builder:
     diag: Diagnostics
     host: HostInfo = field(default_factory=HostInfo)
     check_interfaces: bool = True
-    check_users: bool = True  # False (-t --no-host-checks): users are facts of the target host
     gdefs: GlobalDefs = field(default_factory=GlobalDefs)
     missing_interface: bool = False  # keepalived stops before its script checks then
     rule_pref: int = 16384
     vsgs: dict[str, VirtualServerGroup] = field(default_factory=dict)
     skipped_users: set[str] = field(default_factory=set)  # not looked up (check_users off)
     skipped_interfaces: set[str] = field(default_factory=set)  # likewise (check_interfaces)
+    vmac_names: dict[str, str] = field(default_factory=dict)  # use_vmac name -> instance
+    check_users: bool = True  # host check: do the users and groups scripts name exist?
+    script_security: bool = False  # enable_script_security, known before any script is built
+    script_user_set: bool = False
+    default_user_failed: bool = False  # reported once, as keepalived does
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
         if not self.check_interfaces:
@@ -114,19 +163,24 @@ class Builder:
     def build(self, root: Ctx, files: list[str]) -> Config:
         gctx = root.blocks.get("global_defs", [])
         self.gdefs = self.global_defs(gctx)
-        scripts = self.unique(root.blocks.get("vrrp_script", []), "vrrp_script", self.vrrp_script)
-        tfiles = self.unique(root.blocks.get("track_file", []), "track_file", self.track_file)
+        self.bfd_instances(root.blocks.get("bfd_instance", []))
+        # keepalived -t parses the checker's part before the VRRP part: its once-only
+        # messages (the script default user) land where it would report them
+        vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
+                           self.vs_group, dup_error=False)
+        self.vsgs = {g.name: g for g in vsgs}  # the port rules of a group's real servers
+        vss = [v for v in (self.virtual_server(c) for c in root.blocks.get("virtual_server", []))
+               if v is not None]
+        scripts = self.unique(root.blocks.get("vrrp_script", []), "vrrp_script", self.vrrp_script,
+                              dup_error=False)
+        tfiles = self.unique(root.blocks.get("track_file", []), "track_file", self.track_file,
+                             dup_error=False)
         tprocs = self.unique(root.blocks.get("vrrp_track_process", []), "vrrp_track_process",
-                             self.track_process)
+                             self.track_process, dup_error=False)
         instances = self.unique(root.blocks.get("vrrp_instance", []), "vrrp instance",
                                 self.vrrp_instance)
         groups = self.unique(root.blocks.get("vrrp_sync_group", []), "vrrp_sync_group",
                              self.sync_group)
-        vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
-                           self.vs_group)
-        self.vsgs = {g.name: g for g in vsgs}  # the port rules of a group's real servers
-        vss = [v for v in (self.virtual_server(c) for c in root.blocks.get("virtual_server", []))
-               if v is not None]
         cfg = Config(
             global_defs=self.gdefs,
             static_ipaddress=tuple(
@@ -147,14 +201,19 @@ class Builder:
         )
         return self.cross_checks(cfg)
 
-    def unique(self, ctxs: list[Ctx], what: str, make: Any) -> list[Any]:
+    def unique(self, ctxs: list[Ctx], what: str, make: Any, dup_error: bool = True
+               ) -> list[Any]:
+        """Build each named block once. keepalived 2.2.7 rejects a second vrrp_instance or
+        vrrp_sync_group of one name but says nothing of a second vrrp_script, track_file,
+        vrrp_track_process or virtual_server_group (`dup_error=False`: a warning here)."""
         seen: dict[str, Loc] = {}
         out = []
         for c in ctxs:
             name = c.args[0] if c.args else ""
             if name in seen:
-                self.diag.error(f"{what} {name} already defined", c.loc,
-                                hint=f"first defined at {seen[name]}; this block is ignored")
+                report = self.diag.error if dup_error else self.diag.warning
+                report(f"{what} {name} already defined", c.loc,
+                       hint=f"first defined at {seen[name]}; this block is ignored")
                 continue
             seen[name] = c.loc
             obj = make(c)
@@ -172,6 +231,8 @@ class Builder:
             g.locs.update(extra.locs)
             for k, v in extra.entries.items():
                 g.entries.setdefault(k, []).extend(v)
+        self.script_security = bool(g.get("enable_script_security", False))
+        self.script_user_set = g.has("script_user")
         kw: dict[str, Any] = {}
         simple = ("router_id", "notification_email_from", "smtp_helo_name", "default_interface",
                   "enable_script_security", "vrrp_version", "vrrp_garp_master_delay",
@@ -212,6 +273,15 @@ class Builder:
                     kw[k] = a
         if g.has("dynamic_interfaces"):
             kw["dynamic_interfaces"] = True
+        # an error, as in keepalived's nftables-only builds (compat.BUILD_CHOICES says why)
+        if g.has("vrrp_iptables"):
+            self.diag.error("iptables not supported: vrrp_iptables is ignored (pykeepalived "
+                            "makes no firewall rules)",
+                            g.where("vrrp_iptables"),
+                            hint="remove it, and open the VIPs in your own firewall rules")
+        if g.has("vrrp_ipsets"):
+            self.diag.error("ipsets not supported: vrrp_ipsets is ignored (pykeepalived makes "
+                            "no firewall rules)", g.where("vrrp_ipsets"), hint="remove it")
         if g.has("lvs_flush_on_stop"):
             kw["lvs_flush_on_stop"] = True
         if g.has("max_auto_priority"):
@@ -294,21 +364,37 @@ class Builder:
         return self.int_in(text, 0, 65535, loc, f"{what} port")
 
     def check_user(self, w: tuple[str, ...], loc: Loc, what: str) -> None:
-        if not self.check_users:
+        if not self.check_users:  # a host fact: --no-host-checks skips it (and says so)
             self.skipped_users.add(w[0])
             return
-        try:
-            pwd.getpwnam(w[0])
-        except KeyError:
+        if not self.host.has_user(w[0]):
             self.diag.error(f"{what}: user '{w[0]}' does not exist", loc,
                             hint="create it or name an existing user")
-        if len(w) > 1:
-            try:
-                grp.getgrnam(w[1])
-            except KeyError:
-                self.diag.error(f"{what}: group '{w[1]}' does not exist", loc)
+        if len(w) > 1 and not self.host.has_group(w[1]):
+            self.diag.error(f"{what}: group '{w[1]}' does not exist", loc)
 
-    def script(self, w: tuple[str, ...], loc: Loc) -> Script:
+    def default_user_unusable(self, loc: Loc) -> bool:
+        """Whether a script that names no user of its own cannot run. keepalived runs it as
+        script_user, else as keepalived_script, else as root; with enable_script_security it
+        will not fall back to root, so without both users it reports once and counts a config
+        error (-t exits 5). A host fact: --no-host-checks skips it."""
+        if not self.check_users and self.script_security and not self.script_user_set:
+            self.skipped_users.add(DEFAULT_SCRIPT_USER)
+        if not (self.check_users and self.script_security) or self.script_user_set:
+            return False
+        if self.default_user_failed:
+            return True
+        if self.host.has_user(DEFAULT_SCRIPT_USER):
+            return False
+        self.default_user_failed = True
+        self.diag.error(f"Unable to set default user {DEFAULT_SCRIPT_USER} for script", loc,
+                        hint=f"create the user {DEFAULT_SCRIPT_USER}, or set script_user in "
+                        "global_defs")
+        return True
+
+    def script(self, w: tuple[str, ...], loc: Loc, user_keyword: bool = False) -> Script:
+        """A script keyword's command [user [group]]; `user_keyword`: the block has its own
+        `user` keyword (vrrp_script, MISC_CHECK), which the caller checks."""
         argv = split_command(w[0]) if len(w) >= 1 else ()
         if not argv:
             self.diag.error("empty script command", loc)
@@ -316,6 +402,8 @@ class Builder:
         group = w[2] if len(w) > 2 else None
         if user:
             self.check_user(w[1:3], loc, "script")
+        elif not user_keyword and argv:
+            self.default_user_unusable(loc)
         return Script(tuple(argv), user, group, loc)
 
     def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
@@ -334,6 +422,47 @@ class Builder:
                 self.diag.error(f"{what}: unknown weight option '{extra}'", loc)
         return n, rev
 
+    # -- bfd_instance (checked, not run) -----------------------------------------------------
+    def bfd_instances(self, ctxs: list[Ctx]) -> None:
+        """keepalived's checks of a bfd_instance (BFD itself is not implemented): each needs a
+        valid neighbor_ip of the source_ip's family, and no two share a neighbor."""
+        seen: dict[tuple[str, str], str] = {}
+        for c in ctxs:
+            name = c.args[0]
+            end = Loc(c.loc.file, c.end_line)
+            if not c.has("neighbor_ip"):
+                self.diag.error(f"Configuration error: BFD instance {name} has no neighbor "
+                                "address set, disabling instance", end,
+                                hint="add: neighbor_ip ADDRESS")
+                continue
+            try:
+                nbr = ipaddress.ip_address(c.get("neighbor_ip"))
+            except ValueError:
+                self.diag.error(f"Configuration error: BFD instance {name} has malformed "
+                                f"neighbor address {c.get('neighbor_ip')}, ignoring instance",
+                                c.where("neighbor_ip"))
+                continue
+            src = None
+            if c.has("source_ip"):
+                try:
+                    src = ipaddress.ip_address(c.get("source_ip"))
+                except ValueError:
+                    self.diag.error(f"Configuration error: BFD instance {name} has malformed "
+                                    f"source address {c.get('source_ip')}, ignoring",
+                                    c.where("source_ip"))
+            if src is not None and src.version != nbr.version:
+                self.diag.error(f"Configuration error: BFD instance {name} source address {src} "
+                                f"and neighbor address {nbr} are not of the same family, "
+                                "disabling instance", end)
+                continue
+            key = (str(src or ""), str(nbr))
+            if key in seen:
+                self.diag.error(f"Configuration error: BFD instance {name} has duplicate "
+                                f"neighbor address {nbr}, ignoring instance", end,
+                                hint=f"BFD instance {seen[key]} already uses it")
+                continue
+            seen[key] = name
+
     # -- tracking objects ------------------------------------------------------------------
     def vrrp_script(self, c: Ctx) -> VrrpScript | None:
         name = c.args[0]
@@ -341,11 +470,15 @@ class Builder:
             self.diag.error(f"No script set for vrrp_script {name} - removing", c.loc,
                             end_line=c.end_line, hint="add: script \"/path/to/check args\"")
             return None
-        s = self.script(c.get("script"), c.where("script"))
+        s = self.script(c.get("script"), c.where("script"), user_keyword=True)
         if c.has("user"):
             u = c.get("user")
             self.check_user(u, c.where("user"), f"vrrp_script {name} user")
             s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
+        elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
+            self.diag.error(f"Unable to set default user for vrrp script {name} - removing",
+                            Loc(c.loc.file, c.end_line), hint="give it a user keyword")
+            return None
         weight, rev = 0, False
         if c.has("weight"):
             w, rev = self.weight(c.get("weight"), c.where("weight"), -253, 253,
@@ -460,11 +593,18 @@ class Builder:
     def route(self, w: tuple[str, ...], loc: Loc) -> RouteSpec:
         kw: dict[str, Any] = {}
         fam = 4
+        via_fam: int | None = None  # `via inet|inet6 ADDR` names the gateway's family
+        src: str | None = None
         i = 0
         while i < len(w):
             o = w[i]
             nxt = w[i + 1] if i + 1 < len(w) else None
             if o in ("via", "gw") and nxt:
+                if nxt in ("inet", "inet6") and i + 2 < len(w):
+                    via_fam = 4 if nxt == "inet" else 6
+                    kw["via"] = w[i + 2]
+                    i += 3
+                    continue
                 kw["via"] = nxt
                 i += 2
             elif o in ("dev", "table", "oif") and nxt:
@@ -473,6 +613,8 @@ class Builder:
             elif o in ("to", "from", "src") and nxt:
                 if o != "src" and "dst" not in kw:
                     kw["dst"] = nxt
+                elif o == "src":
+                    src = nxt
                 i += 2
             elif o == "inet6":
                 fam = 6
@@ -483,6 +625,11 @@ class Builder:
                     kw["dst"] = o
                 i += 1
         fam = self._families(kw, loc, fam)
+        fams = {f for f in (_version(kw.get("dst")), _version(kw.get("via")), _version(src),
+                            via_fam) if f is not None}
+        if len(fams) > 1:
+            self.diag.error("Cannot mix IPv4 and IPv6 addresses for route", loc,
+                            hint="destination, gateway and source must share one family")
         if "or" in w:
             self.diag.error('"or" for routes is deprecated. Please use "nexthop"', loc)
         if "gw" in w:
@@ -547,8 +694,8 @@ class Builder:
             self.diag.error(f"{tag} cannot use a loopback interface (lo) for vrrp - ignoring",
                             c.where("interface"))
             iface = None
-        if iface:
-            self.iface_ok(iface, c.where("interface"), f"vrrp_instance {name}")
+        iface_found = bool(iface) and self.iface_ok(iface, c.where("interface"),
+                                                    f"vrrp_instance {name}")
         kw["interface"] = iface
         # vrid
         if not c.has("virtual_router_id"):
@@ -602,19 +749,25 @@ class Builder:
                                 " Must be less than 40.96s. Setting to 40.95s",
                                 c.where("advert_int"))
                 adv = 40.95
+            if abs(adv * 100 - round(adv * 100)) > 1e-6:
+                self.diag.error(f"{tag} VRRPv3 advertisement interval {adv:f}s must be in units "
+                                "of 10ms - rounding", c.where("advert_int"),
+                                hint=f"write {round(adv * 100) / 100:g}")
             adv = round(adv * 100) / 100
         kw["advert_int"] = adv
         # preemption
         nopreempt = bool(c.get("nopreempt", False))
         pdelay = float(c.get("preempt_delay", 0.0))
+        if nopreempt and prio == 255:
+            # keepalived 2.2.7 counts this one as a config error (-t exits 5)
+            self.diag.error(f"{tag} nopreempt is incompatible with priority 255. resetting "
+                            "nopreempt", c.where("nopreempt"),
+                            hint="an address owner (255) always preempts: lower the priority")
+            nopreempt = False
         if nopreempt and want == State.MASTER:
             self.diag.warning(f"{tag} Warning - nopreempt will not work with initial state "
                               "MASTER - clearing", c.where("nopreempt"),
                               hint="use state BACKUP on both nodes for a nopreempt pair")
-            nopreempt = False
-        if nopreempt and prio == 255:
-            self.diag.warning(f"{tag} nopreempt will not work with priority 255 - clearing",
-                              c.where("nopreempt"))
             nopreempt = False
         if pdelay and (nopreempt or want == State.MASTER):
             self.diag.warning(f"{tag} preempt_delay will not work with "
@@ -633,6 +786,11 @@ class Builder:
                     not g.dynamic_interfaces:
                 self.missing_interface = True
                 self.diag.error(f"{tag} tracked interface {ref.name} doesn't exist", ref.loc)
+        if iface and iface_found and any(r.name == iface for r in kw["track_interface"]):
+            for ref in (r for r in kw["track_interface"] if r.name == iface):
+                self.diag.error(f"{tag} Ignoring track_interface {iface} since own interface",
+                                ref.loc, hint="the instance's own interface is always tracked")
+            kw["track_interface"] = tuple(r for r in kw["track_interface"] if r.name != iface)
         kw["virtual_routes"] = tuple(self.route(w, loc) for w, loc in
                                      c.entries.get("virtual_routes", []))
         kw["virtual_rules"] = tuple(self.rule(w, loc) for w, loc in
@@ -663,8 +821,7 @@ class Builder:
         if not iface and not (peers and c.has("unicast_src_ip")) and "interface" not in c.locs:
                 self.diag.error(f"{tag} Unknown interface!", c.loc,
                                 hint="add: interface IFNAME")
-        if c.has("unicast_ttl"):
-            kw["unicast_ttl"] = int(c.get("unicast_ttl"))
+        self.unicast_checks(c, kw, tag, peers)
         # notify scripts
         for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                   "notify_master_rx_lower_pri", "notify"):
@@ -698,14 +855,62 @@ class Builder:
         kw["smtp_alert"] = bool(c.get("smtp_alert", False))
         kw["accept"] = not c.has("no_accept") and not (kw["strict_mode"] and prio != 255
                                                         and not c.has("accept"))
-        if c.has("use_vmac"):
-            w = c.get("use_vmac")
-            vmac = f"vrrp{'6' if fam == 6 else ''}.{kw['virtual_router_id']}"
-            kw["use_vmac"] = w[0] if w else vmac
         kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
+        if c.has("use_vmac"):
+            kw["use_vmac"] = self.vmac_name(c, name, fam, kw["virtual_router_id"])
+            if peers and not kw["vmac_xmit_base"]:
+                self.diag.error(f"{tag} unicast with use_vmac requires vmac_xmit_base - setting",
+                                Loc(c.loc.file, c.end_line), hint="add: vmac_xmit_base")
+                kw["vmac_xmit_base"] = True
         if kw["strict_mode"]:
             self.strict_checks(kw, tag, c)
         return VrrpInstance(**kw)
+
+    def vmac_name(self, c: Ctx, name: str, fam: int, vrid: int) -> str:
+        """The VMAC interface name: a name already taken (by a host interface that is not a
+        private macvlan, or by another instance) is ignored for the default, as keepalived
+        does (and counts as a config error)."""
+        w = c.get("use_vmac")
+        default = f"vrrp{'6' if fam == 6 else ''}.{vrid}"
+        if not w:
+            return default
+        want, loc = w[0], c.where("use_vmac")
+        if want in self.vmac_names:
+            self.diag.error(f"({name}) VRRP instance {self.vmac_names[want]} is already using "
+                            f"{want} - ignoring name", loc, hint="give each instance its own "
+                            "use_vmac name")
+            return default
+        if self.check_interfaces and self.host.has_interface(want) and \
+                not self.host.is_private_macvlan(want):
+            self.diag.error(f"({name}) interface {want} already exists and is not a private "
+                            "macvlan; ignoring vmac if_name", loc,
+                            hint="name the VMAC interface something no other interface uses")
+            return default
+        self.vmac_names[want] = name
+        return want
+
+    def unicast_checks(self, c: Ctx, kw: dict[str, Any], tag: str,
+                       peers: list[UnicastPeer]) -> None:
+        """keepalived 2.2.7's unicast/multicast consistency errors (each makes -t exit 5)."""
+        end = Loc(c.loc.file, c.end_line)
+        if c.has("unicast_ttl"):
+            if peers:
+                kw["unicast_ttl"] = int(c.get("unicast_ttl"))
+            else:
+                self.diag.error(f"{tag}: Cannot use unicast_ttl without unicast peers - "
+                                "resetting", end, hint="unicast_ttl only applies to unicast_peer")
+        if peers and kw.get("mcast_dst_ip") is not None:
+            self.diag.error(f"{tag} multicast destination specified with unicast - ignoring",
+                            c.where("mcast_dst_ip"), hint="remove mcast_dst_ip or unicast_peer")
+            kw["mcast_dst_ip"] = None
+        # an empty unicast_peer block counts as a unicast keyword; unicast_fault_no_peer does not
+        unicast_kw = [k for k in ("unicast_src_ip", "check_unicast_src", "old_unicast_checksum")
+                      if c.has(k)] + (["unicast_peer"] if "unicast_peer" in c.entries else [])
+        if unicast_kw and not peers:
+            self.diag.error(f"{tag} A unicast keyword has been specified without any unicast "
+                            "peers. Defaulting to multicast. This usage is deprecated - please "
+                            "update your configuration.", c.where(unicast_kw[0]),
+                            hint=f"add unicast_peer addresses, or remove {unicast_kw[0]}")
 
     def authentication(self, c: Ctx, kw: dict[str, Any], tag: str, version: int, want: State,
                        fam: int) -> None:
@@ -758,7 +963,9 @@ class Builder:
         name = c.args[0]
         members = tuple(w[0] for w, _ in c.entries.get("group", []))
         if not members:
-            self.diag.error(f"Sync group {name} has no virtual router(s) - removing", c.loc)
+            # 2.3.3's wording, at the closing brace (2.2.7: "has no virtual router(s)")
+            self.diag.error(f"Sync group {name} has no members - removing", c.loc,
+                            end_line=c.end_line)
             return None
         kw: dict[str, Any] = {"name": name, "group": members, "loc": c.loc}
         for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
@@ -817,6 +1024,17 @@ class Builder:
             return None, ()
         return m, tuple(w[1:]) if m == "TUN" else ()
 
+    def protocol(self, c: Ctx) -> str | None:
+        """`protocol TCP|UDP|SCTP`, in any case (keepalived compares case-insensitively)."""
+        p = c.get("protocol")
+        if p is None:
+            return None
+        if p.upper() in PROTOCOLS:
+            return str(p.upper())
+        self.diag.error(f"Unknown protocol {p} - ignoring", c.where("protocol"),
+                        hint="TCP, UDP or SCTP")
+        return None
+
     def virtual_server(self, c: Ctx) -> VirtualServer | None:
         a = c.args
         kw: dict[str, Any] = {"loc": c.loc}
@@ -857,13 +1075,16 @@ class Builder:
                 if p is None:
                     return None
                 kw["port"] = p
-        proto = c.get("protocol") if kw.get("fwmark") is None else "TCP"
+        proto = self.protocol(c) if kw.get("fwmark") is None else "TCP"
         probe = VirtualServer(**{**kw, "protocol": proto or "TCP"})
         name = probe.key if proto else probe.key.replace(":tcp:", ":none:")
-        if proto is None and kw.get("ip") is not None:
-            # keepalived logs this and carries on (the -t exit code stays 0)
-            self.diag.warning(f"Virtual server {name}: no protocol set - defaulting to UDP",
-                              c.loc, hint="add: protocol TCP")
+        grp_addrs = kw.get("group") is not None and bool(
+            self._addr_entries(self.vsgs[kw["group"]]) if kw["group"] in self.vsgs else False)
+        if proto is None and (kw.get("ip") is not None or grp_addrs):
+            # keepalived carries on with UDP, but counts it as a config error (-t exits 5)
+            shown = name if kw.get("ip") is not None else f"[{kw['group']}]:0"
+            self.diag.error(f"Virtual server {shown}: no protocol set - defaulting to UDP",
+                            c.loc, hint="add: protocol TCP")
             proto = "UDP"
         kw["protocol"] = proto or "TCP"
         name = VirtualServer(**kw).key
@@ -872,17 +1093,17 @@ class Builder:
             self.diag.error(f"Invalid lvs_scheduler '{sched}' - ignoring", c.where("lvs_sched"),
                             hint=f"one of {' '.join(sorted(SCHEDULERS))}")
             sched = None
-        if sched is None:
-            self.diag.warning(f"Virtual server {name}: no scheduler set, setting default 'wlc'",
-                              c.loc)
+        if sched is None:  # a config error for keepalived 2.2.7, though it carries on
+            self.diag.error(f"Virtual server {name}: no scheduler set, setting default 'wlc'",
+                            c.loc, hint="add: lb_algo wlc (or rr, wrr, ...)")
             sched = "wlc"
         kw["lvs_sched"] = sched
         meth: str | None = None
         if c.has("lvs_method"):
             meth, kw["tunnel"] = self.method(c.get("lvs_method"), c.where("lvs_method"), name)
-        if meth is None:
-            self.diag.warning(f"Virtual server {name}: no forwarding method set, setting "
-                              "default NAT", c.loc)
+        if meth is None:  # a config error for keepalived 2.2.7, though it carries on
+            self.diag.error(f"Virtual server {name}: no forwarding method set, setting "
+                            "default NAT", c.loc, hint="add: lb_kind NAT (or DR, TUN)")
             meth = "NAT"
         kw["lvs_method"] = meth
         flags = tuple(f for f in ("ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback",
@@ -957,10 +1178,10 @@ class Builder:
         elif kw.get("sorry_server"):
             self.group_sorry_port(kw, c.where("sorry_server"))
         total = sum(r.weight for r in rss)
-        if rss and kw["quorum"] > total:
-            self.diag.warning(f"Warning - quorum {kw['quorum']} for {name} exceeds total weight "
-                              f"of real servers {total}, reducing quorum to {total}",
-                              c.where("quorum"))
+        if rss and kw["quorum"] > total:  # a config error for keepalived 2.2.7
+            self.diag.error(f"Warning - quorum {kw['quorum']} for {name} exceeds total weight "
+                            f"of real servers {total}, reducing quorum to {total}",
+                            c.where("quorum"), hint=f"quorum is a sum of weights: at most {total}")
             kw["quorum"] = max(1, total)
         return VirtualServer(**kw)
 
@@ -1156,11 +1377,16 @@ class Builder:
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.script(c.get("misc_path"), c.where("misc_path"))
+            s = self.script(c.get("misc_path"), c.where("misc_path"), user_keyword=True)
             if c.has("user"):
                 u = c.get("user")
                 self.check_user(u, c.where("user"), "MISC_CHECK user")
                 s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
+            elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
+                self.diag.error(f"Unable to set default user for misc script "
+                                f"'{c.get('misc_path')[0]}' - removing",
+                                Loc(c.loc.file, c.end_line), hint="give it a user keyword")
+                return None
             kw["misc_path"] = s
             kw["misc_timeout"] = float(c.get("misc_timeout")) if c.has("misc_timeout") else None
             kw["misc_dynamic"] = bool(c.get("misc_dynamic", False))
@@ -1229,20 +1455,7 @@ class Builder:
     def cross_checks(self, cfg: Config) -> Config:
         instances = list(cfg.vrrp_instances)
         names = {i.name for i in instances}
-        # duplicate VRID on one interface and family (and the same multicast/unicast domain)
-        seen: dict[tuple[object, ...], VrrpInstance] = {}
-        for inst in instances:
-            dom = (inst.virtual_router_id, inst.family, inst.interface,
-                   tuple(sorted(str(p.address) for p in inst.unicast_peer)))
-            if dom in seen:
-                first = seen[dom]
-                fam = "IPv6" if inst.family == 6 else "IPv4"
-                self.diag.error(f"{first.name} and {inst.name} both use VRID "
-                                f"{inst.virtual_router_id} with {fam} on interface "
-                                f"{inst.interface}", inst.loc,
-                                hint=f"{first.name} is at {first.loc}; give one another VRID")
-            else:
-                seen[dom] = inst
+        self.duplicate_vrids(instances, cfg.global_defs)
         # tracking references
         scripts = {s.name for s in cfg.vrrp_scripts}
         files = {f.name for f in cfg.track_files}
@@ -1278,9 +1491,10 @@ class Builder:
                     continue
                 member_of[m] = g.name
                 members.append(m)
-            if len(members) == 1:
-                self.diag.warning(f"Sync group {g.name} has only 1 virtual router(s) - this "
-                                  "probably isn't what you want", g.loc)
+            if len(members) == 1:  # keepalived 2.2.7 counts it as a config error
+                self.diag.error(f"Sync group {g.name} has only 1 virtual router(s) - this "
+                                "probably isn't what you want", g.loc,
+                                hint="a sync group keeps two or more instances in step")
             groups.append(replace(g, group=tuple(members)))
         fixed = [replace(i, sync_group=member_of.get(i.name)) for i in fixed]
         # virtual_server groups referenced
@@ -1297,6 +1511,38 @@ class Builder:
             self.diag.error(f"lvs_sync_daemon: vrrp instance {sync.instance} not found", None)
         return replace(cfg, vrrp_instances=tuple(fixed), sync_groups=tuple(groups),
                        virtual_servers=tuple(vss))
+
+    def duplicate_vrids(self, instances: list[VrrpInstance], g: GlobalDefs) -> None:
+        """Two instances on one interface and family with one VRID clash only when their
+        adverts meet: multicast ones sent to the same group (mcast_dst_ip, else the global
+        default), unicast ones sharing a peer. Multicast and unicast never clash."""
+        seen: dict[tuple[object, ...], VrrpInstance] = {}
+        for inst in instances:
+            base = (inst.virtual_router_id, inst.family, inst.interface)
+            if inst.unicast_peer:
+                for p in inst.unicast_peer:
+                    first = seen.get((*base, "peer", str(p.address)))
+                    if first is not None and first is not inst:
+                        self.diag.error(f"({first.name}) duplicate VRID conflict with "
+                                        f"{inst.name} VRID {inst.virtual_router_id}", inst.loc,
+                                        hint=f"{first.name} (at {first.loc}) sends to the "
+                                        f"same peer {p.address}; give one another VRID")
+                        break
+                for p in inst.unicast_peer:
+                    seen.setdefault((*base, "peer", str(p.address)), inst)
+                continue
+            group = inst.mcast_dst_ip or (g.vrrp_mcast_group6 if inst.family == 6
+                                          else g.vrrp_mcast_group4)
+            dom = (*base, "mcast", str(group))
+            first = seen.get(dom)
+            if first is not None:
+                fam = "IPv6" if inst.family == 6 else "IPv4"
+                self.diag.error(f"{first.name} and {inst.name} both use VRID "
+                                f"{inst.virtual_router_id} with {fam} on interface "
+                                f"{inst.interface}", inst.loc,
+                                hint=f"{first.name} is at {first.loc}; give one another VRID")
+            else:
+                seen[dom] = inst
 
     def _ref(self, r: TrackRef, known: set[str], inst: VrrpInstance, what: str) -> bool:
         if r.name in known:

@@ -43,7 +43,8 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     lines = reader.read(path)
     nodes = parse_lines(lines, diag)
     root = Walker(diag).walk(nodes, Ctx("root", (), Loc(path, 0), 0))
-    builder = Builder(diag, opts.host, opts.check_interfaces, opts.check_users)
+    builder = Builder(diag, opts.host, opts.check_interfaces,
+                      check_users=opts.check_users and opts.check_scripts)
     cfg = builder.build(root, reader.files)
     if opts.check_scripts and builder.missing_interface:
         diag.info("script checks skipped until the missing interfaces are fixed "
