@@ -354,6 +354,9 @@ class CheckerPool:
         r = _Rs(rs, v)
         v.rss[rs_key(rs)] = r
         r.runs = [self._new_run(ch, r) for ch in rs.checkers]
+        for _ in r.runs:  # keepalived: one line per checker
+            self.log.info("Activating healthchecker for service %s for VS %s", r.name,
+                          v.vs.key)
         r.alive = all(c.is_up for c in r.runs)
         r.last_change = time.time()
         self._emit(self._rs_event(r, initial=initial))

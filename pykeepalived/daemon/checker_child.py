@@ -75,11 +75,8 @@ class CheckerChild(ChildBase):
                 events, self.pending = self.pending, []
                 self.health = self.health.apply(*events)
             table = desired_table(self.config, self.health)
+            # the syncer logs what it changed and each error, once
             rep = await self.ipvs(lambda t=table: self.syncer.reconcile(t))
-            for err in rep.errors:
-                log.error("%s", err)
-            if rep.writes:
-                log.info("IPVS: %s", rep)
             self.last_report = str(rep)
             if not self.synced:
                 self.synced = True
@@ -110,6 +107,7 @@ class CheckerChild(ChildBase):
             log.error("lvs_sync_daemon on %s: %s", spec.interface, e)
 
     async def apply_reload(self, cfg: Config) -> None:
+        log.info("Reloading")  # keepalived's checker child says it too
         await self.pool.reload(cfg)
         self.dirty.set()
 
@@ -136,6 +134,7 @@ class CheckerChild(ChildBase):
         self.loop = asyncio.get_running_loop()
         self.install_signals(self.signal_handlers())
         self.syncer = IpvsSyncer()
+        log.info("Initializing ipvs")
         try:
             k = await self.ipvs(lambda: self.syncer.kernel)
             if self.config.global_defs.lvs_flush:
@@ -166,6 +165,9 @@ class CheckerChild(ChildBase):
                 log.error("lvs_sync_daemon: stop: %s", e)
         await self.ipvs(self.syncer.close)
         self.ipvs_thread.shutdown(wait=True)
+        from pykeepalived.daemon.child import log_stopped
+
+        log_stopped(with_children=True)
         return 0
 
 

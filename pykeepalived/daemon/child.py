@@ -191,7 +191,16 @@ class VrrpChild(ChildBase):
         self.spawn(self.state_loop())
         await self.stopping.wait()
         await self.engine.stop()
+        log_stopped()
         return 0
+
+
+def log_stopped(with_children: bool = False) -> None:
+    """A child's last line, as keepalived's: "Stopped", with its CPU time under -D."""
+    from pykeepalived.daemon.loglines import child_stopped
+    from pykeepalived.loglevels import DETAIL
+
+    log.info("%s", child_stopped(with_children) if log.isEnabledFor(DETAIL) else "Stopped")
 
 
 def inherited_config() -> Config | None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import sys
 import time
 from logging.handlers import SysLogHandler
+
+from pykeepalived.loglevels import ALERT, DETAIL
 
 IDENTS = {"parent": "Keepalived", "vrrp": "Keepalived_vrrp",
           "checker": "Keepalived_healthcheckers"}
@@ -61,9 +64,11 @@ def facility_code(name: str | int | None) -> int | None:
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-SEVERITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
-            logging.CRITICAL: 2}
+# (lowest level, syslog severity), highest first: keepalived's LOG_ALERT .. LOG_DEBUG
+SEVERITIES = ((ALERT, 1), (logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4),
+              (DETAIL, 6), (0, 7))
 RECONNECT_EVERY = 1.0  # seconds between attempts while /dev/log is missing
+SEND_WAIT = 0.05  # seconds a line may wait for room in syslogd's queue
 
 
 def syslog_time(t: float) -> str:
@@ -77,7 +82,7 @@ def syslog_datagram(facility: int, levelno: int, t: float, ident: str, pid: int,
                     msg: str) -> bytes:
     """What glibc's syslog(3) with LOG_PID sends: `<PRI>Mmm dd hh:mm:ss ident[pid]: msg`,
     no trailing NUL (Python's SysLogHandler appends one and sends no timestamp)."""
-    pri = facility * 8 + SEVERITY.get(levelno, 6 if levelno < logging.WARNING else 3)
+    pri = facility * 8 + next(sev for lo, sev in SEVERITIES if levelno >= lo)
     return f"<{pri}>{syslog_time(t)} {ident}[{pid}]: {msg}".encode("utf-8", "replace")
 
 
@@ -85,7 +90,8 @@ class Syslog(logging.Handler):
     """A datagram to /dev/log per record, as syslog(3): no syslog daemon means the line is
     dropped quietly (keepalived is silent then too) and the socket is retried about once a
     second, so a journald/rsyslog that starts later gets the lines from then on. Sends never
-    block the event loop: a full socket buffer drops the line (counted)."""
+    block the event loop for long: a queue still full after SEND_WAIT drops the line
+    (counted)."""
 
     def __init__(self, ident: str, facility: int, address: str = "/dev/log") -> None:
         super().__init__()
@@ -123,15 +129,28 @@ class Syslog(logging.Handler):
                 self.dropped += 1
                 return
             try:
-                s.send(data, socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+                self._send(s, data)
                 return
-            except BlockingIOError:
+            except BlockingIOError:  # syslogd stalled for SEND_WAIT: the line is lost
                 self.dropped += 1
                 return
             except OSError:
                 self.sock = None
                 s.close()
         self.dropped += 1
+
+    @staticmethod
+    def _send(s: socket.socket, data: bytes) -> None:
+        """syslog(3) blocks while the receiver's queue is full (a burst of lines, a busy
+        journald); we wait for it too, but at most SEND_WAIT, so a stalled syslogd cannot
+        hold a VRRP advert back for long."""
+        flags = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
+        try:
+            s.send(data, flags)
+        except BlockingIOError:
+            if not select.select([], [s], [], SEND_WAIT)[1]:
+                raise
+            s.send(data, flags)
 
     def close(self) -> None:
         if self.sock is not None:
@@ -158,7 +177,7 @@ def ident(role: str, namespace: str | None = None) -> str:
 
 def setup_logging(role: str, console: bool, detail: bool, facility: str | int | None = None,
                   syslog: bool = True, namespace: str | None = None) -> None:
-    level = logging.DEBUG if detail else logging.INFO
+    level = logging.DEBUG if detail else logging.INFO  # DETAIL lines need -D
     handlers: list[logging.Handler] = []
     if console:
         h = logging.StreamHandler(sys.stderr)

@@ -38,8 +38,9 @@ vrrp_instance VI_2 {
 
 def start_daemon(rig: Rig, conf: Path) -> Proc:
     tmp = rig.tmp
-    argv = ["ip", "netns", "exec", rig.ns("a"), PYTHON, "-m", "pykeepalived", "-n", "-l", "-G",
-            "-P", "-f", str(conf), "-p", str(tmp / "p.pid"), "-r", str(tmp / "v.pid"),
+    # -D: "removing VIPs." / "setting VIPs." are detail lines (as keepalived's)
+    argv = ["ip", "netns", "exec", rig.ns("a"), PYTHON, "-m", "pykeepalived", "-n", "-l", "-D",
+            "-G", "-P", "-f", str(conf), "-p", str(tmp / "p.pid"), "-r", str(tmp / "v.pid"),
             "-c", str(tmp / "c.pid"), "--state-dir", str(tmp / "state"),
             "--dump-dir", str(tmp)]
     return rig._spawn("a", "py", argv, tmp / "a.daemon.log")
@@ -67,10 +68,14 @@ def ip_monitor(rig: Rig, name: str) -> Iterator[Path]:
 
 
 def reload_and_wait(rig: Rig, d: Proc, conf: Path, text: str) -> None:
-    n = d.text().count("Reload complete")
+    n = d.text().count("VRRP reload applied")
     conf.write_text(text)
     os.kill(d.pid, signal.SIGHUP)
-    assert rig.wait_log(d, "Reload complete", 10, count=n + 1) is not None, d.text()[-3000:]
+    # the parent's "Reload complete" comes once the children have the signal (as keepalived's);
+    # the VRRP child's own debug line (-D) says it has applied the reload
+    assert rig.wait_log(d, "VRRP reload applied", 10, count=n + 1) is not None, \
+        d.text()[-3000:]
+    assert "Reload complete" in d.text()
 
 
 def test_reload_after_comment_shift_and_unrelated_change_keeps_vip(rig: Rig) -> None:
