@@ -87,7 +87,7 @@ class Supervisor:
                                 "parent process has used too much CPU time")
         kinds = wanted_children(self.config, self.args)
         if not kinds:
-            log.warning("Warning - keepalived has no configuration to run")
+            log.info("Warning - keepalived has no configuration to run")  # at info there
         for kind in kinds:
             await self.spawn(kind)
         if kinds:
