@@ -488,7 +488,8 @@ class Builder:
         return VrrpScript(
             name=name, script=s, interval=interval, timeout=c.get("timeout", 0.0) or interval,
             weight=weight, weight_reverse=rev, rise=int(c.get("rise", 1)),
-            fall=int(c.get("fall", 1)), init_fail=bool(c.get("init_fail", False)), loc=c.loc)
+            fall=int(c.get("fall", 1)), init_fail=bool(c.get("init_fail", False)), loc=c.loc,
+            timeout_configured=c.get("timeout", 0.0))
 
     def track_file(self, c: Ctx) -> TrackFile | None:
         name = c.args[0]
@@ -1319,6 +1320,7 @@ class Builder:
                                               vs.get("inhibit_on_failure", False)))
         kw["alpha"] = bool(inherit.get("alpha") or False)
         kw["smtp_alert"] = bool(c.get("smtp_alert", vs.get("smtp_alert", False)))
+        kw["smtp_alert_set"] = c.has("smtp_alert")
         checkers = []
         for kind in CHECKER_KINDS:
             for cc in c.blocks.get(kind, []):

@@ -23,12 +23,14 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon import paths
 from pykeepalived.daemon.child import ChildBase
 from pykeepalived.daemon.files import write_atomic
+from pykeepalived.daemon.supervisor import EXIT_FATAL
 
 log = logging.getLogger("pykeepalived.check")
 
 T = TypeVar("T")
 DEBOUNCE = 0.05
 RESYNC = 10.0
+STATS_EVERY = 5.0  # IPVS traffic counters for /metrics: one dump per service at most this often
 
 
 class CheckerChild(ChildBase):
@@ -47,6 +49,8 @@ class CheckerChild(ChildBase):
         self.last_report: str = ""
         self.sync_state: str | None = None
         self.synced = False  # the first reconcile is done: the VRRP child may take the VIP
+        self.lvs_stats: list[dict[str, Any]] = []
+        self.stats_at = 0.0
         # every netlink call on one thread: pyroute2 keeps per-thread state, and calls must
         # not overlap anyway
         self.ipvs_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")
@@ -82,6 +86,20 @@ class CheckerChild(ChildBase):
                 self.synced = True
                 self.write_state()  # publish at once: the VRRP child is waiting for it
             await self._follow_sync_daemon()
+            await self._read_stats()
+
+    async def _read_stats(self) -> None:
+        """gen2brain's keepalived_lvs_* come from the kernel's counters, not from us."""
+        assert self.loop is not None
+        if self.loop.time() - self.stats_at < STATS_EVERY:
+            return
+        self.stats_at = self.loop.time()
+        from pykeepalived.daemon.metrics import lvs_stats_plain
+
+        try:
+            self.lvs_stats = lvs_stats_plain(await self.ipvs(lambda: self.syncer.kernel.stats()))
+        except Exception as e:  # counters are a nicety: never stop syncing for them
+            log.debug("IPVS stats: %s", e)
 
     async def _follow_sync_daemon(self) -> None:
         """lvs_sync_daemon follows its VRRP instance: read the VRRP child's published state."""
@@ -114,7 +132,7 @@ class CheckerChild(ChildBase):
     def snapshot(self) -> dict[str, Any]:
         # status reads the pool snapshot's own keys (virtual_servers, real_servers, ...)
         return {"role": "checker", **_plain(self.pool.snapshot()), "ipvs": self.last_report,
-                "ipvs_synced": self.synced}
+                "ipvs_synced": self.synced, "lvs_stats": self.lvs_stats}
 
     def dump(self) -> None:
         from pykeepalived.daemon import dumps
@@ -142,9 +160,11 @@ class CheckerChild(ChildBase):
             gd = self.config.global_defs
             await self.ipvs(lambda: apply_timeouts(k, gd))
         except Exception as e:
-            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL
+            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL, which
+            # stops the whole daemon (supervisor.EXIT_FATAL says why we do the same)
             log.error("IPVS: Can't initialize ipvs: %s", e)
-            return 1
+            self.exit_reason = f"IPVS: Can't initialize ipvs: {e}"
+            return EXIT_FATAL
         await self.pool.start()
         self.dirty.set()
         self.spawn(self._sync_loop())

@@ -43,6 +43,7 @@ class ChildBase:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.stopping = asyncio.Event()
+        self.exit_reason: str | None = None  # told to the parent when we exit non-zero
 
     def opts(self) -> LoadOptions:
         return LoadOptions(config_id=self.args.config_id, all_config=self.args.all_config)
@@ -157,6 +158,8 @@ class VrrpChild(ChildBase):
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), 0.1)
+        if self.stopping.is_set():  # stopped while waiting (e.g. the checker hit FATAL)
+            return
         log.warning("IPVS table not ready after %.0fs - starting VRRP anyway", IPVS_WAIT)
 
     def dump(self, kind: str) -> None:
@@ -164,7 +167,10 @@ class VrrpChild(ChildBase):
 
         snap = self.engine.snapshot()
         if kind == "data":
-            write_atomic(paths.dump_file(self.args, "data"), dumps.vrrp_data(snap, self.config))
+            from pykeepalived.daemon import ifinfo
+
+            write_atomic(paths.dump_file(self.args, "data"),
+                         dumps.vrrp_data(snap, self.config, ifaces=ifinfo.collect()))
         elif kind in ("stats", "stats_clear"):
             write_atomic(paths.dump_file(self.args, "stats"), dumps.vrrp_stats(snap))
             if kind == "stats_clear":
@@ -187,6 +193,8 @@ class VrrpChild(ChildBase):
         self.loop = asyncio.get_running_loop()
         self.install_signals(self.signal_handlers())
         await self.wait_for_ipvs()
+        # started even when stopping: its start removes VIPs a killed predecessor left, and
+        # its stop then sends nothing as it never was MASTER (keepalived's init does the same)
         await self.engine.start()
         self.spawn(self.state_loop())
         await self.stopping.wait()
@@ -222,6 +230,14 @@ def inherited_config() -> Config | None:
         with contextlib.suppress(OSError):
             os.close(fd)
     return cfg if isinstance(cfg, Config) else None
+
+
+def tell_exit_reason(args: argparse.Namespace, kind: str, reason: str) -> None:
+    """One line for the parent's restart record (status, /metrics): why we are leaving."""
+    path = paths.state_file(args, kind)[:-len(".json")] + ".exit"
+    with contextlib.suppress(OSError):
+        os.makedirs(paths.state_dir(args), mode=0o755, exist_ok=True)
+        write_atomic(path, json.dumps({"pid": os.getpid(), "reason": reason}), 0o644)
 
 
 def die_with_parent(parent: int) -> None:
@@ -265,10 +281,13 @@ def run_child(kind: str, args: argparse.Namespace) -> int:
 
             child = CheckerChild(args, config)
         try:
-            return asyncio.run(child.main())  # type: ignore[attr-defined,no-any-return]
+            rc: int = asyncio.run(child.main())  # type: ignore[attr-defined]
         except RuntimeError as e:  # e.g. a VRRP socket cannot be opened: keepalived exits too
             log.error("%s child cannot run: %s", kind, e)
-            return 1
+            child.exit_reason, rc = f"{kind} child cannot run: {e}", 1
+        if rc and child.exit_reason:
+            tell_exit_reason(args, kind, child.exit_reason)
+        return rc
     finally:
         remove_pidfile(pidfile)
         with contextlib.suppress(OSError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -35,6 +36,10 @@ CHILD_WAIT = 5.0  # seconds a child gets to stop before SIGKILL (keepalived's ch
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
 STABLE_AFTER = 10.0  # a child that ran this long gets its back-off reset
 EXIT_CONFIG = 2  # a child's permanent config error: stop everything, as keepalived does
+# a child's permanent run-time error (keepalived's FATAL, e.g. no IPVS in the kernel): stop
+# everything and exit 1, as keepalived 2.2.7 does; a director without its IPVS table must not
+# take the VIP (it would black-hole every virtual_server while the peer could serve them)
+EXIT_FATAL = 3
 
 
 def runnable(rc: Rc) -> bool:
@@ -60,6 +65,12 @@ class Child:
     backoff: float = 0.0
     restarts: int = 0
     watcher: asyncio.Task[None] | None = None
+    last_exit: dict[str, Any] | None = None  # time, pid, status, reason (status, /metrics)
+
+    def record(self, wanted: bool) -> dict[str, Any]:
+        running = self.proc is not None and self.proc.returncode is None
+        return {"wanted": wanted, "pid": self.proc.pid if running and self.proc else None,
+                "running": running, "restarts": self.restarts, "last_exit": self.last_exit}
 
 
 @dataclass
@@ -70,6 +81,7 @@ class Supervisor:
     children: dict[str, Child] = field(default_factory=dict)
     exit_code: int = 0
     config_fd: int = -1  # memfd holding the pickled model the children start from
+    stop_reason: str | None = None  # a child's permanent error, kept in parent.json
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
 
@@ -92,6 +104,7 @@ class Supervisor:
             await self.spawn(kind)
         if kinds:
             log.info("Startup complete")
+        self.publish()
         sdnotify.notify("READY=1", f"STATUS=running: {', '.join(kinds) or 'nothing'}")
         metrics = await self._start_metrics()
         wd = sdnotify.watchdog_interval()
@@ -102,7 +115,34 @@ class Supervisor:
         if metrics is not None:
             metrics.close()
         await self.stop_children()
+        self.publish(final=True)
         return self.exit_code
+
+    def record(self) -> dict[str, Any]:
+        """What `status` and /metrics show about the children (restarts, last exit)."""
+        wanted = set(wanted_children(self.config, self.args))
+        kids = {k: ch.record(k in wanted) for k, ch in self.children.items()}
+        for k in wanted - kids.keys():
+            kids[k] = Child(k).record(True)
+        return {"pid": os.getpid(), "time": time.time(), "children": kids,
+                "stopped": self.stop_reason}
+
+    def publish(self, final: bool = False) -> None:
+        """parent.json beside the children's state files; removed on a clean stop, kept
+        (with the reason) when a permanent error stopped us."""
+        from pykeepalived.daemon import paths
+        from pykeepalived.daemon.files import write_atomic
+
+        path = paths.state_file(self.args, "parent")
+        try:
+            if final and self.stop_reason is None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                return
+            os.makedirs(paths.state_dir(self.args), mode=0o755, exist_ok=True)
+            write_atomic(path, json.dumps(self.record(), default=str), 0o644)
+        except OSError as e:
+            log.debug("cannot write %s: %s", path, e)
 
     async def _start_metrics(self) -> asyncio.base_events.Server | None:
         """The endpoint reads what the children publish: the parent never blocks on them."""
@@ -114,13 +154,14 @@ class Supervisor:
         host, _, port = self.args.metrics.rpartition(":")
         host = host.strip("[]") or "127.0.0.1"
 
-        def snap() -> tuple[dict[str, Any] | None, Any]:
+        def snap() -> metrics.Snapshot:
             d = paths.state_dir(self.args)
             v, c = read_state(d, "vrrp"), read_state(d, "checker")
-            return (v.data if v.problem is None else None, c.data if c.problem is None else None)
+            return (v.data if v.problem is None else None,
+                    c.data if c.problem is None else None, self.record())
 
         try:
-            srv = await metrics.serve(host, int(port), snap)
+            srv = await metrics.serve(host, int(port), snap, config_fn=lambda: self.config)
         except (OSError, ValueError) as e:
             log.error("metrics endpoint %s: %s", self.args.metrics, e)
             return None
@@ -164,12 +205,36 @@ class Supervisor:
         log.info("Starting %s child process, pid=%d",
                  "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)
         ch.watcher = asyncio.get_running_loop().create_task(self._watch(ch, ch.proc))
+        self.publish()
+
+    def _exit_reason(self, kind: str, pid: int) -> str | None:
+        """The one-line reason a child left in <state dir>/<kind>.exit before exiting."""
+        from pykeepalived.daemon import paths
+
+        path = paths.state_file(self.args, kind)[:-len(".json")] + ".exit"
+        try:
+            with open(path, encoding="utf-8") as fh:
+                d = json.load(fh)
+            os.unlink(path)
+        except (OSError, ValueError):
+            return None
+        return str(d.get("reason")) if isinstance(d, dict) and d.get("pid") == pid else None
 
     async def _watch(self, ch: Child, proc: asyncio.subprocess.Process) -> None:
         rc = await proc.wait()
         if self._stopping or ch.proc is not proc:
             return
         ch.proc = None
+        status = f"exit status {rc}" if rc >= 0 else f"signal {-rc} ({_signame(-rc)})"
+        ch.last_exit = {"time": time.time(), "pid": proc.pid, "status": status,
+                        "reason": self._exit_reason(ch.kind, proc.pid) or status}
+        if rc == EXIT_FATAL:
+            log.error("pid %d exited with permanent error FATAL. Terminating", proc.pid)
+            self.stop_reason = f"{ch.kind} child: {ch.last_exit['reason']}"
+            self.exit_code = 1
+            self.publish()
+            self.request_stop()
+            return
         if rc == EXIT_CONFIG:
             log.error("pid %d exited with permanent error CONFIG. Terminating", proc.pid)
             self.exit_code = EXIT_CONFIG
@@ -193,6 +258,7 @@ class Supervisor:
             ch.backoff = 0.0
         delay, ch.backoff = ch.backoff, min(max(ch.backoff * 2, BACKOFF_MIN), BACKOFF_MAX)
         ch.restarts += 1
+        self.publish()
         log.info("Restart of %s process delayed %g seconds to limit respawn rate", name, delay)
         await asyncio.sleep(delay)
         if not self._stopping and ch.proc is None:
@@ -249,6 +315,8 @@ class Supervisor:
     def forward(self, sig: int) -> None:
         """keepalived's rule: DATA to every child; STATS, STATS_CLEAR and JSON to the VRRP
         child only (the checker has no such output; it would ignore them anyway)."""
+        if sig == signal.SIGUSR1:
+            self.dump_parent_data()
         if sig in signals.VRRP_ONLY:
             ch = self.children.get("vrrp")
             if ch is not None and ch.proc is not None and ch.proc.returncode is None:
@@ -256,6 +324,19 @@ class Supervisor:
                     ch.proc.send_signal(sig)
             return
         self.signal_children(sig)
+
+    def dump_parent_data(self) -> None:
+        """keepalived's parent answers DATA with /tmp/keepalived_parent.data too."""
+        from pykeepalived.daemon import dumps, paths
+        from pykeepalived.daemon.files import write_atomic
+
+        try:
+            write_atomic(paths.dump_file(self.args, "parent_data"),
+                         dumps.parent_data(self.config))
+        except OSError as e:
+            log.error("cannot write dump file: %s", e)
+            return
+        log.info("Printing parent data for process(%d) on signal", os.getpid())
 
     def reload(self) -> None:
         asyncio.get_running_loop().create_task(self._reload())
@@ -288,7 +369,15 @@ class Supervisor:
         for kind in new - old:
             await self.spawn(kind)
         log.info("Reload complete")
+        self.publish()
         sdnotify.notify("READY=1", f"STATUS=running: {', '.join(sorted(new)) or 'nothing'}")
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
 
 
 def daemonize() -> None:

@@ -918,15 +918,25 @@ class VrrpEngine:
                 "vips_set": rt.vips_set,
                 "counters": dict(rt.counters),
                 "garp_sent": self.announcer.sent.get(name, 0),
+                # one raw socket both reads and sends (keepalived has two): fd_in == fd_out
+                "fds": [rt.sock.sock.fileno()] * 2 if rt.sock is not None else None,
             }
         for name, g in self.groups.items():
             out["groups"][name] = {"state": g.state.value, "members": list(g.members)}
         out["scripts"] = dict(self.tracker.status.scripts)
+        out["scripts_running"] = sorted(self.tracker.status.running)
         n = self.lateness_n or 1
         out["loop"] = {"lateness_max": self.lateness_max,
                        "lateness_avg": self.lateness_sum / n, "timers": self.lateness_n,
                        "lateness_recent_max": max(self.lateness_recent, default=0.0)}
         if self.pool is not None:
+            # keepalived.data's "VRRP Sockpool": which instances share which socket
+            out["sockpool"] = [{
+                "fd": s.sock.fileno(), "interface": k[0], "family": k[1], "proto": k[2],
+                "unicast": bool(users) and all(rt.cfg.unicast_peer for rt in users),
+                "instances": [[rt.cfg.name, rt.cfg.virtual_router_id] for rt in users]}
+                for k, s in self.pool.sockets.items()
+                for users in [[rt for rt in self.rts.values() if rt.sock is s]]]
             out["sockets"] = {f"{k[0]}/v{k[1]}/{k[2]}": {
                 "rx": s.rx_packets, "unknown_vrid": s.unknown_vrid,
                 "full_batches": s.batches_full, "vrid_filter": s.filtered}
