@@ -742,7 +742,7 @@ class VrrpEngine:
         ifname = self.links.get(index, "")
         if addr in self._assigned.get(ifname, ()):
             self._assigned[ifname].discard(addr)
-            log.log(DETAIL, "Deassigned address %s for interface %s", addr, ifname)
+            log.log(DETAIL, "Deassigned address %s from interface %s", addr, ifname)
         for rt in self.rts.values():
             if not rt.vips_set or rt.st.state is not fsm.State.MASTER:
                 continue

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from helpers.devlog import Datagram, SyslogSink, can_privdev, wrap
-from helpers.netns import add_veth_pair, netns, requires_netns
+from helpers.netns import add_veth_pair, netns, requires_netns, sh
 
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 pytestmark = [
@@ -122,17 +122,24 @@ def rig(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield ns, tmp_path
 
 
-def scenario(ns: str, tmp: Path, argv: list[str], name: str) -> list[Datagram]:
-    """start, MASTER, reload, stop: well inside the 5 s before the second GARP burst."""
-    r = Run(ns, tmp, argv, name)
-    try:
-        assert r.sink.wait_for("(VI_LOG) Entering MASTER STATE", 15), r.sink.drain()
-        time.sleep(0.5)
-        os.kill(r.pid(), signal.SIGHUP)
-        assert r.sink.wait_for("Reload complete", 10), r.sink.drain()
-        time.sleep(0.5)
-    finally:
-        rc = r.stop()
+def scenario(tmp: Path, argv: list[str], name: str) -> list[Datagram]:
+    """In a fresh namespace: start, MASTER, the interface's IPv6 link-local address removed,
+    reload, stop; well inside the 5 s before the second GARP burst."""
+    with netns("pyk-lg") as ns:
+        add_veth_pair(ns, "lgveth0", "lgveth1", "192.0.2.13/24")
+        r = Run(ns, tmp, argv, name)
+        try:
+            assert r.sink.wait_for("(VI_LOG) Entering MASTER STATE", 15), r.sink.drain()
+            ll = sh("ip", "-n", ns, "-6", "-o", "addr", "show", "dev", "lgveth0", "scope",
+                    "link").stdout.split()
+            if "inet6" in ll:
+                sh("ip", "-n", ns, "addr", "del", ll[ll.index("inet6") + 1], "dev", "lgveth0")
+            time.sleep(0.5)
+            os.kill(r.pid(), signal.SIGHUP)
+            assert r.sink.wait_for("Reload complete", 10), r.sink.drain()
+            time.sleep(0.5)
+        finally:
+            rc = r.stop()
     assert rc == 0, (tmp / f"{name}.stderr").read_text()
     assert r.sink.wait_for("Stopped Keepalived", 5)
     out = r.sink.parsed()
@@ -146,14 +153,16 @@ def ours(tmp: Path) -> list[str]:
 
 @pytest.mark.parametrize("detail", [False, True], ids=["plain", "detail"])
 def test_same_lines_as_keepalived(rig: tuple[str, Path], detail: bool) -> None:
-    ns, tmp = rig
+    _ns, tmp = rig
     extra = ["-D"] if detail else []
-    k = scenario(ns, tmp, [KEEPALIVED, *extra], "k")
-    o = scenario(ns, tmp, [*ours(tmp), *extra], "o")
+    k = scenario(tmp, [KEEPALIVED, *extra], "k")
+    o = scenario(tmp, [*ours(tmp), *extra], "o")
     # what syslog(3) sends: every datagram parsed (LINE), no NUL, daemon.info unless said
     assert not any(b"\0" in d for d in (x.msg.encode() for x in o))
     kc, oc = comparable(k), comparable(o)
     assert oc - kc == set() and kc - oc == set(), (sorted(kc - oc), sorted(oc - kc))
+    deassigned = (30, "Keepalived_vrrp", "Deassigned address fe80::LL from interface lgveth0")
+    assert (deassigned in oc) == detail
     # one GARP line per packet (-D), as many as keepalived's
     garps = [sum(x.msg.startswith("Sending gratuitous ARP on") for x in ds) for ds in (k, o)]
     assert garps[0] == garps[1] == (5 if detail else 0)
