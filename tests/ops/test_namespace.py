@@ -5,6 +5,7 @@ keepalived 2.2.7 is the reference for the log lines of a missing namespace.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -57,6 +58,15 @@ def test_daemon_runs_in_the_named_namespace(tmp_path: Path) -> None:
             # the parent and the child live in the namespace
             ns_ino = os.stat(f"/run/netns/{ns}").st_ino
             assert os.stat(f"/proc/{proc.pid}/ns/net").st_ino == ns_ino
+            # `status -s NAME` finds that daemon's state
+            end = time.monotonic() + 10
+            st: dict = {}
+            while time.monotonic() < end and not st.get("vrrp"):
+                p = subprocess.run([sys.executable, "-m", "pykeepalived", "status", "-s", ns,
+                                    "--json"], capture_output=True, text=True, timeout=30)
+                st = json.loads(p.stdout) if p.stdout.strip() else {}
+                time.sleep(0.2)
+            assert st["vrrp"]["instances"][0]["state"] == "MASTER", st
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=20)
