@@ -4,8 +4,9 @@ A Python daemon shows as `python3` (comm) and `/usr/bin/python3 /usr/bin/pykeepa
 (cmdline), so `pidof keepalived`, `ps -C keepalived`, monitoring process checks and
 gen2brain/keepalived_exporter (which signals the first process whose name is `keepalived`)
 find nothing. keepalived 2.2.7 names all three processes `keepalived` (comm) with the same
-command line. We set comm to `keepalived` (prctl PR_SET_NAME) and argv[0] to `pykeepalived`,
-so `pidof keepalived` finds us as it finds keepalived and `pidof pykeepalived` finds only us.
+command line. We set comm to `keepalived` (prctl PR_SET_NAME: ps -C, pgrep, top, process
+exporters) and argv[0] to `pykeepalived` (pidof reads argv[0]: `pidof pykeepalived` finds
+ours only; `pidof keepalived` does not find us).
 
 No C extension and no dependency (the setproctitle package would do the same): the new
 command line goes into a buffer the kernel is told about (PR_SET_MM_ARG_START/END, needs
@@ -33,7 +34,7 @@ def _libc() -> ctypes.CDLL:
 
 
 def set_comm(name: str = COMM) -> bool:
-    """/proc/self/comm (15 bytes at most), what `ps -C`, pidof and top show."""
+    """/proc/self/comm (15 bytes at most), what `ps -C`, pgrep and top show."""
     return _libc().prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0) == 0
 
 
