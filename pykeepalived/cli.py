@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pykeepalived.lab import main as lab_main
 
         return lab_main(argv[1:])
-    args = build_parser().parse_args(getopt_style(argv))
+    args = build_parser().parse_intermixed_args(getopt_style(argv))
     if args.unexpected:  # keepalived's words, on stdout; it goes on without them
         print("Unexpected argument(s): " + "".join(f"{a} " for a in args.unexpected))
     if args.version:

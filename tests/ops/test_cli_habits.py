@@ -45,8 +45,8 @@ def test_positional_path_is_reported_never_written(tmp_path: Path) -> None:
         assert conf.read_bytes() == before, run.__name__
         assert p.stdout == f"Unexpected argument(s): {conf} \n", (run.__name__, p.stdout)
         assert p.returncode == 0, (run.__name__, p.stderr)  # other.conf is clean
-    k, o = theirs("-t", "-f", str(other), "x", "y", cwd=tmp_path), \
-        ours("-t", "-f", str(other), "x", "y", cwd=tmp_path)
+    k, o = theirs("-t", "-f", str(other), "x", "-S", "7", "y", cwd=tmp_path), \
+        ours("-t", "-f", str(other), "x", "-S", "7", "y", cwd=tmp_path)
     assert (o.stdout, o.returncode) == (k.stdout, k.returncode) == \
         ("Unexpected argument(s): x y \n", 0)
 
