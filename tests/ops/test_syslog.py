@@ -7,6 +7,7 @@ priorities, and its silence when /dev/log is missing.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import signal
 import subprocess
@@ -155,3 +156,33 @@ def test_silent_without_dev_log(tmp_path: Path) -> None:
         p2 = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
         assert p2.returncode == 0 and "Logging error" not in p2.stderr, p2.stderr
 
+
+
+@needs_keepalived
+def test_console_lines_like_keepalived(tmp_path: Path) -> None:
+    """-l: 'Sat Dec  5 21:38:30 2026: text' on stderr (ctime's layout, day padded)."""
+    conf = tmp_path / "k.conf"
+    conf.write_text(GLOBAL)
+    stamp = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}: (.*)$")
+    texts = {}
+    for name, argv in (("k", [KEEPALIVED]), ("o", [sys.executable, "-m", "pykeepalived"])):
+        p = subprocess.Popen([*argv, "-n", "-l", "-G", "-f", str(conf), "-p",
+                              str(tmp_path / f"{name}.pid")], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        end = time.monotonic() + 15
+        while time.monotonic() < end and not (tmp_path / f"{name}.pid").exists():
+            time.sleep(0.05)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=20)
+        assert out == ""
+        lines = err.splitlines()
+        assert lines and all(stamp.match(x) for x in lines), err
+        texts[name] = [stamp.match(x)[1] for x in lines]  # type: ignore[index]
+    for t in ("Warning - keepalived has no configuration to run", "Stopping"):
+        assert t in texts["k"] and t in texts["o"]
+    assert texts["o"][0].startswith("Starting Keepalived v2.2.7 (")
+    assert texts["k"][0].startswith("Starting Keepalived v2.2.7 (")
+    f = logsetup.ConsoleFormatter()
+    r = record(logging.INFO, "x")
+    assert f.format(r) == f"{time.ctime(r.created)}: x"
