@@ -219,8 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return lab_main(argv[1:])
     args = build_parser().parse_intermixed_args(getopt_style(argv))
-    if args.unexpected:  # keepalived's words, on stdout; it goes on without them
-        print("Unexpected argument(s): " + "".join(f"{a} " for a in args.unexpected))
+    if args.unexpected:  # keepalived's words, on stdout (stderr under --json); it goes on
+        print("Unexpected argument(s): " + "".join(f"{a} " for a in args.unexpected),
+              file=sys.stderr if args.json else sys.stdout)
     if args.version:
         print(version_text(), file=sys.stderr)
         return 0
