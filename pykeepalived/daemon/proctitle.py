@@ -9,24 +9,17 @@ exporters) and argv[0] to `pykeepalived` (pidof reads argv[0]: `pidof pykeepaliv
 ours only; `pidof keepalived` does not find us).
 
 No C extension and no dependency (the setproctitle package would do the same): the new
-command line goes into a buffer the kernel is told about (PR_SET_MM_ARG_START/END, needs
-CAP_SYS_RESOURCE, as systemd's rename_process), else over the original argv area, which is
-always long enough: the interpreter's path and `-P -m` are dropped.
+command line is written over the original argv area. (PR_SET_MM_ARG_START/END could give it
+an exact length, but needs CAP_SYS_RESOURCE, which hardened units drop.)
 """
 
 from __future__ import annotations
 
 import ctypes
-import mmap
 
 COMM = "keepalived"
 ARGV0 = "pykeepalived"
 PR_SET_NAME = 15
-PR_SET_MM = 35
-PR_SET_MM_ARG_START = 8
-PR_SET_MM_ARG_END = 9
-
-_keep: list[object] = []  # the buffer the kernel points at must live as long as we do
 
 
 def _libc() -> ctypes.CDLL:
@@ -47,20 +40,11 @@ def _arg_area() -> tuple[int, int]:
 
 
 def set_cmdline(argv: list[str]) -> bool:
-    """/proc/self/cmdline, what `ps -f`, pidof (argv[0]) and process exporters read."""
+    """/proc/self/cmdline, what `ps -f`, pidof (argv[0]) and process exporters read.
+
+    Written over the original argv area and NUL-padded to its end (as nginx does): the
+    interpreter's path and `-P -m` we drop make it always long enough."""
     data = b"\0".join(a.encode() for a in argv) + b"\0"
-    libc = _libc()
-    buf = mmap.mmap(-1, len(data))
-    buf.write(data)
-    addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
-    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                           ctypes.c_ulong]
-    if libc.prctl(PR_SET_MM, PR_SET_MM_ARG_START, addr, 0, 0) == 0:
-        if libc.prctl(PR_SET_MM, PR_SET_MM_ARG_END, addr + len(data), 0, 0) == 0:
-            _keep.append(buf)
-            return True
-        start, _ = _arg_area()
-        libc.prctl(PR_SET_MM, PR_SET_MM_ARG_START, start, 0, 0)  # put it back
     try:
         start, end = _arg_area()
     except (OSError, ValueError, IndexError):
@@ -79,9 +63,4 @@ def name_process(args: list[str]) -> None:
         set_cmdline([ARGV0, *args])
     except (OSError, ValueError, AttributeError):
         pass
-
-
-def comm_of(pid: int) -> str:
-    with open(f"/proc/{pid}/comm", encoding="utf-8") as fh:
-        return fh.read().strip()
 
