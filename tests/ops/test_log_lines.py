@@ -50,7 +50,7 @@ KEEPALIVED_ONLY = re.compile(
     r"^(NOTICE: setting config option max_auto_priority.*|Registering .*|"
     r"read eventfd count .*|  Please log an issue.*|  and include a full copy.*|"
     r"  copies of the keepalived system log.*)$")
-OURS_ONLY = re.compile(r"^(VRRP reload applied)$")
+OURS_ONLY = re.compile(r"^$")  # none in these scenarios
 
 
 def normal(d: Datagram) -> tuple[int, str, str]:
