@@ -190,6 +190,8 @@ class Builder:
     missing_interface: bool = False  # keepalived stops before its script checks then
     rule_pref: int = 16384
     vsgs: dict[str, VirtualServerGroup] = field(default_factory=dict)
+    skipped_users: set[str] = field(default_factory=set)  # not looked up (check_users off)
+    skipped_interfaces: set[str] = field(default_factory=set)  # likewise (check_interfaces)
     vmac_names: dict[str, str] = field(default_factory=dict)  # use_vmac name -> instance
     check_users: bool = True  # host check: do the users and groups scripts name exist?
     script_security: bool = False  # enable_script_security, known before any script is built
@@ -198,7 +200,10 @@ class Builder:
     after_read_from: int = 0  # diag.items index from which findings are after-read checks
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
-        if not self.check_interfaces or self.host.has_interface(name):
+        if not self.check_interfaces:
+            self.skipped_interfaces.add(name)
+            return True
+        if self.host.has_interface(name):
             return True
         if self.gdefs.dynamic_interfaces:
             self.diag.warning(f"interface {name} for {what} doesn't exist (yet): "
@@ -474,7 +479,8 @@ class Builder:
         return self.int_in(text, 0, 65535, loc, f"{what} port")
 
     def check_user(self, w: tuple[str, ...], loc: Loc, what: str) -> None:
-        if not self.check_users:  # a host fact: --no-host-checks skips it
+        if not self.check_users:  # a host fact: --no-host-checks skips it (and says so)
+            self.skipped_users.add(w[0])
             return
         if not self.host.has_user(w[0]):
             self.diag.error(f"{what}: user '{w[0]}' does not exist", loc,
@@ -487,6 +493,8 @@ class Builder:
         script_user, else as keepalived_script, else as root; with enable_script_security it
         will not fall back to root, so without both users it reports once and counts a config
         error (-t exits 5). A host fact: --no-host-checks skips it."""
+        if not self.check_users and self.script_security and not self.script_user_set:
+            self.skipped_users.add(DEFAULT_SCRIPT_USER)
         if not (self.check_users and self.script_security) or self.script_user_set:
             return False
         if self.default_user_failed:
