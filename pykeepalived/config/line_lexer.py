@@ -17,12 +17,30 @@ from typing import Any
 from lark.lexer import Lexer, Token
 from lark.parsers.lalr_analysis import Shift
 
-# the stream parse_lines hands over: (kind, line index, end index, keyword of an OPEN)
+# the stream parse_lines hands over: (kind, line index, [first, end) of the statement lines
+# that follow, keyword of an OPEN)
 STMTS, OPEN, CLOSE = 0, 1, 2
 
 
 def shifts(states: Any, stack: list[int], term: str) -> bool:
     """Would the parser, with this state stack, end up shifting `term` (not fail on it)?"""
+    act = states[stack[-1]].get(term)
+    if act is None:
+        return False
+    if act[0] is Shift:
+        return True
+    key = (*stack, term)
+    known = _MEMO.get(key)
+    if known is None:
+        known = _MEMO[key] = _replay(states, stack, term)
+    return known
+
+
+# (state stack..., terminal) -> shifts: a config repeats the same few stacks (one per nesting)
+_MEMO: dict[tuple[Any, ...], bool] = {}
+
+
+def _replay(states: Any, stack: list[int], term: str) -> bool:
     stack = list(stack)  # a few states deep: the repetitions of the grammar are left-recursive
     while True:
         act = states[stack[-1]].get(term)
@@ -39,7 +57,8 @@ def shifts(states: Any, stack: list[int], term: str) -> bool:
 
 class LineLexer(Lexer):
     """Turns the pre-split line stream into Lark tokens, asking the parser state at each
-    block edge; `.line`/`.end_line` of a token index the logical lines."""
+    block edge; `.line` of a token indexes its logical line, `.column`/`.end_column` the
+    statement lines that follow it."""
 
     __future_interface__ = 2
 
@@ -53,10 +72,10 @@ class LineLexer(Lexer):
         states = parser_state.parse_conf.states
         stack = parser_state.state_stack
         by_word = self.by_word
-        for kind, i, j, word in stream:
+        for kind, i, first, end, word in stream:
             if kind == STMTS:
                 t = Token("STMTS", "")
-                t.line, t.end_line = i, j
+                t.line, t.column, t.end_column = i, first, end
                 yield t
                 continue
             if kind == OPEN:
@@ -66,5 +85,5 @@ class LineLexer(Lexer):
             else:
                 term = self.close if shifts(states, stack, self.close) else "STRAY"
             t = Token(term, "")
-            t.line = t.end_line = i
+            t.line, t.column, t.end_column = i, first, end
             yield t

@@ -93,23 +93,32 @@ def _lark() -> Any:
 
         def stmts(self, items: list[Token]) -> list[Node]:
             t = items[0]
-            return [Node(ln) for ln in self.lines[t.line : t.end_line]]  # type: ignore[misc]
+            return [Node(ln) for ln in self.lines[t.column : t.end_column]]  # type: ignore[misc]
 
-        def unexpected(self, items: list[Token]) -> Node:
-            return Node(self.lines[items[0].line], rule="unexpected")  # type: ignore[index]
+        def _edge(self, t: Token, rule: str) -> list[Node]:
+            """A line classified on its own, then the statements that follow it."""
+            return [Node(self.lines[t.line], rule=rule),  # type: ignore[index]
+                    *(Node(ln) for ln in self.lines[t.column : t.end_column])]  # type: ignore[misc]
 
-        def stray(self, items: list[Token]) -> Node:
-            return Node(self.lines[items[0].line], rule="stray")  # type: ignore[index]
+        def unexpected(self, items: list[Token]) -> list[Node]:
+            return self._edge(items[0], "unexpected")
 
-        def block(self, rule: str, items: list[Any]) -> Node:
+        def stray(self, items: list[Token]) -> list[Node]:
+            return self._edge(items[0], "stray")
+
+        def block(self, rule: str, items: list[Any]) -> Node | list[Node]:
             head, close = items[0], items[-1]
-            kids: list[Node] = []
+            lines = self.lines
+            kids = [Node(ln) for ln in lines[head.column : head.end_column]]
             for it in items[1:-1]:
                 if isinstance(it, list):
                     kids.extend(it)
                 else:
                     kids.append(it)
-            return Node(self.lines[head.line], tuple(kids), self.lines[close.line].loc, rule)
+            node = Node(lines[head.line], tuple(kids), lines[close.line].loc, rule)
+            if close.end_column == close.column:
+                return node
+            return [node, *(Node(ln) for ln in lines[close.column : close.end_column])]
 
         def start(self, items: list[Any]) -> list[Node]:
             out: list[Node] = []
@@ -184,22 +193,32 @@ def parse_lines(lines: list[LogicalLine], diag: Diagnostics) -> list[Node]:
     parser, build, _ = _lark()
     # anonymous blocks (a `{` with no keyword line) point at the brace line itself
     build.lines = lines
-    # one token per block edge and per run of statements: Lark sees structure, not lines
-    stream: list[tuple[int, int, int, str]] = []
+    # one token per block edge: Lark sees structure, not lines. Each edge carries the run of
+    # statement lines that follows it (lines[first:end]); a STMTS token only for a run that
+    # follows no edge (the top of the file)
+    stream: list[tuple[int, int, int, int, str]] = []
     n = len(toks)
     k = 0
     while k < n:
         t, i = toks[k]
-        if t == "STMT":
+        if t == "STMT":  # a run no edge is followed by (the top of the file, a dropped '}')
             j = k
             while j + 1 < n and toks[j + 1][0] == "STMT" and toks[j + 1][1] == toks[j][1] + 1:
                 j += 1
-            stream.append((STMTS, i, toks[j][1] + 1, ""))
+            stream.append((STMTS, i, i, toks[j][1] + 1, ""))
             k = j + 1
             continue
-        if t == "OPEN":
-            stream.append((OPEN, i, i, lines[i].keyword))
+        j = k + 1
+        if j < n and toks[j][0] == "STMT":
+            while j + 1 < n and toks[j + 1][0] == "STMT" and toks[j + 1][1] == toks[j][1] + 1:
+                j += 1
+            first, end = toks[k + 1][1], toks[j][1] + 1
+            j += 1
         else:
-            stream.append((CLOSE, i, i, ""))
-        k += 1
+            first = end = 0
+        if t == "OPEN":
+            stream.append((OPEN, i, first, end, lines[i].keyword))
+        else:
+            stream.append((CLOSE, i, first, end, ""))
+        k = j
     return parser.parse(stream)  # type: ignore[no-any-return]
