@@ -266,26 +266,32 @@ class Reader:
     ) -> None:
         frame = _Frame(path, lines, 0, checks)
         pwd = os.path.dirname(os.path.abspath(path))
-        while frame.idx < len(frame.lines):
-            lineno = frame.idx + 1
-            raw = frame.lines[frame.idx]
-            frame.idx += 1
-            # fast path: most lines are plain `keyword args` with nothing to expand
-            if len(raw) < MAXBUF // 4 and not _SPECIAL.search(raw):
-                words = raw.split()
-                if not words:
-                    continue
-                if words[0] not in INCLUDE_WORDS and words[0] != "include_check":
-                    out.append(LogicalLine(Loc(path, lineno), tuple(words)))
-                    continue
-            elif len(raw) < MAXBUF // 4 and not _SPECIAL_NOBRACE.search(raw):
-                # braces as their own words (`x {`, `}`): split like _emit, nothing else to do
-                words = raw.split()
-                if all(w in ("{", "}") or ("{" not in w and "}" not in w) for w in words) \
-                        and words[0] not in INCLUDE_WORDS:
-                    split_braces(words, Loc(path, lineno), out)
-                    continue
-            loc = Loc(path, lineno)
+        # the plain-line paths make two tuples per line and call nothing of ours: a 90k-line
+        # config spends most of its read time here (locals, and tuple.__new__ directly, as the
+        # NamedTuple constructors are Python functions)
+        special, nobrace = _SPECIAL.search, _SPECIAL_NOBRACE.search
+        append, new, line_t, loc_t = out.append, tuple.__new__, LogicalLine, Loc
+        short = MAXBUF // 4
+        idx = 0
+        while idx < len(lines):  # _process moves frame.idx on past a multi-line $NAME=
+            raw = lines[idx]
+            idx += 1
+            if len(raw) < short:
+                if not special(raw):
+                    words = raw.split()
+                    if not words:
+                        continue
+                    if words[0] not in INCLUDE_WORDS and words[0] != "include_check":
+                        append(new(line_t, (new(loc_t, (path, idx)), tuple(words), "")))
+                        continue
+                elif not nobrace(raw):
+                    # braces as their own words (`x {`, `}`): split like _emit, nothing else
+                    words = raw.split()
+                    if words[0] not in INCLUDE_WORDS and all(
+                            w in ("{", "}") or ("{" not in w and "}" not in w) for w in words):
+                        split_braces(words, new(loc_t, (path, idx)), out)
+                        continue
+            loc = Loc(path, idx)
             if len(raw.encode("utf-8", errors="replace")) >= MAXBUF:
                 self.diag.error(
                     f"line too long ({len(raw)} characters, limit {MAXBUF - 1}) - ignoring", loc
@@ -297,7 +303,9 @@ class Reader:
             text, _ = decomment(raw)
             if not text.strip():
                 continue
+            frame.idx = idx
             self._process(text, loc, out, frame, pwd, depth)
+            idx = frame.idx
 
     def _include_check(self, args: list[str], frame: _Frame, loc: Loc) -> frozenset[str]:
         cur = set(frame.include_checks)
@@ -642,16 +650,17 @@ class Reader:
 def split_braces(words: list[str], loc: Loc, out: list[LogicalLine]) -> None:
     """Braces end a logical line: `x { a }` is four lines (x, {, a, }) as keepalived reads it."""
     cur: list[str] = []
+    new, line_t, append = tuple.__new__, LogicalLine, out.append  # one per brace of a config
     for w in words:
         if w == "{" or w == "}":
             if cur:
-                out.append(LogicalLine(loc, tuple(cur)))
+                append(new(line_t, (loc, tuple(cur), "")))
                 cur = []
-            out.append(LogicalLine(loc, (w,)))
+            append(new(line_t, (loc, (w,), "")))
         else:
             cur.append(w)
     if cur:
-        out.append(LogicalLine(loc, tuple(cur)))
+        append(new(line_t, (loc, tuple(cur), "")))
 
 
 def read_config(
