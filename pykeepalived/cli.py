@@ -83,7 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-SIGNUMS = {"STOP": 15, "RELOAD": 1, "DATA": 10, "STATS": 12, "STATS_CLEAR": 12, "JSON": 36}
 
 
 def config_test(args: argparse.Namespace) -> int:
@@ -142,9 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pykeepalived v{__version__} (keepalived 2.2.7 compatible)")
         return 0
     if args.signum is not None:
-        n = SIGNUMS.get(args.signum.upper())
+        from pykeepalived.daemon.signals import signum
+
+        n = signum(args.signum)  # keepalived's names, case-sensitive as there
+        if not args.signum:
+            print("Missing parameter for option --signum", file=sys.stderr)
+            return 1
         if n is None:
-            print(f"Unknown signal name '{args.signum}'", file=sys.stderr)
+            print(f"Unknown sigfunc {args.signum}", file=sys.stderr)
             return 1
         print(n)
         return 0

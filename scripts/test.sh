@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl)
+APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl debootstrap)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,6 +19,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     pkill -x keepalived 2>/dev/null || true
   else
     echo "== missing system packages (${missing[*]}); tests that need them will be skipped" >&2
+  fi
+fi
+
+# the second oracle, keepalived 2.3.3 (Debian 13) in a debootstrap'd root (~30 s, reused);
+# tests that need it skip with the reason when it cannot be built
+if [ "$(id -u)" -eq 0 ]; then
+  if ! bash scripts/kad233-root.sh; then
+    echo "== keepalived 2.3.3 root not built: its tests will skip" >&2
+    export PYK_KAD233_BUILD=0  # do not try again from inside the tests
   fi
 fi
 

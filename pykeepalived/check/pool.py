@@ -42,7 +42,7 @@ import random
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 
 from pykeepalived.check.base import Probe, ProbeContext
 from pykeepalived.check.proc import run_script
@@ -58,6 +58,7 @@ from pykeepalived.check.results import (
     VsSnapshot,
     fmt_rs,
 )
+from pykeepalived.config.identity import rs_key, vs_key
 from pykeepalived.config.model import Checker, Config, RealServer, Script, VirtualServer
 
 log = logging.getLogger("pykeepalived.check")
@@ -102,16 +103,6 @@ def probe_class(kind: str) -> type[Probe] | None:
     return None  # BFD_CHECK: needs the BFD process; treated as an always-up checker
 
 
-def identity(obj: object) -> object:
-    """A comparable form of a model object that ignores source locations (loc)."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        parts = (identity(getattr(obj, f.name)) for f in fields(obj) if f.name != "loc")
-        return (type(obj).__name__, *parts)
-    if isinstance(obj, tuple):
-        return tuple(identity(x) for x in obj)
-    return obj
-
-
 @dataclass(eq=False)
 class _Run:
     """One checker of one real server: its probe, keepalived's state fields, counters."""
@@ -119,7 +110,7 @@ class _Run:
     checker: Checker
     probe: Probe | None
     rs: _Rs
-    ident: object
+    ident: Checker  # what it checks: equal across a reload unless the checker changed
     is_up: bool = True
     has_run: bool = False
     retry_it: int = 0
@@ -219,7 +210,7 @@ class CheckerPool:
         self._run_scripts = run_scripts
         self.log = logger or log
         self._trace = trace  # called with (due, started) loop times for every check
-        self._vss: dict[str, _Vs] = {}
+        self._vss: dict[str, _Vs] = {}  # by identity.vs_key
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._scripts: set[asyncio.Task[object]] = set()
         self._started = False
@@ -243,14 +234,14 @@ class CheckerPool:
         old = self._vss
         self._config = config
         self._vss = {}
-        new_keys = {vs.key for vs in config.virtual_servers}
+        new_keys = {vs_key(vs) for vs in config.virtual_servers}
         for key, v in old.items():
             if key not in new_keys:
-                self.log.info("Removing Virtual Server %s", key)
+                self.log.info("Removing Virtual Server %s", v.vs.key)
                 for r in v.rss.values():
                     self._drop_rs(r)
         for vs in config.virtual_servers:
-            ov = old.get(vs.key)
+            ov = old.get(vs_key(vs))
             if ov is None:
                 self._add_vs(vs)
             else:
@@ -347,11 +338,11 @@ class CheckerPool:
     def _new_run(self, ch: Checker, r: _Rs) -> _Run:
         cls = probe_class(ch.kind)
         probe = cls(self._ctx(ch, r.rs, r.vs.vs)) if cls is not None else None
-        return _Run(checker=ch, probe=probe, rs=r, ident=identity(ch), is_up=not ch.alpha)
+        return _Run(checker=ch, probe=probe, rs=r, ident=ch, is_up=not ch.alpha)
 
     def _add_vs(self, vs: VirtualServer) -> None:
         v = _Vs(vs)
-        self._vss[vs.key] = v
+        self._vss[vs_key(vs)] = v
         for rs in vs.real_servers:
             self._add_rs(v, rs, initial=True)
         total = v.weight_sum()
@@ -361,7 +352,7 @@ class CheckerPool:
 
     def _add_rs(self, v: _Vs, rs: RealServer, initial: bool) -> _Rs:
         r = _Rs(rs, v)
-        v.rss[rs.key] = r
+        v.rss[rs_key(rs)] = r
         r.runs = [self._new_run(ch, r) for ch in rs.checkers]
         r.alive = all(c.is_up for c in r.runs)
         r.last_change = time.time()
@@ -372,15 +363,15 @@ class CheckerPool:
 
     def _reload_vs(self, v: _Vs, vs: VirtualServer) -> None:
         v.vs = vs
-        self._vss[vs.key] = v
-        keys = {rs.key for rs in vs.real_servers}
+        self._vss[vs_key(vs)] = v
+        keys = {rs_key(rs) for rs in vs.real_servers}
         for key in list(v.rss):
             if key not in keys:
                 r = v.rss.pop(key)
                 self.log.info("service %s no longer exist", r.name)
                 self._drop_rs(r)
         for rs in vs.real_servers:
-            r = v.rss.get(rs.key)
+            r = v.rss.get(rs_key(rs))
             if r is None:
                 self._add_rs(v, rs, initial=True)
             else:
@@ -394,7 +385,7 @@ class CheckerPool:
         old_runs = list(r.runs)
         runs: list[_Run] = []
         for ch in rs.checkers:
-            ident = identity(ch)
+            ident = ch  # model equality ignores loc: a moved checker is the same
             match = next((o for o in old_runs if o.ident == ident), None)
             if match is None:  # same kind and target: migrate the state, not the schedule
                 match = next((o for o in old_runs if o.checker.kind == ch.kind and

@@ -955,7 +955,9 @@ class Builder:
         name = c.args[0]
         members = tuple(w[0] for w, _ in c.entries.get("group", []))
         if not members:
-            self.diag.error(f"Sync group {name} has no virtual router(s) - removing", c.loc)
+            # 2.3.3's wording, at the closing brace (2.2.7: "has no virtual router(s)")
+            self.diag.error(f"Sync group {name} has no members - removing", c.loc,
+                            end_line=c.end_line)
             return None
         kw: dict[str, Any] = {"name": name, "group": members, "loc": c.loc}
         for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):

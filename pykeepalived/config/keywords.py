@@ -20,6 +20,9 @@ from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.parser import Node
 
 TRUE_WORDS = frozenset({"true", "on", "yes"})
+# types that mean something without a value; any other needs one (or a `bare=` default)
+VALUELESS_OK = frozenset({"flag", "bool", "words", "script", "block", "vblock", "skipblock",
+                          "obsolete"})
 FALSE_WORDS = frozenset({"false", "off", "no"})
 
 
@@ -36,6 +39,7 @@ class Kw:
     legacy: str | None = None
     noop: str | None = None
     min_args: int = 1
+    bare: str | None = None  # the value keepalived uses when an optional value is left out
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -81,6 +85,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             legacy=kv.get("legacy"),
             noop=kv.get("noop"),
             min_args=int(kv.get("min", "0" if is_flag else "1")),
+            bare=kv.get("bare"),
         )
     return sections
 
@@ -187,7 +192,9 @@ class Walker:
             self.diag.error(f"Unexpected '{{' after '{kw.name}' - ignoring the block", loc,
                             end_line=node.last_line)
             return
-        if len(args) < kw.min_args:
+        if not args and kw.bare is not None:
+            args = (kw.bare,)
+        if len(args) < max(kw.min_args, 0 if kw.type in VALUELESS_OK else 1):
             # keepalived exit()s here, even under -t: KEEPALIVED_EXIT_CONFIG (2)
             self.diag.error(
                 f"Configuration line starting `{kw.name}` is missing a parameter after keyword "

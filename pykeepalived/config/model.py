@@ -1,7 +1,9 @@
 """The typed configuration model every subsystem consumes.
 
 Frozen dataclasses so a running subsystem can hold a config while a reload builds the next
-one, and a diff between the two is a plain comparison. Values are *completed*: defaults and
+one, and a diff between the two is a plain comparison: ``loc`` (file:line) takes no part in
+equality, so a shifted or re-commented file compares equal. What is "the same" object across a
+reload (keepalived's keys) is config/identity.py's business. Values are *completed*: defaults and
 inheritance (virtual_server -> real_server -> checker, global_defs -> vrrp_instance) are
 already applied, so consumers never re-derive them. Names follow keepalived's keywords.
 """
@@ -33,7 +35,7 @@ class Script:
     argv: tuple[str, ...]
     user: str | None = None
     group: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def command(self) -> str:
@@ -121,7 +123,7 @@ class VrrpScript:
     rise: int = 1
     fall: int = 1
     init_fail: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class TrackFile:
     weight: int = 1
     weight_reverse: bool = False
     init_file: tuple[str, ...] | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class TrackProcess:
     fork_delay: float = 0.0
     terminate_delay: float = 0.0
     full_command: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class TrackRef:
     name: str
     weight: int | None = None  # None: the tracked object's own weight
     reverse: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ class VirtualIP:
     peer: str | None = None
     no_track: bool = False
     options: tuple[str, ...] = ()
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def family(self) -> int:
@@ -193,7 +195,7 @@ class RouteSpec:
     via: str | None = None
     dev: str | None = None
     table: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -262,17 +264,11 @@ class VrrpInstance:
     use_vmac: str | None = None
     vmac_xmit_base: bool = False
     sync_group: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def is_owner(self) -> bool:
         return self.priority == 255
-
-    @property
-    def identity(self) -> tuple[object, ...]:
-        """What keepalived matches instances by on reload."""
-        peers = tuple(sorted(str(p.address) for p in self.unicast_peer))
-        return (self.virtual_router_id, self.family, self.interface, peers)
 
 
 @dataclass(frozen=True)
@@ -291,7 +287,7 @@ class VrrpSyncGroup:
     notify_stop: Script | None = None
     notify: Script | None = None
     smtp_alert: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -311,7 +307,7 @@ class Url:
     virtualhost: str | None = None
     regex: str | None = None
     regex_no_match: bool = False
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -358,7 +354,7 @@ class Checker:
     weight_reverse: bool = False
     dynamic: bool = False
     bfd_name: str | None = None
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -377,7 +373,7 @@ class RealServer:
     lthreshold: int = 0
     smtp_alert: bool = False
     checkers: tuple[Checker, ...] = ()
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, int | None]:
@@ -393,7 +389,7 @@ class VsGroupEntry:
     port: int | None = None
     fwmark: int | None = None
     family: int = 4
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -402,7 +398,7 @@ class VirtualServerGroup:
 
     name: str
     entries: tuple[VsGroupEntry, ...]
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -437,7 +433,7 @@ class VirtualServer:
     virtualhost: str | None = None
     smtp_alert: bool = False
     real_servers: tuple[RealServer, ...] = ()
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:

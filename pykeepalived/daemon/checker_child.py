@@ -125,11 +125,16 @@ class CheckerChild(ChildBase):
                      dumps.checker_data(self.pool.snapshot(), self.config))
         log.info("Printing checker data for process(%d) on signal", os.getpid())
 
+    def signal_handlers(self) -> dict[int, Callable[[], None]]:
+        """DATA writes keepalived.check_data; STATS, JSON and STATS_CLEAR are the VRRP
+        child's (keepalived's parent does not forward them here): handled, ignored."""
+        return {signal.SIGUSR1: self.dump}
+
     async def main(self) -> int:
         from pykeepalived.ipvs.syncer import IpvsSyncer, apply_timeouts
 
         self.loop = asyncio.get_running_loop()
-        self.install_signals({signal.SIGUSR1: self.dump})
+        self.install_signals(self.signal_handlers())
         self.syncer = IpvsSyncer()
         try:
             k = await self.ipvs(lambda: self.syncer.kernel)

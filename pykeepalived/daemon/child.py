@@ -21,16 +21,15 @@ from typing import Any
 
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.model import Config
-from pykeepalived.daemon import paths
+from pykeepalived.daemon import paths, signals
 from pykeepalived.daemon.files import remove_pidfile, write_atomic, write_pidfile
+from pykeepalived.daemon.signals import HANDLED
 from pykeepalived.daemon.supervisor import EXIT_CONFIG, runnable
 
 log = logging.getLogger("pykeepalived.daemon")
 
 STATE_EVERY = 1.0
 IPVS_WAIT = 15.0
-HANDLED = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
-           signal.SIGRTMIN + 2, signal.SIGRTMIN + 29}
 
 
 class ChildBase:
@@ -59,10 +58,20 @@ class ChildBase:
         self.loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn(self._reload()))
-        for sig, fn in dumps.items():
-            self.loop.add_signal_handler(sig, self._safe(fn))
+        for sig in sorted(HANDLED - {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}):
+            fn = dumps.get(sig)
+            self.loop.add_signal_handler(sig, self._safe(fn) if fn is not None else
+                                         lambda sig=sig: self._unused(sig))
         # signals that came while starting were held (run_child blocked them): deliver now
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
+
+    def _unused(self, sig: int) -> None:
+        """A keepalived signal this process has nothing to do for: never its default action
+        (which would terminate it)."""
+        if sig == signal.SIGXCPU:
+            log.warning("%s process has used too much CPU time", self.role)
+        else:
+            log.debug("%s process: signal %d ignored", self.role, sig)
 
     @staticmethod
     def _safe(fn: Callable[[], None]) -> Callable[[], None]:
@@ -88,6 +97,10 @@ class ChildBase:
 
     async def apply_reload(self, cfg: Config) -> None:
         raise NotImplementedError
+
+    def signal_handlers(self) -> dict[int, Callable[[], None]]:
+        """What each keepalived signal does here; install_signals handles the rest."""
+        return {}
 
     def snapshot(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -158,16 +171,21 @@ class VrrpChild(ChildBase):
                 self.engine.clear_stats()
         else:
             write_atomic(paths.dump_file(self.args, "json"), dumps.vrrp_json(snap, self.config))
-        log.info("Printing VRRP %s for process(%d) on signal", kind, os.getpid())
+        what = {"data": "VRRP data", "stats": "VRRP stats", "stats_clear":
+                "and clearing VRRP stats", "json": "VRRP as json"}.get(kind, kind)
+        log.info("Printing %s for process(%d) on signal", what, os.getpid())
+
+    def signal_handlers(self) -> dict[int, Callable[[], None]]:
+        return {
+            signal.SIGUSR1: lambda: self.dump("data"),
+            signal.SIGUSR2: lambda: self.dump("stats"),
+            signals.JSON: lambda: self.dump("json"),
+            signals.STATS_CLEAR: lambda: self.dump("stats_clear"),
+        }
 
     async def main(self) -> int:
         self.loop = asyncio.get_running_loop()
-        self.install_signals({
-            signal.SIGUSR1: lambda: self.dump("data"),
-            signal.SIGUSR2: lambda: self.dump("stats"),
-            signal.SIGRTMIN + 2: lambda: self.dump("json"),
-            signal.SIGRTMIN + 29: lambda: self.dump("stats_clear"),
-        })
+        self.install_signals(self.signal_handlers())
         await self.wait_for_ipvs()
         await self.engine.start()
         self.spawn(self.state_loop())

@@ -22,7 +22,7 @@ from typing import Any
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.diagnostics import Rc
 from pykeepalived.config.model import Config
-from pykeepalived.daemon import sdnotify
+from pykeepalived.daemon import sdnotify, signals
 from pykeepalived.daemon.files import remove_pidfile, write_pidfile
 
 log = logging.getLogger("pykeepalived.daemon")
@@ -34,7 +34,6 @@ CHILD_WAIT = 5.0  # seconds a child gets to stop before SIGKILL (keepalived's ch
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
 STABLE_AFTER = 10.0  # a child that ran this long gets its back-off reset
 EXIT_CONFIG = 2  # a child's permanent config error: stop everything, as keepalived does
-FORWARDED = (signal.SIGUSR1, signal.SIGUSR2, signal.SIGRTMIN + 2, signal.SIGRTMIN + 29)
 
 
 def runnable(rc: Rc) -> bool:
@@ -81,8 +80,10 @@ class Supervisor:
         loop.add_signal_handler(signal.SIGTERM, self.request_stop)
         loop.add_signal_handler(signal.SIGINT, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        for sig in FORWARDED:
+        for sig in signals.DUMPS:
             loop.add_signal_handler(sig, self.forward, sig)
+        loop.add_signal_handler(signal.SIGXCPU, log.warning,
+                                "parent process has used too much CPU time")
         kinds = wanted_children(self.config, self.args)
         if not kinds:
             log.warning("Warning - keepalived has no configuration to run")
@@ -150,10 +151,12 @@ class Supervisor:
         if kind == "vrrp" and "checker" in wanted_children(self.config, self.args) and \
                 not self.children.get("vrrp", Child("vrrp")).restarts:
             env["PYKEEPALIVED_WAIT_IPVS"] = "1"  # first start only: a respawn has its table
-        ch.proc = await asyncio.create_subprocess_exec(
-            # -P: never import from the cwd (root started in /tmp must not run a planted module)
-            sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
-            stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=(self.config_fd,))
+        with signals.held():  # the child starts with them held, until its handlers exist
+            ch.proc = await asyncio.create_subprocess_exec(
+                # -P: never import from the cwd (root started in /tmp must not run a planted
+                # module)
+                sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
+                stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=(self.config_fd,))
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
                  "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)
@@ -235,6 +238,14 @@ class Supervisor:
         self._stop.set()
 
     def forward(self, sig: int) -> None:
+        """keepalived's rule: DATA to every child; STATS, STATS_CLEAR and JSON to the VRRP
+        child only (the checker has no such output; it would ignore them anyway)."""
+        if sig in signals.VRRP_ONLY:
+            ch = self.children.get("vrrp")
+            if ch is not None and ch.proc is not None and ch.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    ch.proc.send_signal(sig)
+            return
         self.signal_children(sig)
 
     def reload(self) -> None:

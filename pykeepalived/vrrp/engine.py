@@ -27,13 +27,13 @@ from typing import Any
 from pykeepalived.config.model import Config, VirtualIP, VrrpInstance, VrrpSyncGroup
 from pykeepalived.config.model import State as CfgState
 from pykeepalived.logdefer import deferred, later
-from pykeepalived.vrrp import codec, fsm
+from pykeepalived.vrrp import codec, fsm, reload_plan
 from pykeepalived.vrrp.addresses import Netlink, vip_str
 from pykeepalived.vrrp.announce import Announcer, Schedule
 from pykeepalived.vrrp.notify import Notifier
 from pykeepalived.vrrp.sockets import IPPROTO_AH, IPPROTO_VRRP, RxPacket, SocketPool, VrrpSocket
 from pykeepalived.vrrp.sync_group import SyncGroup, reconcile
-from pykeepalived.vrrp.tracking import Tracker, effective
+from pykeepalived.vrrp.tracking import Tracker, tracking_events
 from pykeepalived.vrrp.vmac import VmacLink, VmacManager, vmac_name
 
 log = logging.getLogger("pykeepalived.vrrp")
@@ -280,13 +280,7 @@ class VrrpEngine:
             ifname, ifindex, mac = vm.name, vm.index, vm.mac
             if src is None and vm.lladdr is not None:
                 src = vm.lladdr
-        if inst.unicast_peer:
-            dsts: tuple[IPAddr, ...] = tuple(p.address for p in inst.unicast_peer)
-        elif inst.mcast_dst_ip is not None:
-            dsts = (inst.mcast_dst_ip,)
-        else:
-            g = self.config.global_defs
-            dsts = (g.vrrp_mcast_group4 if inst.family == 4 else g.vrrp_mcast_group6,)
+        dsts = self._dsts(inst)
         rt = Runtime(cfg=inst, st=fsm.initial_state(fsm_config(inst, src)), ifname=ifname,
                      ifindex=ifindex, mac=mac, src=src, dsts=dsts, expect=build_expect(inst),
                      vmac=vm)
@@ -663,32 +657,25 @@ class VrrpEngine:
         for vip in rt.all_vips():
             await self.nl.del_vip(vip, self._vip_index(rt, vip))
 
-    async def _sync_vips(self, rt: Runtime, old: VrrpInstance) -> None:
-        """Reload while MASTER: remove dropped VIPs, add new ones, announce once."""
+    async def _sync_vips(self, rt: Runtime, d: reload_plan.SyncAddresses) -> None:
+        """Reload while MASTER: remove dropped VIPs, add new ones, announce once; addresses
+        that stayed are never touched (no Deleted event, no gap)."""
         if not rt.vips_set:
             return
-        before = list(old.virtual_ipaddress) + list(old.virtual_ipaddress_excluded)
-        after = rt.all_vips()
-        for vip in before:
-            if vip not in after:
-                log.info("(%s) ip address %s, no longer exist", rt.name, vip_str(vip, rt.ifname))
-                await self.nl.del_vip(vip, self._vip_index(rt, vip))
-        added = [v for v in after if v not in before]
-        for vip in added:
+        for r in d.del_rules:
+            await self.nl.ip_cmd("rule", "del", r)
+        for r in d.del_routes:
+            await self.nl.ip_cmd("route", "del", r)
+        for vip in d.del_vips:
+            log.info("(%s) ip address %s, no longer exist", rt.name, vip_str(vip, rt.ifname))
+            await self.nl.del_vip(vip, self._vip_index(rt, vip))
+        for vip in d.add_vips:
             await self.nl.add_vip(vip, self._vip_index(rt, vip))
-        for r in old.virtual_routes:
-            if r not in rt.cfg.virtual_routes:
-                await self.nl.ip_cmd("route", "del", r)
-        for r in rt.cfg.virtual_routes:
-            if r not in old.virtual_routes:
-                await self.nl.ip_cmd("route", "replace", r)
-        for r in old.virtual_rules:
-            if r not in rt.cfg.virtual_rules:
-                await self.nl.ip_cmd("rule", "del", r)
-        for r in rt.cfg.virtual_rules:
-            if r not in old.virtual_rules:
-                await self.nl.ip_cmd("rule", "add", r)
-        if added:
+        for r in d.add_routes:
+            await self.nl.ip_cmd("route", "replace", r)
+        for r in d.add_rules:
+            await self.nl.ip_cmd("rule", "add", r)
+        if d.announce:
             sch = replace(self._schedule(rt, fsm.AnnounceReason.BECOME_MASTER), delay=0,
                           refresh=0)
             self.announcer.start(rt.name, self._announce_list(rt, rt.all_vips()), sch)
@@ -751,32 +738,15 @@ class VrrpEngine:
             if rt.st.state is not fsm.State.INIT:
                 self._apply_tracking(rt)
 
-    def _tracked_view(self, inst: VrrpInstance) -> VrrpInstance:
-        """Sync-group members also track the group's objects, with weights forced to 0
-        (keepalived: a member cannot change priority on its own, it faults the group)."""
-        if not inst.sync_group:
-            return inst
-        g = next((g for g in self.config.sync_groups if g.name == inst.sync_group), None)
-        def zero(refs: tuple[Any, ...]) -> tuple[Any, ...]:
-            return tuple(replace(r, weight=0) for r in refs)
-        extra: dict[str, tuple[Any, ...]] = {}
-        for k in ("track_interface", "track_script", "track_file", "track_process"):
-            refs = getattr(inst, k) + (getattr(g, k) if g else ())
-            extra[k] = zero(refs)
-        return replace(inst, **extra)
-
     def _apply_tracking(self, rt: Runtime, initial: bool = False) -> None:
-        prio, faults = effective(self._tracked_view(rt.cfg), self.config, self.tracker.status)
-        if prio != rt.applied_prio and (rt.applied_prio is not None or prio != rt.cfg.priority):
-            if not initial:
+        prio, faults, events = tracking_events(rt.cfg, self.config, self.tracker.status,
+                                               rt.applied_prio, rt.applied_faults)
+        for ev in events:
+            if isinstance(ev, fsm.PriorityChanged) and not initial:
                 log.info("(%s) Changing effective priority from %d to %d", rt.name,
                          rt.st.priority, fsm.clamp_priority(prio))
-            self._feed(rt, fsm.PriorityChanged(prio))
+            self._feed(rt, ev)
         rt.applied_prio = prio
-        for reason in sorted(faults - rt.applied_faults):
-            self._feed(rt, fsm.FaultSet(reason))
-        for reason in sorted(rt.applied_faults - faults):
-            self._feed(rt, fsm.FaultCleared(reason))
         rt.applied_faults = faults
 
     # ================================================================== sync groups
@@ -818,49 +788,43 @@ class VrrpEngine:
 
     # ================================================================== reload
     async def reload(self, new_config: Config) -> None:
-        """Apply a new config without flapping: instances matched by identity keep state."""
-        old_by_id = {rt.cfg.identity: rt for rt in self.rts.values()}
+        """Apply a new config without flapping: reload_plan decides, this applies."""
+        running = {n: reload_plan.Running(n, rt.cfg, rt.st.state, rt.vips_set)
+                   for n, rt in self.rts.items()}
+        plan = reload_plan.plan(self.config, new_config, running)
         log.info("Reloading")
+        old_rts = dict(self.rts)
         self.config = new_config
         self.notifier.update_config(new_config)
         self.tracker.reload(new_config)
         self._build_groups()
         new_rts: dict[str, Runtime] = {}
         created: list[Runtime] = []
-        for inst in new_config.vrrp_instances:
-            rt = old_by_id.pop(inst.identity, None)
-            if rt is not None:
-                old_inst = rt.cfg
-                rt.cfg = inst
-                rt.expect = build_expect(inst)
-                if inst.unicast_peer:
-                    rt.dsts = tuple(p.address for p in inst.unicast_peer)
-                src = inst.unicast_src_ip or inst.mcast_src_ip or rt.src
-                rt.src = src
-                rt.st = replace(rt.st, cfg=fsm_config(inst, src))
-                if inst.priority != old_inst.priority:
-                    rt.st = replace(rt.st, base_priority=inst.priority, priority=inst.priority)
-                    rt.applied_prio = None
-                self._attach_socket(rt)
-                if old_inst.virtual_ipaddress != inst.virtual_ipaddress or \
-                        old_inst.virtual_ipaddress_excluded != inst.virtual_ipaddress_excluded \
-                        or old_inst.virtual_routes != inst.virtual_routes or \
-                        old_inst.virtual_rules != inst.virtual_rules:
-                    rt.queue.put_nowait(("sync", old_inst))
-                new_rts[inst.name] = rt
-            else:
-                rt = await self._add_instance(inst)
-                new_rts[inst.name] = rt
-                created.append(rt)
-        for rt in old_by_id.values():  # removed from the config
-            self._feed(rt, fsm.Shutdown())
-            if rt.sock is not None:
-                rt.sock.unregister(rt.cfg.virtual_router_id, rt.handler)
-            await self._finish_worker(rt)
+        removed: list[Runtime] = []
+        for a in plan.actions:
+            match a:
+                case reload_plan.KeepInstance():
+                    rt = old_rts[a.old_name]
+                    if a.changed:
+                        self._reconfigure(rt, a)
+                    new_rts[a.new.name] = rt
+                case reload_plan.SyncAddresses():
+                    new_rts[a.name].queue.put_nowait(("sync", a))
+                case reload_plan.RemoveInstance():
+                    rt = old_rts[a.name]
+                    self._feed(rt, fsm.Shutdown())
+                    if rt.sock is not None:
+                        rt.sock.unregister(rt.cfg.virtual_router_id, rt.handler)
+                    await self._finish_worker(rt)
+                    removed.append(rt)
+                case reload_plan.AddInstance():
+                    rt = await self._add_instance(a.inst)
+                    new_rts[a.inst.name] = rt
+                    created.append(rt)
         self.rts = new_rts
         assert self.pool is not None
         self.pool.release_unused()
-        for rt in old_by_id.values():
+        for rt in removed:
             if rt.vmac is not None:
                 await self.vmacs.remove(self.nl.ipr, rt.name)
         for rt in created:
@@ -870,6 +834,32 @@ class VrrpEngine:
                 self._apply_tracking(rt)
                 self._arm(rt)
         log.info("Reload complete")
+
+    def _reconfigure(self, rt: Runtime, a: reload_plan.KeepInstance) -> None:
+        """A kept instance whose config changed: new expectations, FSM config and (when its
+        socket keys changed) socket registration; state, FAULT and counters stay."""
+        inst = a.new
+        old_prio = rt.cfg.priority
+        if inst.name != rt.name and rt.vmac is not None and rt.name in self.vmacs.links:
+            self.vmacs.links[inst.name] = self.vmacs.links.pop(rt.name)
+        rt.cfg = inst
+        rt.expect = build_expect(inst)
+        dsts, rt.dsts = rt.dsts, self._dsts(inst)
+        rt.src = inst.unicast_src_ip or inst.mcast_src_ip or rt.src
+        rt.st = reload_plan.carry_state(rt.st, fsm_config(inst, rt.src))
+        if inst.priority != old_prio:
+            rt.applied_prio = None  # tracking is re-applied on the new base priority
+        if a.socket_changed or dsts != rt.dsts:
+            self._attach_socket(rt)
+
+    def _dsts(self, inst: VrrpInstance) -> tuple[IPAddr, ...]:
+        """Where adverts go: the unicast peers, else the (configured) multicast group."""
+        if inst.unicast_peer:
+            return tuple(p.address for p in inst.unicast_peer)
+        if inst.mcast_dst_ip is not None:
+            return (inst.mcast_dst_ip,)
+        g = self.config.global_defs
+        return (g.vrrp_mcast_group4 if inst.family == 4 else g.vrrp_mcast_group6,)
 
     # ================================================================== status
     def clear_stats(self) -> None:

@@ -100,6 +100,11 @@ async def _serve(engine: VrrpEngine, path: str, opts: LoadOptions, dump: str | N
         loop.add_signal_handler(sig, lambda: spawn(engine.stop()))
     loop.add_signal_handler(signal.SIGHUP, reload)
     loop.add_signal_handler(signal.SIGUSR1, write_dump)
+    # the other keepalived signals: never their default action (it terminates)
+    from pykeepalived.daemon.signals import HANDLED
+
+    for sig in HANDLED - {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1}:
+        loop.add_signal_handler(sig, log.debug, "signal %d ignored", sig)
     await engine.run()
 
 

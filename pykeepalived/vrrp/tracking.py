@@ -16,9 +16,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from pykeepalived.config.identity import same
 from pykeepalived.config.model import Config, TrackRef, VrrpInstance, VrrpScript
+from pykeepalived.vrrp import fsm
 from pykeepalived.vrrp.notify import run_script
 
 log = logging.getLogger("pykeepalived.vrrp")
@@ -90,6 +92,51 @@ def effective(inst: VrrpInstance, cfg: Config, st: TrackStatus) -> tuple[int, fr
     return prio, frozenset(faults)
 
 
+def carried_status(old: Config, new: Config, st: TrackStatus) -> TrackStatus:
+    """The tracked results a reload keeps. By name (identity.script_key, as keepalived's
+    clear_diff_script), failures too: an instance FAULTed by a failing script stays FAULT
+    across a reload instead of leaving FAULT until the script fails again. A script whose
+    command changed starts again from its initial result; untracked objects are dropped."""
+    scripts, files, procs, _ifs = tracked_names(new)
+    kept: dict[str, bool] = {}
+    for name, ok in st.scripts.items():
+        o, n = old.script(name), new.script(name)
+        if name in scripts and o is not None and n is not None and o.script == n.script:
+            kept[name] = ok
+    return TrackStatus(scripts=kept,
+                       files={k: v for k, v in st.files.items() if k in files},
+                       processes={k: v for k, v in st.processes.items() if k in procs},
+                       interfaces=dict(st.interfaces))
+
+
+def tracked_view(inst: VrrpInstance, cfg: Config) -> VrrpInstance:
+    """Sync-group members also track the group's objects, with weights forced to 0
+    (keepalived: a member cannot change priority on its own, it faults the group)."""
+    if not inst.sync_group:
+        return inst
+    g = next((g for g in cfg.sync_groups if g.name == inst.sync_group), None)
+    extra: dict[str, tuple[TrackRef, ...]] = {}
+    for k in ("track_interface", "track_script", "track_file", "track_process"):
+        refs = getattr(inst, k) + (getattr(g, k) if g else ())
+        extra[k] = tuple(replace(r, weight=0) for r in refs)
+    return replace(inst, **extra)  # type: ignore[arg-type]
+
+
+def tracking_events(inst: VrrpInstance, cfg: Config, st: TrackStatus,
+                    applied_prio: int | None, applied_faults: frozenset[str]
+                    ) -> tuple[int, frozenset[str], list[fsm.Event]]:
+    """(priority, faults, FSM events) that bring an instance from what was last applied to
+    what ``st`` says now: only changes become events, so re-applying after a reload whose
+    tracked results carried over feeds nothing."""
+    prio, faults = effective(tracked_view(inst, cfg), cfg, st)
+    events: list[fsm.Event] = []
+    if prio != applied_prio and (applied_prio is not None or prio != inst.priority):
+        events.append(fsm.PriorityChanged(prio))
+    events += [fsm.FaultSet(r) for r in sorted(faults - applied_faults)]
+    events += [fsm.FaultCleared(r) for r in sorted(applied_faults - faults)]
+    return prio, faults, events
+
+
 def tracked_names(cfg: Config) -> tuple[set[str], set[str], set[str], set[str]]:
     """Scripts, files, processes and interfaces some instance (or group) tracks."""
     scripts: set[str] = set()
@@ -125,7 +172,7 @@ class Tracker:
         for name in sorted(scripts):
             sc = self.cfg.script(name)
             if sc is not None and f"script:{name}" not in self.tasks:
-                self.status.scripts[name] = not sc.init_fail
+                self.status.scripts.setdefault(name, not sc.init_fail)
                 self.tasks[f"script:{name}"] = loop.create_task(self._script_loop(sc))
         for name in sorted(files):
             tf = next((f for f in self.cfg.track_files if f.name == name), None)
@@ -139,19 +186,18 @@ class Tracker:
                 self.tasks[f"process:{name}"] = loop.create_task(self._process_loop(name))
 
     def reload(self, cfg: Config) -> None:
-        """Keep pollers whose object is unchanged; restart changed ones, stop removed ones."""
+        """Keep pollers whose object is unchanged; restart changed ones, stop removed ones;
+        results carry over (carried_status)."""
         old = self.cfg
         self.cfg = cfg
         scripts, files, procs, _ = tracked_names(cfg)
-        keep = {f"script:{n}" for n in scripts if old.script(n) == cfg.script(n)}
+        keep = {f"script:{n}" for n in scripts if same(old.script(n), cfg.script(n))}
         keep |= {f"file:{n}" for n in files}
         keep |= {f"process:{n}" for n in procs}
         for key in list(self.tasks):
             if key not in keep:
                 self.tasks.pop(key).cancel()
-                kind, _, name = key.partition(":")
-                getattr(self.status, {"script": "scripts", "file": "files",
-                                      "process": "processes"}[kind]).pop(name, None)
+        self.status = carried_status(old, cfg, self.status)
         self.start()
 
     async def stop(self) -> None:

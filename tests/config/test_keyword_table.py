@@ -33,3 +33,11 @@ def test_recognised_but_unused_keyword_warns_once(tmp_path: Path) -> None:
     res = load_text(tmp_path, "global_defs {\n enable_snmp_vrrp\n enable_snmp_vrrp\n}\n")
     assert res.exit_code() == 0
     assert [d.loc.line for d in res.diagnostics.warnings] == [2]
+
+
+def test_value_keywords_either_need_their_value_or_say_what_it_defaults_to() -> None:
+    # an optional value (min=0) of a valued type must say what keepalived uses without it
+    for section, kws in table().items():
+        for kw in kws.values():
+            if kw.min_args == 0 and kw.type in ("int", "timer", "str", "enum", "ip"):
+                assert kw.bare is not None, f"{section}.{kw.name}: min=0 needs bare="
