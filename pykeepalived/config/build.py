@@ -16,7 +16,7 @@ import pwd
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pykeepalived.config.diagnostics import Diagnostics, Loc
+from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
     Checker,
@@ -48,6 +48,16 @@ SCHEDULERS = frozenset(
 )
 METHODS = frozenset({"NAT", "DR", "TUN"})
 PROTOCOLS = frozenset({"TCP", "UDP", "SCTP"})
+# route words keepalived 2.2.7 knows besides via/gw, dev/oif, table, to/from/src, encap
+ROUTE_OPTS_1 = frozenset({
+    "tos", "dsfield", "protocol", "scope", "metric", "priority", "preference", "expires", "mtu",
+    "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh", "realms", "rto_min",
+    "initcwnd", "initrwnd", "features", "quickack", "congctl", "pref", "fastopen_no_cookie",
+    "ttl-propagate", "track_group", "vrf", "weight", "or", "hoplimit"})
+ROUTE_WORDS_0 = frozenset({
+    "onlink", "no_track", "lock", "nexthop", "inet", "unicast", "local", "broadcast",
+    "multicast", "throw", "unreachable", "prohibit", "blackhole", "anycast", "nat", "any",
+    "all"})
 SCOPES = frozenset({"site", "link", "host", "nowhere", "global"})
 VIP_FLAGS = frozenset({"home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute",
                        "autojoin", "no_track", "use_vmac"})
@@ -159,6 +169,7 @@ class Builder:
         gctx = root.blocks.get("global_defs", [])
         self.gdefs = self.global_defs(gctx)
         self.bfd_instances(root.blocks.get("bfd_instance", []))
+        self.up_down_delays(root.entries.get("interface_up_down_delays", []))
         # keepalived -t parses the checker's part before the VRRP part: its once-only
         # messages (the script default user) land where it would report them
         vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
@@ -181,8 +192,8 @@ class Builder:
             static_ipaddress=tuple(
                 v for v in (self.vip(w, loc, None) for w, loc in root.entries.get(
                     "static_ipaddress", [])) if v is not None),
-            static_routes=tuple(self.route(w, loc) for w, loc in root.entries.get(
-                "static_routes", [])),
+            static_routes=tuple(r for r in (self.route(w, loc) for w, loc in root.entries.get(
+                "static_routes", [])) if r is not None),
             static_rules=tuple(self.rule(w, loc) for w, loc in root.entries.get(
                 "static_rules", [])),
             vrrp_scripts=tuple(scripts),
@@ -284,7 +295,9 @@ class Builder:
         for k in ("notify_fifo", "vrrp_notify_fifo", "lvs_notify_fifo", "notify_fifo_script",
                   "vrrp_notify_fifo_script", "lvs_notify_fifo_script", "startup_script",
                   "shutdown_script"):
-            if g.has(k):
+            if g.has(k) and not g.get(k):  # startup/shutdown_script take no value fatally
+                self.diag.error(f"{k.split('_')[0]} script missing", g.where(k))
+            elif g.has(k):
                 kw[k] = self.script(g.get(k), g.where(k))
         if g.has("lvs_sync_daemon"):
             kw["lvs_sync_daemon"] = self.lvs_sync_daemon(g.get("lvs_sync_daemon"),
@@ -414,6 +427,25 @@ class Builder:
                 self.diag.error(f"{what}: unknown weight option '{extra}'", loc)
         return n, rev
 
+    def up_down_delays(self, entries: list[tuple[tuple[str, ...], Loc]]) -> None:
+        """`IFNAME UP [DOWN]` lines, checked as keepalived checks them (not acted on): an
+        unknown interface is the cannot-run class (-t exits 4), a bad delay a config error."""
+        for w, loc in entries:
+            if self.check_interfaces and not self.host.has_interface(w[0]) and \
+                    not self.gdefs.dynamic_interfaces:
+                self.diag.error(f"unknown interface {w[0]} specified for up/down delay", loc,
+                                Rc.CANNOT_RUN, hint="create it, or drop the line")
+                continue
+            for v in w[1:3]:
+                try:
+                    ok = 0 <= float(v) <= 255
+                except ValueError:
+                    ok = False
+                if not ok:
+                    self.diag.error(f"invalid number '{v}'", loc,
+                                    hint="delays are seconds in [0, 255], e.g. 1.5")
+                    break
+
     # -- bfd_instance (checked, not run) -----------------------------------------------------
     def bfd_instances(self, ctxs: list[Ctx]) -> None:
         """keepalived's checks of a bfd_instance (BFD itself is not implemented): each needs a
@@ -500,6 +532,15 @@ class Builder:
             self.diag.error(f"vrrp_track_process {name} has no process - removing", c.loc)
             return None
         p = c.get("process")
+        pm = None  # a bare `param_match` means exact; a valid one reads the full cmdline
+        full = bool(c.get("full_command", False))
+        if c.has("param_match"):
+            v = c.get("param_match")
+            if v and v[0] not in ("initial", "partial"):
+                self.diag.error(f"Invalid param_match type {v[0]} - ignoring",
+                                c.where("param_match"), hint="initial or partial (or nothing)")
+            else:
+                pm, full = (v[0] if v else None), True
         w, rev = (1, False)
         if c.has("weight"):
             wv, rev = self.weight(c.get("weight"), c.where("weight"), -254, 254,
@@ -507,12 +548,12 @@ class Builder:
             w = 1 if wv is None else wv
         return TrackProcess(
             name=name, process=p[0], params=tuple(p[1:]),
-            param_match=c.get("param_match", "exact"), weight=w, weight_reverse=rev,
+            param_match=pm or "exact", weight=w, weight_reverse=rev,
             quorum=int(c.get("quorum", 1)),
             quorum_max=int(c.get("quorum_max")) if c.has("quorum_max") else None,
             fork_delay=c.get("fork_delay", c.get("delay", 0.0)),
             terminate_delay=c.get("terminate_delay", c.get("delay", 0.0)),
-            full_command=bool(c.get("full_command", False)), loc=c.loc)
+            full_command=full, loc=c.loc)
 
     def tracking(self, c: Ctx) -> dict[str, tuple[TrackRef, ...]]:
         """The track_* value blocks of an instance or a sync group, with their weight ranges."""
@@ -582,7 +623,7 @@ class Builder:
         kw.setdefault("dev", default_dev)
         return VirtualIP(addr, options=tuple(opts), loc=loc, **kw)
 
-    def route(self, w: tuple[str, ...], loc: Loc) -> RouteSpec:
+    def route(self, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
         kw: dict[str, Any] = {}
         fam = 4
         via_fam: int | None = None  # `via inet|inet6 ADDR` names the gateway's family
@@ -611,10 +652,20 @@ class Builder:
             elif o == "inet6":
                 fam = 6
                 i += 1
+            elif o in ROUTE_OPTS_1 and nxt:
+                i += 2
+            elif o == "encap":  # its own sub-grammar (mpls, ip, ip6, ila): not checked here
+                break
             else:
-                if "dst" not in kw and ("/" in o or o[:1].isdigit() or ":" in o
-                                        or o == "default"):
+                is_dst = "/" in o or o[:1].isdigit() or ":" in o or o == "default"
+                if "dst" not in kw and is_dst:
                     kw["dst"] = o
+                elif not is_dst and o not in ROUTE_WORDS_0:
+                    # keepalived takes the word for an address, then gives up on the line
+                    self.diag.error(f"VRRP parsed invalid IP {o}. skipping IP...", loc)
+                    self.diag.error(f"unknown route keyword {o}", loc,
+                                    hint="see `ip route help` for the words keepalived knows")
+                    return None
                 i += 1
         fam = self._families(kw, loc, fam)
         fams = {f for f in (_version(kw.get("dst")), _version(kw.get("via")), _version(src),
@@ -629,8 +680,16 @@ class Builder:
         dst = kw.get("dst") or "default"
         if dst == "default":
             dst = "::/0" if fam == 6 else "0.0.0.0/0"
+        for k in ("expires", "pref"):
+            if k in w and fam == 4:
+                self.diag.error(f"{k} is only valid for IPv6", loc)
         if kw.get("dev"):
             self.iface_ok(kw["dev"], loc, "VROUTE nexthop")
+            proto = w[w.index("protocol") + 1] if "protocol" in w[:-1] else None
+            if proto not in (None, "18", "keepalived") and "no_track" not in w:
+                self.diag.error("Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18)"
+                                ", resetting protocol", loc,
+                                hint="add no_track to keep the protocol, or drop it")
         elif "no_track" not in w:
             self.diag.error(f"Warning - cannot track route {dst} with no interface specified, "
                             "not tracking", loc, hint="add 'dev IF' or 'no_track'")
@@ -783,8 +842,9 @@ class Builder:
                 self.diag.error(f"{tag} Ignoring track_interface {iface} since own interface",
                                 ref.loc, hint="the instance's own interface is always tracked")
             kw["track_interface"] = tuple(r for r in kw["track_interface"] if r.name != iface)
-        kw["virtual_routes"] = tuple(self.route(w, loc) for w, loc in
-                                     c.entries.get("virtual_routes", []))
+        kw["virtual_routes"] = tuple(r for r in (self.route(w, loc) for w, loc in
+                                                  c.entries.get("virtual_routes", []))
+                                     if r is not None)
         kw["virtual_rules"] = tuple(self.rule(w, loc) for w, loc in
                                     c.entries.get("virtual_rules", []))
         # unicast / multicast
