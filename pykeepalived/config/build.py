@@ -279,15 +279,6 @@ class Builder:
                     kw[k] = a
         if g.has("dynamic_interfaces"):
             kw["dynamic_interfaces"] = True
-        # an error, as in keepalived's nftables-only builds (compat.BUILD_CHOICES says why)
-        if g.has("vrrp_iptables"):
-            self.diag.error("iptables not supported: vrrp_iptables is ignored (pykeepalived "
-                            "makes no firewall rules)",
-                            g.where("vrrp_iptables"),
-                            hint="remove it, and open the VIPs in your own firewall rules")
-        if g.has("vrrp_ipsets"):
-            self.diag.error("ipsets not supported: vrrp_ipsets is ignored (pykeepalived makes "
-                            "no firewall rules)", g.where("vrrp_ipsets"), hint="remove it")
         if g.has("lvs_flush_on_stop"):
             kw["lvs_flush_on_stop"] = True
         if g.has("max_auto_priority"):

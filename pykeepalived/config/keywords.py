@@ -20,6 +20,8 @@ from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.parser import Node
 
 TRUE_WORDS = frozenset({"true", "on", "yes"})
+FIREWALL_HINT = ("pykeepalived manages no firewall rules: remove the line (keepalived 2.2.7 "
+                 "and 2.3.3 as Debian builds them have nftables support only)")
 # types that mean something without a value; any other needs one (or a `bare=` default)
 VALUELESS_OK = frozenset({"flag", "bool", "words", "script", "block", "vblock", "skipblock",
                           "obsolete"})
@@ -38,6 +40,7 @@ class Kw:
     alias_of: str | None = None
     legacy: str | None = None
     noop: str | None = None
+    error: str | None = None  # a config error, as keepalived's Debian build makes it
     min_args: int = 1
     bare: str | None = None  # the value keepalived uses when an optional value is left out
 
@@ -84,6 +87,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             alias_of=kv.get("alias"),
             legacy=kv.get("legacy"),
             noop=kv.get("noop"),
+            error=kv.get("error"),
             min_args=int(kv.get("min", "0" if is_flag else "1")),
             bare=kv.get("bare"),
         )
@@ -178,6 +182,9 @@ class Walker:
         loc = node.loc
         if kw.legacy:
             self.diag.warning(f"'{kw.name}' is a legacy keyword: {kw.legacy}", loc)
+        if kw.error:
+            self.diag.error(kw.error, loc, hint=FIREWALL_HINT if "ip" in kw.name else None)
+            return
         if kw.noop and kw.name not in self.warned_noop:
             self.warned_noop.add(kw.name)
             self.diag.warning(f"'{kw.name}' is recognised but not acted on: {kw.noop}", loc)

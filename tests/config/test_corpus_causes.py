@@ -52,3 +52,64 @@ def test_int_keyword_without_its_value_is_a_fatal_parse_error(tmp_path: Path) ->
     assert int(res.exit_code()) == 2
     assert errors(res)[0][0] == 5
     assert "missing a parameter after keyword `debug`" in errors(res)[0][1]
+
+
+def test_hash_and_bang_from_a_parameter_start_a_comment(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 2) Unknown keyword 'x'", "(Line 3) ... 'bogus3'",
+    # "(Line 6) ... 'k'", "(Line 7) ... 'bogus10'"; lines 1, 5 and 9 are comments
+    text = ("${_HASH} bogus1\nx${_HASH}y bogus2\nbogus3 ${_HASH} after\n$H=${_HASH}\n"
+            "$H bogus8\nk$H bogus9\nbogus10 ${_BANG} x\n$B=${_BANG}\n$B bogus11\n")
+    res = load_text(tmp_path, text)
+    assert errors(res) == [(2, "Unknown keyword 'x'"), (3, "Unknown keyword 'bogus3'"),
+                           (6, "Unknown keyword 'k'"), (7, "Unknown keyword 'bogus10'")]
+
+
+def test_hash_parameter_comments_out_a_line_of_a_multiline_definition(tmp_path: Path) -> None:
+    # the corpus's pattern ($V2=${_HASH} then `$V2 ADDRESS \` inside a $VIP= block): the
+    # address is left out and keepalived 2.2.7 -t says nothing, rc 0
+    text = ("$V1=\n$V2=${_HASH}\n$VIP= \\\n virtual_ipaddress { \\\n"
+            "$V1 192.0.2.101 \\\n$V2 192.0.2.102 \\\n }\n" + VI.replace(
+                "  virtual_ipaddress {\n    192.0.2.100\n  }\n", "  $VIP\n"))
+    res = load_text(tmp_path, text)
+    assert int(res.exit_code()) == 0, errors(res)
+    assert [str(v.address) for v in res.config.vrrp_instances[0].virtual_ipaddress] == \
+        ["192.0.2.101/32"]
+
+
+def test_seq_parameters_and_loop_variable_inside_a_multiline_definition(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: Unknown keyword 'bogus_2', 'bogus_3' (line 3), 'other_2',
+    # 'other_3' (line 4), then 'in_1', 'more_1', 'in_2', 'more_2' (line 8)
+    text = ("$S=2\n$E=3\n~SEQ(i,$S,$E) bogus_$i\n~SEQ(j,${S},${E}) other_${j}\n"
+            "$BODY= \\\nin_${N} \\\nmore_$N\n~SEQ(N,1,2) $BODY\n")
+    res = load_text(tmp_path, text)
+    assert errors(res) == [(3, "Unknown keyword 'bogus_2'"), (3, "Unknown keyword 'bogus_3'"),
+                           (4, "Unknown keyword 'other_2'"), (4, "Unknown keyword 'other_3'"),
+                           (8, "Unknown keyword 'in_1'"), (8, "Unknown keyword 'more_1'"),
+                           (8, "Unknown keyword 'in_2'"), (8, "Unknown keyword 'more_2'")]
+
+
+def test_seq_with_parameters_inside_a_multiline_definition(tmp_path: Path) -> None:
+    # the corpus's pattern: $VS holds `~SEQ(RSHOST,$RSTART,$RSEND) $RS`; keepalived 2.2.7
+    # -t: rc 0, real servers .211 and .212
+    text = ("$RS= \\\nreal_server 192.0.2.$RSHOST 80 { \\\n  weight 1 \\\n}\n"
+            "$VS= \\\nvirtual_server 203.0.113.${HOST} 80 { \\\n  lb_algo rr \\\n"
+            "  lb_kind DR \\\n  protocol TCP \\\n  ~SEQ(RSHOST,$RSTART,$RSEND) $RS \\\n}\n"
+            "$RSTART=211\n$RSEND=212\n$HOST=1\n$VS\n")
+    res = load_text(tmp_path, text)
+    assert int(res.exit_code()) == 0, errors(res)
+    assert [str(r.ip) for r in res.config.virtual_servers[0].real_servers] == \
+        ["192.0.2.211", "192.0.2.212"]
+
+
+def test_iptables_keywords_are_config_errors_as_in_the_nftables_only_build(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 (Debian, nftables only) -t, rc 5: "(Line 3) iptables not supported,
+    # using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables'
+    # config option" and "(Line 4) Unknown keyword 'vrrp_ipsets'"; `nftables` alone: rc 0
+    res = load_text(tmp_path, "global_defs {\n router_id x\n vrrp_iptables IN OUT\n"
+                    " vrrp_ipsets\n}\n" + VI)
+    assert int(res.exit_code()) == 5
+    assert [ln for ln, _ in errors(res)] == [3, 4]
+    assert "iptables not supported" in errors(res)[0][1]
+    res = load_text(tmp_path, "global_defs {\n router_id x\n nftables\n}\n" + VI)
+    assert int(res.exit_code()) == 0, errors(res)
