@@ -150,6 +150,7 @@ class Builder:
     check_users: bool = True  # host check: do the users and groups scripts name exist?
     script_security: bool = False  # enable_script_security, known before any script is built
     script_user_set: bool = False
+    script_user_ok: bool = True  # script_user (and its group) exist, or were not checked
     default_user_failed: bool = False  # reported once, as keepalived does
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
@@ -239,6 +240,10 @@ class Builder:
                 g.entries.setdefault(k, []).extend(v)
         self.script_security = bool(g.get("enable_script_security", False))
         self.script_user_set = g.has("script_user")
+        if self.script_user_set and self.check_users:
+            su = g.get("script_user")
+            self.script_user_ok = self.host.has_user(su[0]) and (
+                len(su) < 2 or self.host.has_group(su[1]))
         kw: dict[str, Any] = {}
         simple = ("router_id", "notification_email_from", "smtp_helo_name", "default_interface",
                   "enable_script_security", "vrrp_version", "vrrp_garp_master_delay",
@@ -373,10 +378,14 @@ class Builder:
 
     def default_user_unusable(self, loc: Loc) -> bool:
         """Whether a script that names no user of its own cannot run. keepalived runs it as
-        script_user, else as keepalived_script, else as root; with enable_script_security it
-        will not fall back to root, so without both users it reports once and counts a config
-        error (-t exits 5). A host fact: --no-host-checks skips it."""
-        if not (self.check_users and self.script_security) or self.script_user_set:
+        script_user (none: if that user or group does not exist), else as keepalived_script,
+        else as root; with enable_script_security it will not fall back to root, so without
+        both users it reports once and counts a config error (-t exits 5). Such scripts are
+        dropped (vrrp_script and MISC_CHECK with an error of their own). A host fact:
+        --no-host-checks skips it."""
+        if self.script_user_set:  # its own error was reported with script_user
+            return not self.script_user_ok
+        if not (self.check_users and self.script_security):
             return False
         if self.default_user_failed:
             return True
@@ -388,9 +397,16 @@ class Builder:
                         "global_defs")
         return True
 
-    def script(self, w: tuple[str, ...], loc: Loc, user_keyword: bool = False) -> Script:
-        """A script keyword's command [user [group]]; `user_keyword`: the block has its own
-        `user` keyword (vrrp_script, MISC_CHECK), which the caller checks."""
+    def script(self, w: tuple[str, ...], loc: Loc) -> Script | None:
+        """A script keyword's command [user [group]]; None when it names no user and the
+        default script user is unusable (keepalived drops it)."""
+        s = self.command(w, loc)
+        if s.user is None and s.argv and self.default_user_unusable(loc):
+            return None
+        return s
+
+    def command(self, w: tuple[str, ...], loc: Loc) -> Script:
+        """The command [user [group]] of a script keyword, users checked."""
         argv = split_command(w[0]) if len(w) >= 1 else ()
         if not argv:
             self.diag.error("empty script command", loc)
@@ -398,8 +414,6 @@ class Builder:
         group = w[2] if len(w) > 2 else None
         if user:
             self.check_user(w[1:3], loc, "script")
-        elif not user_keyword and argv:
-            self.default_user_unusable(loc)
         return Script(tuple(argv), user, group, loc)
 
     def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
@@ -485,7 +499,7 @@ class Builder:
             self.diag.error(f"No script set for vrrp_script {name} - removing", c.loc,
                             end_line=c.end_line, hint="add: script \"/path/to/check args\"")
             return None
-        s = self.script(c.get("script"), c.where("script"), user_keyword=True)
+        s = self.command(c.get("script"), c.where("script"))
         if c.has("user"):
             u = c.get("user")
             self.check_user(u, c.where("user"), f"vrrp_script {name} user")
@@ -1420,7 +1434,7 @@ class Builder:
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.script(c.get("misc_path"), c.where("misc_path"), user_keyword=True)
+            s = self.command(c.get("misc_path"), c.where("misc_path"))
             if c.has("user"):
                 u = c.get("user")
                 self.check_user(u, c.where("user"), "MISC_CHECK user")
