@@ -13,10 +13,11 @@ import grp
 import ipaddress
 import os
 import pwd
+import socket
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
+from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc, Rc, Severity
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
     Checker,
@@ -107,6 +108,22 @@ class HostInfo:
             return name in self.interfaces
         return os.path.exists(f"/sys/class/net/{name}")
 
+    resolvable: frozenset[str] | None = None  # None: ask the resolver (smtp_server names)
+
+    def resolves(self, name: str) -> bool:
+        try:
+            ipaddress.ip_address(name)
+            return True
+        except ValueError:
+            pass
+        if self.resolvable is not None:
+            return name in self.resolvable
+        try:
+            socket.getaddrinfo(name, None)
+        except (OSError, UnicodeError):
+            return False
+        return True
+
     def has_user(self, name: str) -> bool:
         if self.users is not None:
             return name in self.users
@@ -152,6 +169,18 @@ class Builder:
     script_user_set: bool = False
     script_user_ok: bool = True  # script_user (and its group) exist, or were not checked
     default_user_failed: bool = False  # reported once, as keepalived does
+    later: list[Diagnostic] = field(default_factory=list)  # see completion_error
+
+    def completion_error(self, msg: str, loc: Loc | None, hint: str | None = None) -> None:
+        """An error keepalived finds when it completes the config, after parsing (it prints
+        no line): held back until the parse-time ones are out, so the first error we report
+        is the one keepalived reports first. The line is kept for the reader."""
+        self.later.append(Diagnostic(Severity.ERROR, msg, loc, Rc.CONFIG, None, hint))
+
+    def flush_completion(self) -> None:
+        for d in self.later:
+            self.diag.add(d)
+        self.later.clear()
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
         if not self.check_interfaces or self.host.has_interface(name):
@@ -176,8 +205,9 @@ class Builder:
         vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
                            self.vs_group, dup_error=False)
         self.vsgs = {g.name: g for g in vsgs}  # the port rules of a group's real servers
-        vss = [v for v in (self.virtual_server(c) for c in root.blocks.get("virtual_server", []))
-               if v is not None]
+        vss = [v for v in (self.in_line_order(self.virtual_server, c)
+                           for c in root.blocks.get("virtual_server", [])) if v is not None]
+        self.flush_completion()  # the checker's part is complete before the VRRP part is read
         scripts = self.unique(root.blocks.get("vrrp_script", []), "vrrp_script", self.vrrp_script,
                               dup_error=False)
         tfiles = self.unique(root.blocks.get("track_file", []), "track_file", self.track_file,
@@ -185,7 +215,7 @@ class Builder:
         tprocs = self.unique(root.blocks.get("vrrp_track_process", []), "vrrp_track_process",
                              self.track_process, dup_error=False)
         instances = self.unique(root.blocks.get("vrrp_instance", []), "vrrp instance",
-                                self.vrrp_instance)
+                                lambda c: self.in_line_order(self.vrrp_instance, c))
         groups = self.unique(root.blocks.get("vrrp_sync_group", []), "vrrp_sync_group",
                              self.sync_group)
         cfg = Config(
@@ -207,6 +237,18 @@ class Builder:
             files=tuple(files),
         )
         return self.cross_checks(cfg)
+
+    def in_line_order(self, make: Any, c: Ctx) -> Any:
+        """Build a block, its parse-time errors in line order as keepalived reports them
+        (we build addresses, tracking and routes in another order than they are written)."""
+        start = len(self.diag.items)
+        try:
+            return make(c)
+        finally:
+            def line(d: Diagnostic) -> int:
+                return d.loc.line if d.loc is not None and d.loc.file == c.loc.file \
+                    else c.loc.line
+            self.diag.items[start:] = sorted(self.diag.items[start:], key=line)
 
     def unique(self, ctxs: list[Ctx], what: str, make: Any, dup_error: bool = True
                ) -> list[Any]:
@@ -260,14 +302,25 @@ class Builder:
                 v = g.get(k)
                 kw[k] = int(v) if isinstance(v, float) and k.startswith(("vrrp_garp_master",
                     "vrrp_garp_lower", "vrrp_version", "vrrp_down")) else v
+        for k in ("vrrp_garp_master_repeat", "vrrp_garp_master_refresh_repeat"):
+            if kw.get(k) == 0:  # 2.2.7 counts it as a config error
+                self.diag.error(f"{k} must be greater than 0, setting to 1", g.where(k))
+                kw[k] = 1
         if g.has("smtp_connect_timeout"):
             kw["smtp_connect_timeout"] = max(1, int(g.get("smtp_connect_timeout")))
         kw["notification_email"] = tuple(w[0] for w, _ in g.entries.get("notification_email", []))
         if g.has("smtp_server"):
             w = g.get("smtp_server")
             kw["smtp_server"] = w[0]
-            if len(w) > 1:
-                kw["smtp_server_port"] = self.port(w[1], g.where("smtp_server"), "smtp_server")
+            port = self.int_in(w[1], 1, 65535, g.where("smtp_server"), "smtp_server port") \
+                if len(w) > 1 else 25
+            if port is not None and len(w) > 1:
+                kw["smtp_server_port"] = port
+            # keepalived resolves the name when it reads it (a host fact: its DNS, /etc/hosts)
+            if port is None or (self.check_interfaces and not self.host.resolves(w[0])):
+                self.diag.error(f"Invalid smtp server {w[0]} {w[1] if len(w) > 1 else 25}",
+                                g.where("smtp_server"),
+                                hint="an address, or a name this host can resolve")
         if g.has("script_user"):
             w = g.get("script_user")
             kw["script_user"] = w[0]
@@ -632,6 +685,7 @@ class Builder:
         kw: dict[str, Any] = {}
         fam = 4
         via_fam: int | None = None  # `via inet|inet6 ADDR` names the gateway's family
+        nh_devs: list[str] = []
         src: str | None = None
         i = 0
         while i < len(w):
@@ -644,6 +698,9 @@ class Builder:
                     i += 3
                     continue
                 kw["via"] = nxt
+                i += 2
+            elif o in ("dev", "oif") and nxt and "nexthop" in w[:i]:
+                nh_devs.append(nxt)  # a nexthop's: the route itself has no interface to track
                 i += 2
             elif o in ("dev", "table", "oif") and nxt:
                 kw["dev" if o != "table" else "table"] = nxt
@@ -688,6 +745,8 @@ class Builder:
         for k in ("expires", "pref"):
             if k in w and fam == 4:
                 self.diag.error(f"{k} is only valid for IPv6", loc)
+        for d in nh_devs:
+            self.iface_ok(d, loc, "VROUTE nexthop")
         if kw.get("dev"):
             self.iface_ok(kw["dev"], loc, "VROUTE nexthop")
             proto = w[w.index("protocol") + 1] if "protocol" in w[:-1] else None
@@ -695,9 +754,9 @@ class Builder:
                 self.diag.error("Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18)"
                                 ", resetting protocol", loc,
                                 hint="add no_track to keep the protocol, or drop it")
-        elif "no_track" not in w:
-            self.diag.error(f"Warning - cannot track route {dst} with no interface specified, "
-                            "not tracking", loc, hint="add 'dev IF' or 'no_track'")
+        elif "no_track" not in w:  # 2.2.7 exits 5 on it, 2.3.3 says nothing: compat.py
+            self.diag.warning(f"Warning - cannot track route {dst} with no interface specified,"
+                              " not tracking", loc, hint="add 'dev IF' or 'no_track'")
         return RouteSpec(tuple(w), fam, loc=loc, **kw)
 
     def _families(self, kw: dict[str, Any], loc: Loc, fam: int) -> int:
@@ -779,7 +838,7 @@ class Builder:
                             hint="put the other family in virtual_ipaddress_excluded")
         vips = [x for x in vips if x.family == fam]
         if not vips and not c.has("no_virtual_ipaddress"):
-            self.diag.error(f"{tag} No VIP specified; at least one is sensible", c.loc)
+            self.completion_error(f"{tag} No VIP specified; at least one is sensible", c.loc)
         kw["virtual_ipaddress"] = tuple(vips)
         kw["virtual_ipaddress_excluded"] = tuple(evips)
         kw["family"] = fam
@@ -795,9 +854,9 @@ class Builder:
         adv = float(c.get("advert_int", 1.0))
         if version == 2 and adv != int(adv):
             new = max(1.0, float(round(adv)))
-            self.diag.error(f"{tag} VRRPv2 advertisement interval {adv:f}s must be an integer. "
-                            f"rounding to {new:g}s", c.where("advert_int"),
-                            hint="sub-second adverts need version 3")
+            self.completion_error(f"{tag} VRRPv2 advertisement interval {adv:f}s must be an "
+                                  f"integer. rounding to {new:g}s", c.where("advert_int"),
+                                  hint="sub-second adverts need version 3")
             adv = new
         if version == 3:
             if adv > 40.95:
@@ -806,9 +865,9 @@ class Builder:
                                 c.where("advert_int"))
                 adv = 40.95
             if abs(adv * 100 - round(adv * 100)) > 1e-6:
-                self.diag.error(f"{tag} VRRPv3 advertisement interval {adv:f}s must be in units "
-                                "of 10ms - rounding", c.where("advert_int"),
-                                hint=f"write {round(adv * 100) / 100:g}")
+                self.completion_error(f"{tag} VRRPv3 advertisement interval {adv:f}s must be in "
+                                      "units of 10ms - rounding", c.where("advert_int"),
+                                      hint=f"write {round(adv * 100) / 100:g}")
             adv = round(adv * 100) / 100
         kw["advert_int"] = adv
         # preemption
@@ -816,9 +875,9 @@ class Builder:
         pdelay = float(c.get("preempt_delay", 0.0))
         if nopreempt and prio == 255:
             # keepalived 2.2.7 counts this one as a config error (-t exits 5)
-            self.diag.error(f"{tag} nopreempt is incompatible with priority 255. resetting "
-                            "nopreempt", c.where("nopreempt"),
-                            hint="an address owner (255) always preempts: lower the priority")
+            self.completion_error(f"{tag} nopreempt is incompatible with priority 255. resetting "
+                                  "nopreempt", c.where("nopreempt"),
+                                  hint="an address owner (255) always preempts: lower the priority")
             nopreempt = False
         if nopreempt and want == State.MASTER:
             self.diag.warning(f"{tag} Warning - nopreempt will not work with initial state "
@@ -844,8 +903,9 @@ class Builder:
                 self.diag.error(f"{tag} tracked interface {ref.name} doesn't exist", ref.loc)
         if iface and iface_found and any(r.name == iface for r in kw["track_interface"]):
             for ref in (r for r in kw["track_interface"] if r.name == iface):
-                self.diag.error(f"{tag} Ignoring track_interface {iface} since own interface",
-                                ref.loc, hint="the instance's own interface is always tracked")
+                self.completion_error(f"{tag} Ignoring track_interface {iface} since own "
+                                      "interface", ref.loc,
+                                      hint="the instance's own interface is always tracked")
             kw["track_interface"] = tuple(r for r in kw["track_interface"] if r.name != iface)
         kw["virtual_routes"] = tuple(r for r in (self.route(w, loc) for w, loc in
                                                   c.entries.get("virtual_routes", []))
@@ -876,9 +936,9 @@ class Builder:
             peers.append(UnicastPeer(a, **opts))
         kw["unicast_peer"] = tuple(peers)
         if not iface and not (peers and c.has("unicast_src_ip")) and "interface" not in c.locs:
-                self.diag.error(f"{tag} Unknown interface!", c.loc,
-                                hint="add: interface IFNAME")
-        self.unicast_checks(c, kw, tag, peers)
+                self.completion_error(f"{tag} Unknown interface!", c.loc,
+                                      hint="add: interface IFNAME")
+        unicast = self.unicast_checks(c, kw, tag, peers)
         # notify scripts
         for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                   "notify_master_rx_lower_pri", "notify"):
@@ -890,6 +950,10 @@ class Builder:
         kw["garp_master_refresh"] = int(c.get("garp_master_refresh", g.vrrp_garp_master_refresh))
         kw["garp_master_refresh_repeat"] = int(c.get("garp_master_refresh_repeat",
                                                      g.vrrp_garp_master_refresh_repeat))
+        for k in ("garp_master_repeat", "garp_master_refresh_repeat"):
+            if c.has(k) and kw[k] == 0:  # 2.2.7 counts it as a config error
+                self.diag.error(f"{tag}: {k} must be greater than 0, setting to 1", c.where(k))
+                kw[k] = 1
         kw["garp_lower_prio_delay"] = int(c.get(
             "garp_lower_prio_delay", g.vrrp_garp_lower_prio_delay
             if g.vrrp_garp_lower_prio_delay is not None else kw["garp_master_delay"]))
@@ -915,7 +979,7 @@ class Builder:
         kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
         if c.has("use_vmac"):
             kw["use_vmac"] = self.vmac_name(c, name, fam, kw["virtual_router_id"])
-            if peers and not kw["vmac_xmit_base"]:
+            if unicast and not kw["vmac_xmit_base"]:
                 self.diag.error(f"{tag} unicast with use_vmac requires vmac_xmit_base - setting",
                                 Loc(c.loc.file, c.end_line), hint="add: vmac_xmit_base")
                 kw["vmac_xmit_base"] = True
@@ -947,8 +1011,9 @@ class Builder:
         return want
 
     def unicast_checks(self, c: Ctx, kw: dict[str, Any], tag: str,
-                       peers: list[UnicastPeer]) -> None:
-        """keepalived 2.2.7's unicast/multicast consistency errors (each makes -t exit 5)."""
+                       peers: list[UnicastPeer]) -> bool:
+        """keepalived 2.2.7's unicast/multicast consistency errors (each makes -t exit 5);
+        whether the instance was written as unicast (a unicast keyword, peers or not)."""
         end = Loc(c.loc.file, c.end_line)
         if c.has("unicast_ttl"):
             if peers:
@@ -957,17 +1022,20 @@ class Builder:
                 self.diag.error(f"{tag}: Cannot use unicast_ttl without unicast peers - "
                                 "resetting", end, hint="unicast_ttl only applies to unicast_peer")
         if peers and kw.get("mcast_dst_ip") is not None:
-            self.diag.error(f"{tag} multicast destination specified with unicast - ignoring",
-                            c.where("mcast_dst_ip"), hint="remove mcast_dst_ip or unicast_peer")
+            self.completion_error(f"{tag} multicast destination specified with unicast - "
+                                  "ignoring", c.where("mcast_dst_ip"),
+                                  hint="remove mcast_dst_ip or unicast_peer")
             kw["mcast_dst_ip"] = None
         # an empty unicast_peer block counts as a unicast keyword; unicast_fault_no_peer does not
         unicast_kw = [k for k in ("unicast_src_ip", "check_unicast_src", "old_unicast_checksum")
                       if c.has(k)] + (["unicast_peer"] if "unicast_peer" in c.entries else [])
         if unicast_kw and not peers:
-            self.diag.error(f"{tag} A unicast keyword has been specified without any unicast "
-                            "peers. Defaulting to multicast. This usage is deprecated - please "
-                            "update your configuration.", c.where(unicast_kw[0]),
-                            hint=f"add unicast_peer addresses, or remove {unicast_kw[0]}")
+            self.completion_error(f"{tag} A unicast keyword has been specified without any "
+                                  "unicast peers. Defaulting to multicast. This usage is "
+                                  "deprecated - please update your configuration.",
+                                  c.where(unicast_kw[0]),
+                                  hint=f"add unicast_peer addresses, or remove {unicast_kw[0]}")
+        return bool(peers or unicast_kw)
 
     def authentication(self, c: Ctx, kw: dict[str, Any], tag: str, version: int, want: State,
                        fam: int) -> None:
@@ -1140,8 +1208,8 @@ class Builder:
         if proto is None and (kw.get("ip") is not None or grp_addrs):
             # keepalived carries on with UDP, but counts it as a config error (-t exits 5)
             shown = name if kw.get("ip") is not None else f"[{kw['group']}]:0"
-            self.diag.error(f"Virtual server {shown}: no protocol set - defaulting to UDP",
-                            c.loc, hint="add: protocol TCP")
+            self.completion_error(f"Virtual server {shown}: no protocol set - defaulting to UDP",
+                                  c.loc, hint="add: protocol TCP")
             proto = "UDP"
         kw["protocol"] = proto or "TCP"
         name = VirtualServer(**kw).key
@@ -1151,16 +1219,16 @@ class Builder:
                             hint=f"one of {' '.join(sorted(SCHEDULERS))}")
             sched = None
         if sched is None:  # a config error for keepalived 2.2.7, though it carries on
-            self.diag.error(f"Virtual server {name}: no scheduler set, setting default 'wlc'",
-                            c.loc, hint="add: lb_algo wlc (or rr, wrr, ...)")
+            self.completion_error(f"Virtual server {name}: no scheduler set, setting default 'wlc'",
+                                  c.loc, hint="add: lb_algo wlc (or rr, wrr, ...)")
             sched = "wlc"
         kw["lvs_sched"] = sched
         meth: str | None = None
         if c.has("lvs_method"):
             meth, kw["tunnel"] = self.method(c.get("lvs_method"), c.where("lvs_method"), name)
         if meth is None:  # a config error for keepalived 2.2.7, though it carries on
-            self.diag.error(f"Virtual server {name}: no forwarding method set, setting "
-                            "default NAT", c.loc, hint="add: lb_kind NAT (or DR, TUN)")
+            self.completion_error(f"Virtual server {name}: no forwarding method set, setting "
+                                  "default NAT", c.loc, hint="add: lb_kind NAT (or DR, TUN)")
             meth = "NAT"
         kw["lvs_method"] = meth
         flags = tuple(f for f in ("ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback",
@@ -1236,9 +1304,10 @@ class Builder:
             self.group_sorry_port(kw, c.where("sorry_server"))
         total = sum(r.weight for r in rss)
         if rss and kw["quorum"] > total:  # a config error for keepalived 2.2.7
-            self.diag.error(f"Warning - quorum {kw['quorum']} for {name} exceeds total weight "
-                            f"of real servers {total}, reducing quorum to {total}",
-                            c.where("quorum"), hint=f"quorum is a sum of weights: at most {total}")
+            self.completion_error(f"Warning - quorum {kw['quorum']} for {name} exceeds total "
+                                  f"weight of real servers {total}, reducing quorum to {total}",
+                                  c.where("quorum"),
+                                  hint=f"quorum is a sum of weights: at most {total}")
             kw["quorum"] = max(1, total)
         return VirtualServer(**kw)
 
@@ -1512,7 +1581,6 @@ class Builder:
     def cross_checks(self, cfg: Config) -> Config:
         instances = list(cfg.vrrp_instances)
         names = {i.name for i in instances}
-        self.duplicate_vrids(instances, cfg.global_defs)
         # tracking references
         scripts = {s.name for s in cfg.vrrp_scripts}
         files = {f.name for f in cfg.track_files}
@@ -1532,6 +1600,8 @@ class Builder:
                         if self._ref(r, procs, inst, "track process")]
             fixed.append(replace(inst, track_script=tuple(ok_scripts),
                                  track_file=tuple(ok_files), track_process=tuple(ok_procs)))
+        self.flush_completion()
+        self.duplicate_vrids(instances, cfg.global_defs)
         # sync groups
         member_of: dict[str, str] = {}
         groups = []
