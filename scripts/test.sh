@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl debootstrap)
+APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl debootstrap prometheus)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,6 +17,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     # the package's postinst may start keepalived: it must not run beside our tests
     systemctl stop keepalived 2>/dev/null || true
     pkill -x keepalived 2>/dev/null || true
+    # prometheus (for promtool and a one-shot scrape test) likewise: stop the packaged server
+    systemctl stop prometheus 2>/dev/null || true
+    if [ -s /run/prometheus/prometheus.pid ]; then
+      kill "$(cat /run/prometheus/prometheus.pid)" 2>/dev/null || true
+    fi
   else
     echo "== missing system packages (${missing[*]}); tests that need them will be skipped" >&2
   fi

@@ -199,7 +199,6 @@ class Builder:
         gctx = root.blocks.get("global_defs", [])
         self.gdefs = self.global_defs(gctx)
         self.bfd_instances(root.blocks.get("bfd_instance", []))
-        self.up_down_delays(root.entries.get("interface_up_down_delays", []))
         # keepalived -t parses the checker's part before the VRRP part: its once-only
         # messages (the script default user) land where it would report them
         vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
@@ -218,6 +217,7 @@ class Builder:
                                 lambda c: self.in_line_order(self.vrrp_instance, c))
         groups = self.unique(root.blocks.get("vrrp_sync_group", []), "vrrp_sync_group",
                              self.sync_group)
+        self.up_down_delays(root.entries.get("interface_up_down_delays", []))
         cfg = Config(
             global_defs=self.gdefs,
             static_ipaddress=tuple(
@@ -337,6 +337,15 @@ class Builder:
                     kw[k] = a
         if g.has("dynamic_interfaces"):
             kw["dynamic_interfaces"] = True
+        # an error, as in keepalived's nftables-only builds (compat.BUILD_CHOICES says why)
+        if g.has("vrrp_iptables"):
+            self.diag.error("iptables not supported: vrrp_iptables is ignored (pykeepalived "
+                            "makes no firewall rules)",
+                            g.where("vrrp_iptables"),
+                            hint="remove it, and open the VIPs in your own firewall rules")
+        if g.has("vrrp_ipsets"):
+            self.diag.error("ipsets not supported: vrrp_ipsets is ignored (pykeepalived makes "
+                            "no firewall rules)", g.where("vrrp_ipsets"), hint="remove it")
         if g.has("lvs_flush_on_stop"):
             kw["lvs_flush_on_stop"] = True
         if g.has("max_auto_priority"):
@@ -344,9 +353,7 @@ class Builder:
         for k in ("notify_fifo", "vrrp_notify_fifo", "lvs_notify_fifo", "notify_fifo_script",
                   "vrrp_notify_fifo_script", "lvs_notify_fifo_script", "startup_script",
                   "shutdown_script"):
-            if g.has(k) and not g.get(k):  # startup/shutdown_script take no value fatally
-                self.diag.error(f"{k.split('_')[0]} script missing", g.where(k))
-            elif g.has(k):
+            if g.has(k) and g.get(k):
                 kw[k] = self.script(g.get(k), g.where(k))
         if g.has("lvs_sync_daemon"):
             kw["lvs_sync_daemon"] = self.lvs_sync_daemon(g.get("lvs_sync_daemon"),
@@ -570,7 +577,8 @@ class Builder:
         return VrrpScript(
             name=name, script=s, interval=interval, timeout=c.get("timeout", 0.0) or interval,
             weight=weight, weight_reverse=rev, rise=int(c.get("rise", 1)),
-            fall=int(c.get("fall", 1)), init_fail=bool(c.get("init_fail", False)), loc=c.loc)
+            fall=int(c.get("fall", 1)), init_fail=bool(c.get("init_fail", False)), loc=c.loc,
+            timeout_configured=c.get("timeout", 0.0))
 
     def track_file(self, c: Ctx) -> TrackFile | None:
         name = c.args[0]
@@ -590,15 +598,8 @@ class Builder:
             self.diag.error(f"vrrp_track_process {name} has no process - removing", c.loc)
             return None
         p = c.get("process")
-        pm = None  # a bare `param_match` means exact; a valid one reads the full cmdline
-        full = bool(c.get("full_command", False))
-        if c.has("param_match"):
-            v = c.get("param_match")
-            if v and v[0] not in ("initial", "partial"):
-                self.diag.error(f"Invalid param_match type {v[0]} - ignoring",
-                                c.where("param_match"), hint="initial or partial (or nothing)")
-            else:
-                pm, full = (v[0] if v else None), True
+        # a valid param_match (bare: exact) makes keepalived match the full command line
+        full = bool(c.get("full_command", False)) or c.has("param_match")
         w, rev = (1, False)
         if c.has("weight"):
             wv, rev = self.weight(c.get("weight"), c.where("weight"), -254, 254,
@@ -606,7 +607,7 @@ class Builder:
             w = 1 if wv is None else wv
         return TrackProcess(
             name=name, process=p[0], params=tuple(p[1:]),
-            param_match=pm or "exact", weight=w, weight_reverse=rev,
+            param_match=c.get("param_match", "exact"), weight=w, weight_reverse=rev,
             quorum=int(c.get("quorum", 1)),
             quorum_max=int(c.get("quorum_max")) if c.has("quorum_max") else None,
             fork_delay=c.get("fork_delay", c.get("delay", 0.0)),
@@ -1445,6 +1446,7 @@ class Builder:
                                               vs.get("inhibit_on_failure", False)))
         kw["alpha"] = bool(inherit.get("alpha") or False)
         kw["smtp_alert"] = bool(c.get("smtp_alert", vs.get("smtp_alert", False)))
+        kw["smtp_alert_set"] = c.has("smtp_alert")
         checkers = []
         for kind in CHECKER_KINDS:
             for cc in c.blocks.get(kind, []):

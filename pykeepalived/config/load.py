@@ -44,20 +44,16 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     root = Walker(diag).walk(nodes, Ctx("root", (), Loc(path, 0), 0))
     builder = Builder(diag, opts.host, opts.check_interfaces, check_users=opts.check_scripts)
     cfg = builder.build(root, reader.files)
-    if opts.check_scripts and builder.missing_interface:
-        # keepalived checks the checker's scripts first, then its VRRP part stops at the
-        # missing interface: only the checker's scripts are judged
-        from pykeepalived.config.scripts import check_scripts
+    if opts.check_scripts:
+        from pykeepalived.config.scripts import CHECKER, VRRP, check_scripts
 
-        diag.info("VRRP script checks skipped until the missing interfaces are fixed "
-                  "(keepalived stops there too)")
-        check_scripts(replace(cfg, vrrp_scripts=(), vrrp_instances=(), sync_groups=(),
-                              global_defs=replace(cfg.global_defs,
-                                                  vrrp_notify_fifo_script=None)), diag)
-    elif opts.check_scripts:
-        from pykeepalived.config.scripts import check_scripts
-
-        disabled = check_scripts(cfg, diag)
+        sides: tuple[str, ...] = (CHECKER, VRRP)
+        if builder.missing_interface:
+            # keepalived's VRRP process stops there; its checker still checks its scripts
+            diag.info("VRRP script checks skipped until the missing interfaces are fixed "
+                      "(keepalived stops there too)")
+            sides = (CHECKER,)
+        disabled = check_scripts(cfg, diag, sides)
         if disabled:
             cfg = replace(
                 cfg,

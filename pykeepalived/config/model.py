@@ -124,6 +124,7 @@ class VrrpScript:
     fall: int = 1
     init_fail: bool = False
     loc: Loc | None = field(default=None, compare=False)
+    timeout_configured: float = 0.0  # as written (0: unset); keepalived's dump shows this
 
 
 @dataclass(frozen=True)
@@ -372,6 +373,7 @@ class RealServer:
     uthreshold: int = 0
     lthreshold: int = 0
     smtp_alert: bool = False
+    smtp_alert_set: bool = False  # written in the block (keepalived dumps unset as "yes")
     checkers: tuple[Checker, ...] = ()
     loc: Loc | None = field(default=None, compare=False)
 

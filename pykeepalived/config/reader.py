@@ -72,10 +72,33 @@ def default_config_id() -> str:
 def decomment(text: str) -> tuple[str, bool]:
     """Strip `#`/`!` comments outside double quotes; `\\#`/`\\!` are literal.
 
-    Returns the text and whether a quote was left open.
+    A line ending in a lone backslash keeps it even when a comment ate it, as keepalived's
+    reader does (a commented-out `... \\` line reads as `\\`). Returns the text and
+    whether a quote was left open.
     """
     if "#" not in text and "!" not in text and '"' not in text:
         return text, False
+    out, in_q, cut = _strip_comment(text)
+    if cut and _ends_in_lone_backslash(text):
+        out = out.rstrip() + "\\"
+    return out, in_q
+
+
+def _ends_in_lone_backslash(text: str) -> bool:
+    """Backslashes pair up left to right (`\\x` is one escape); is the last one alone?"""
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == "\\":
+            if i + 1 == n:
+                return True
+            i += 2
+        else:
+            i += 1
+    return False
+
+
+def _strip_comment(text: str) -> tuple[str, bool, bool]:
+    """(text before the comment, quote left open, whether a comment was cut off)."""
     out: list[str] = []
     in_q = False
     i = 0
@@ -93,7 +116,7 @@ def decomment(text: str) -> tuple[str, bool]:
                 continue
         out.append(c)
         i += 1
-    return "".join(out), in_q
+    return "".join(out), in_q, i < n
 
 
 def tokenize(text: str) -> tuple[list[str], bool]:
@@ -394,10 +417,13 @@ class Reader:
         first = v[:-1].strip()
         if first:
             lines.append(first)
-        # a multi-line definition: every line but the last ends with '\'
+        # a multi-line definition: every line but the last ends with '\'; an empty line
+        # (not a blank or a comment one) ends it, as in keepalived
         while frame.idx < len(frame.lines):
             raw = frame.lines[frame.idx]
             frame.idx += 1
+            if not raw.rstrip("\r"):
+                break
             t, _ = decomment(raw)
             t = t.strip()
             if not t:

@@ -19,16 +19,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from pykeepalived.check.results import RsChange
 from pykeepalived.config.model import Config
 from pykeepalived.daemon import paths
+from pykeepalived.daemon.channel import IpvsSynced, RsState, VrrpState
 from pykeepalived.daemon.child import ChildBase
 from pykeepalived.daemon.files import write_atomic
+from pykeepalived.daemon.supervisor import EXIT_FATAL
 
 log = logging.getLogger("pykeepalived.check")
 
 T = TypeVar("T")
 DEBOUNCE = 0.05
 RESYNC = 10.0
+STATS_EVERY = 5.0  # IPVS traffic counters for /metrics: one dump per service at most this often
 
 
 class CheckerChild(ChildBase):
@@ -37,16 +41,22 @@ class CheckerChild(ChildBase):
     def __init__(self, args: argparse.Namespace, config: Config) -> None:
         super().__init__(args, config)
         from pykeepalived.check.pool import CheckerPool
+        from pykeepalived.daemon import channel
         from pykeepalived.ipvs.desired import Health
 
-        self.pool = CheckerPool(config, on_event=self._on_event)
+        # a respawn starts from the parent's last known results, never all up unchecked
+        self.pool = CheckerPool(config, on_event=self._on_event, known=channel.read_known())
         self.health = Health()
         self.syncer: Any = None
         self.dirty = asyncio.Event()
         self.pending: list[Any] = []
         self.last_report: str = ""
         self.sync_state: str | None = None
+        self.vrrp_states: dict[str, str] = {}  # pushed over the channel (VrrpState)
+        self.sync_lock = asyncio.Lock()
         self.synced = False  # the first reconcile is done: the VRRP child may take the VIP
+        self.lvs_stats: list[dict[str, Any]] = []
+        self.stats_at = 0.0
         # every netlink call on one thread: pyroute2 keeps per-thread state, and calls must
         # not overlap anyway
         self.ipvs_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")
@@ -60,6 +70,17 @@ class CheckerChild(ChildBase):
         # per event would be quadratic over the 10k events of a large pool's start
         self.pending.append(ev)
         self.dirty.set()
+        if self.channel is not None and isinstance(ev, RsChange):
+            self.channel.send(RsState(ev.vs, ev.rs, ev.alive, ev.removed))
+
+    def on_channel(self, msg: Any) -> None:
+        """The VRRP child's state, pushed by the parent at the transition: the sync daemon
+        follows it now, not at the next sync-loop round."""
+        if isinstance(msg, VrrpState):
+            self.vrrp_states[msg.instance] = msg.state
+            spec = self.config.global_defs.lvs_sync_daemon
+            if spec is not None and spec.instance == msg.instance and self.synced:
+                self.spawn(self._follow_sync_daemon())  # before the first sync: its loop does
 
     async def _sync_loop(self) -> None:
         from pykeepalived.ipvs.desired import desired_table
@@ -84,21 +105,43 @@ class CheckerChild(ChildBase):
             if not self.synced:
                 self.synced = True
                 self.write_state()  # publish at once: the VRRP child is waiting for it
+                if self.channel is not None:
+                    self.channel.send(IpvsSynced())
             await self._follow_sync_daemon()
+            await self._read_stats()
+
+    async def _read_stats(self) -> None:
+        """gen2brain's keepalived_lvs_* come from the kernel's counters, not from us."""
+        assert self.loop is not None
+        if self.loop.time() - self.stats_at < STATS_EVERY:
+            return
+        self.stats_at = self.loop.time()
+        from pykeepalived.daemon.metrics import lvs_stats_plain
+
+        try:
+            self.lvs_stats = lvs_stats_plain(await self.ipvs(lambda: self.syncer.kernel.stats()))
+        except Exception as e:  # counters are a nicety: never stop syncing for them
+            log.debug("IPVS stats: %s", e)
 
     async def _follow_sync_daemon(self) -> None:
-        """lvs_sync_daemon follows its VRRP instance: read the VRRP child's published state."""
+        """lvs_sync_daemon follows its VRRP instance, whose state the parent pushes."""
+        async with self.sync_lock:  # the sync loop and a pushed transition, one at a time
+            await self._follow_sync_daemon_locked()
+
+    async def _follow_sync_daemon_locked(self) -> None:
         spec = self.config.global_defs.lvs_sync_daemon
         if spec is None:
             return
         state = "BACKUP"
-        try:
-            with open(paths.state_file(self.args, "vrrp"), encoding="utf-8") as fh:
-                snap = json.load(fh)
-            if spec.instance:
+        if spec.instance and spec.instance in self.vrrp_states:
+            state = self.vrrp_states[spec.instance]
+        elif spec.instance:  # nothing pushed (-C: no VRRP child here): its state file
+            try:
+                with open(paths.state_file(self.args, "vrrp"), encoding="utf-8") as fh:
+                    snap = json.load(fh)
                 state = snap["instances"].get(spec.instance, {}).get("state", "BACKUP")
-        except (OSError, ValueError, KeyError):
-            pass
+            except (OSError, ValueError, KeyError):
+                pass
         if state == self.sync_state:
             return
         from pykeepalived.ipvs.syncer import follow_vrrp_state
@@ -116,7 +159,7 @@ class CheckerChild(ChildBase):
     def snapshot(self) -> dict[str, Any]:
         # status reads the pool snapshot's own keys (virtual_servers, real_servers, ...)
         return {"role": "checker", **_plain(self.pool.snapshot()), "ipvs": self.last_report,
-                "ipvs_synced": self.synced}
+                "ipvs_synced": self.synced, "lvs_stats": self.lvs_stats}
 
     def dump(self) -> None:
         from pykeepalived.daemon import dumps
@@ -135,6 +178,7 @@ class CheckerChild(ChildBase):
 
         self.loop = asyncio.get_running_loop()
         self.install_signals(self.signal_handlers())
+        await self.start_channel()
         self.syncer = IpvsSyncer()
         try:
             k = await self.ipvs(lambda: self.syncer.kernel)
@@ -143,9 +187,11 @@ class CheckerChild(ChildBase):
             gd = self.config.global_defs
             await self.ipvs(lambda: apply_timeouts(k, gd))
         except Exception as e:
-            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL
+            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL, which
+            # stops the whole daemon (supervisor.EXIT_FATAL says why we do the same)
             log.error("IPVS: Can't initialize ipvs: %s", e)
-            return 1
+            self.exit_reason = f"IPVS: Can't initialize ipvs: {e}"
+            return EXIT_FATAL
         await self.pool.start()
         self.dirty.set()
         self.spawn(self._sync_loop())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import socket
 import time
 from typing import Any
@@ -157,8 +158,17 @@ def parent_data(config: Config) -> str:
 
 
 # ------------------------------------------------------------------ keepalived.data
+def cmd_str(script: Any) -> str:
+    """A command as keepalived prints it: every argument quoted, the program as the path it
+    resolved (symlinks followed: /bin/true is '/usr/bin/true' on a merged-/usr system)."""
+    argv = list(script.argv)
+    if argv and os.path.isabs(argv[0]) and os.path.exists(argv[0]):
+        argv[0] = os.path.realpath(argv[0])
+    return " ".join(f"'{a}'" for a in argv)
+
+
 def _script_line(label: str, script: Any) -> str:
-    return f"   {label} = '{script.command}', uid:gid 0:0"
+    return f"   {label} = {cmd_str(script)}, uid:gid 0:0"
 
 
 def _instance_lines(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
@@ -227,8 +237,9 @@ def _instance_lines(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
         if cfg.preempt_delay:
             out.append(f"   Preempt delay = {cfg.preempt_delay:g} secs")
         out.append("   Promote_secondaries = disabled")
-        if version == 2 and cfg.auth_type:
-            out.append(f"   Authentication type = {AUTH_NAME.get(cfg.auth_type, cfg.auth_type)}")
+        if version == 2:
+            out.append("   Authentication type = "
+                       f"{AUTH_NAME.get(cfg.auth_type, cfg.auth_type) or 'none'}")
             if cfg.auth_type == "PASS":
                 out.append(f"   Password = {cfg.auth_pass or ''}")
     vips = list(s.get("vips") or [])
@@ -274,19 +285,22 @@ def _scripts_section(snap: dict[str, Any], config: Config) -> list[str]:
     if not config.vrrp_scripts:
         return []
     results: dict[str, Any] = snap.get("scripts") or {}
+    running = set(snap.get("scripts_running") or ())
     out = ["------< VRRP Scripts >------"]
     for sc in config.vrrp_scripts:
         res = results.get(sc.name)
         status = "INIT" if res is None else ("GOOD" if res else "BAD")
+        # keepalived's result runs 0 .. rise+fall-1: the top when steadily good, 0 when bad
+        result = 0 if not res else sc.rise + sc.fall - 1
         out += [
             f" VRRP Script = {sc.name}",
-            f"   Command = '{sc.script.command}'",
+            f"   Command = {cmd_str(sc.script)}",
             f"   Interval = {sc.interval:g} sec",
-            f"   Timeout = {sc.timeout:g} sec",
+            f"   Timeout = {sc.timeout_configured:g} sec",
             f"   Weight = {sc.weight}",
             f"   Rise = {sc.rise}",
             f"   Fall = {sc.fall}",
-            f"   Result = {0 if res is None else (sc.rise if res else 0)}",
+            f"   Result = {result}",
             "   Insecure = no",
             f"   Init state = {'failed' if sc.init_fail else 'unknown'}",
             f"   Status = {status}",
@@ -299,12 +313,81 @@ def _scripts_section(snap: dict[str, Any], config: Config) -> list[str]:
                 if t.name == sc.name:
                     w = t.weight if t.weight is not None else sc.weight
                     out.append(f"     {inst.name}, weight {w}")
-        out.append("   State = idle")
+        out.append(f"   State = {'running' if sc.name in running else 'idle'}")
     return out
 
 
-def vrrp_data(snap: dict[str, Any], config: Config, now: float | None = None) -> str:
-    """/tmp/keepalived.data as the VRRP child writes it on USR1."""
+def _sockpool_section(snap: dict[str, Any]) -> list[str]:
+    """'------< VRRP Sockpool >------': one entry per socket and the instances on it (ours
+    reads and sends on one socket, so fd_in and fd_out are the same number)."""
+    pool = snap.get("sockpool")
+    if not pool:
+        return []
+    out = ["------< VRRP Sockpool >------"]
+    for p in pool:
+        out += [f" fd_in {p['fd']} fd_out = {p['fd']}",
+                f"   Interface = {p['interface']}",
+                f"   Family = IPv{p['family']}",
+                f"   Protocol = {'AH' if p.get('proto') == 51 else 'VRRP'}",
+                f"   Type = {'Unicast' if p.get('unicast') else 'Multicast'}",
+                "   Rx buf size = 0",
+                "   VRRP instances"]
+        out += [f"     {name} vrid {vrid}" for name, vrid in p.get("instances") or []]
+    return out
+
+
+def _if_state(flags: int) -> str:
+    from pykeepalived.daemon import ifinfo as f
+
+    return (f"{'' if flags & f.IFF_UP else 'not '}UP, "
+            f"{'' if flags & f.IFF_RUNNING else 'not '}RUNNING"
+            + ("" if flags & f.IFF_BROADCAST else ", no broadcast")
+            + (", loopback" if flags & f.IFF_LOOPBACK else "")
+            + (", point to point" if flags & f.IFF_POINTOPOINT else "")
+            + (", no arp" if flags & f.IFF_NOARP else "")
+            + ("" if flags & f.IFF_MULTICAST else ", no multicast"))
+
+
+def interfaces_section(ifaces: list[Any], config: Config) -> list[str]:
+    """'------< Interfaces >------' from ifinfo.collect(): every interface, and on each the
+    instances that track it (their own interface with weight 0, track_interface weights)."""
+    if not ifaces:
+        return []
+    tracking: dict[str, list[str]] = {}
+    for inst in config.vrrp_instances:
+        if inst.interface:
+            tracking.setdefault(inst.interface, []).append(f"{inst.name}, weight 0")
+        for t in inst.track_interface:
+            tracking.setdefault(t.name, []).append(f"{inst.name}, weight {t.weight or 0}")
+    hw = {1: "ETHERNET", 772: "LOOPBACK"}
+    out = ["------< Interfaces >------"]
+    for i in ifaces:
+        out += [f" Name = {i.name}", f"   index = {i.index}",
+                f"   IPv4 address = {i.ipv4 or '(none)'}",
+                f"   IPv6 address = {i.ipv6 or '(none)'}"]
+        if i.mac:
+            out += [f"   MAC = {i.mac}", f"   MAC broadcast = {i.broadcast}"]
+        out += [f"   State = {_if_state(i.flags)}",
+                f"   Seen up = {int(bool(i.flags & 1))}",
+                "   Delayed state change running = false",
+                "   Up debounce timer = 0us", "   Down debounce timer = 0us",
+                f"   MTU = {i.mtu}",
+                f"   HW Type = {hw.get(i.hw_type, f'UNKNOWN ({i.hw_type})')}",
+                "   NIC netlink status update",
+                "   Reset ARP config counter 0",
+                f"   Original arp_ignore {i.arp_ignore}",
+                f"   Original arp_filter {i.arp_filter}",
+                f"   Original promote_secondaries {i.promote_secondaries}",
+                "   Reset promote_secondaries counter 0"]
+        if i.name in tracking:
+            out.append("   Tracking VRRP instances :")
+            out += [f"     {t}" for t in tracking[i.name]]
+    return out
+
+
+def vrrp_data(snap: dict[str, Any], config: Config, now: float | None = None,
+              ifaces: list[Any] | None = None) -> str:
+    """/tmp/keepalived.data as the VRRP child writes it on USR1 (ifaces: ifinfo.collect())."""
     now = time.time() if now is None else now
     lines = global_section(config.global_defs)
     insts: dict[str, Any] = snap.get("instances") or {}
@@ -313,7 +396,9 @@ def vrrp_data(snap: dict[str, Any], config: Config, now: float | None = None) ->
         lines.append("------< VRRP Topology >------")
         for name, s in insts.items():
             lines += _instance_lines(name, s, _inst_cfg(config, name), now, weights)
+    lines += _sockpool_section(snap)
     lines += _scripts_section(snap, config)
+    lines += interfaces_section(ifaces or [], config)
     return "\n".join(lines) + "\n"
 
 
@@ -506,16 +591,15 @@ def _vs_lines(vs: VirtualServer, lv: dict[str, Any]) -> list[str]:
 
 
 def _rs_lines(rs: Any, r: dict[str, Any], vs: VirtualServer) -> list[str]:
-    weight = r.get("effective_weight", rs.weight) if r.get("alive", True) or \
-        rs.inhibit_on_failure else rs.weight
+    eff = int(r.get("effective_weight", rs.weight))
     alive = bool(r.get("alive", False))
-    if rs.inhibit_on_failure and not alive:
-        weight = 0
+    # keepalived 2.2.7 prints an unset real_server smtp_alert (-1) as "yes"
+    smtp = rs.smtp_alert or not getattr(rs, "smtp_alert_set", False)
     failed = sum(1 for c in (r.get("checkers") or []) if not c.get("up", True))
     dl = rs.checkers[0].delay_loop if rs.checkers else vs.delay_loop
     out = [
         "   ------< Real server >------",
-        f"   RIP = {rs.ip}, RPORT = {rs.port or 0}, WEIGHT = {weight}",
+        f"   RIP = {rs.ip}, RPORT = {rs.port or 0}, WEIGHT = {rs.weight} EFF WEIGHT = {eff}",
         f"   forwarding method = {rs.lvs_method}",
         f"   Alpha is {'ON' if rs.alpha else 'OFF'}",
         "   connection timeout = 5.000000",
@@ -528,9 +612,12 @@ def _rs_lines(rs: Any, r: dict[str, Any], vs: VirtualServer) -> list[str]:
     if rs.notify_down:
         out.append(f"     RS down notify script = {rs.notify_down.command}, uid:gid 0:0")
     out += [
-        f"   Using smtp notification = {'yes' if rs.smtp_alert else 'no'}",
+        f"   Using smtp notification = {'yes' if smtp else 'no'}",
         f"   initial weight = {rs.weight}",
-        f"   previous weight = {rs.weight}",
+        f"   effective weight = {eff}",
+        # the weight before the last dynamic change (MISC_CHECK misc_dynamic): not tracked,
+        # 0 as keepalived shows for a weight that never changed
+        "   previous effective_weight = 0",
         f"   alive = {int(alive)}",
         f"   num failed checkers = {failed}",
         f"   RS set = {int(alive or rs.inhibit_on_failure)}",
@@ -553,7 +640,8 @@ def _checker_lines(vs: VirtualServer, rs: Any, ch: Any, c: dict[str, Any]) -> li
         out += [
             f"   Alpha = {'yes' if ch.alpha else 'no'}",
             f"   Delay loop = {int(ch.delay_loop * 1e6)} us",
-            f"   Warmup = {int((ch.warmup or 0) * 1e6)} us",
+            # unset warmup is the delay_loop (keepalived's default)
+            f"   Warmup = {int((ch.delay_loop if ch.warmup is None else ch.warmup) * 1e6)} us",
             f"   Retries = {ch.retry}",
         ]
         if ch.retry:
@@ -564,8 +652,7 @@ def _checker_lines(vs: VirtualServer, rs: Any, ch: Any, c: dict[str, Any]) -> li
     if ch.kind not in ("MISC_CHECK", "FILE_CHECK", "BFD_CHECK"):
         ip = ch.connect_ip or rs.ip
         port = ch.connect_port or rs.port or 0
-        dest = f"[{ip}]:{port}" if ":" in str(ip) else f"{ip}:{port}"
-        out += ["   Connection", f"     Dest = {dest}"]
+        out += ["   Connection", f"     Dest = [{ip}]:{port}"]
         if ch.bindto is not None:
             out.append(f"     Bind to = {ch.bindto}:{ch.bind_port or 0}")
         if ch.bind_if:
@@ -574,4 +661,14 @@ def _checker_lines(vs: VirtualServer, rs: Any, ch: Any, c: dict[str, Any]) -> li
             out.append(f"     Mark = {ch.fwmark}")
         out.append(f"     Timeout = {ch.connect_timeout:f}")
     out.append(f"   Keepalive method = {ch.kind}")
+    if ch.kind == "MISC_CHECK" and ch.misc_path is not None:
+        out += [f"   script = {cmd_str(ch.misc_path)}",
+                f"   timeout = {ch.misc_timeout or 0:g}",
+                f"   dynamic = {'YES' if ch.misc_dynamic else 'NO'}",
+                "   uid:gid = 0:0"]
+        if c.get("last_check"):
+            t = float(c["last_check"])
+            sec, usec = int(t), round((t - int(t)) * 1e6) % 1_000_000
+            out.append(f"   Last ran = {sec}.{usec:06d} ({time.ctime(sec)}.{usec:06d})")
+            out.append(f"   Last status = {c.get('last_code') or 0}")
     return out

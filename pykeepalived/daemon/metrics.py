@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from pykeepalived.config.model import Config
+from pykeepalived.config.model import Config, VrrpInstance
 from pykeepalived.daemon.dumps import STATE_NUM, instance_stats
 
 # (metric, JSON stats key, help) in mehdy's order; labels {iname,intf,vrid,state}
@@ -60,9 +60,10 @@ class _Out:
     def __init__(self) -> None:
         self.families: dict[str, tuple[str, str, list[str]]] = {}
 
-    def add(self, name: str, kind: str, help_: str, value: float, **labels: object) -> None:
-        fam = self.families.setdefault(name, (kind, help_, []))
-        fam[2].append(f"{name}{_labels(**labels) if labels else ''} {_num(value)}")
+    def add(self, metric: str, kind: str, help_: str, value: float, /,
+            **labels: object) -> None:
+        fam = self.families.setdefault(metric, (kind, help_, []))
+        fam[2].append(f"{metric}{_labels(**labels) if labels else ''} {_num(value)}")
 
     def text(self) -> str:
         out: list[str] = []
@@ -79,53 +80,28 @@ def _pool_dict(pool: Any) -> dict[str, Any] | None:
     return dict(pool)
 
 
+# keepalived's tracker script Status/State as mehdy's exporter numbers them
+SCRIPT_STATUS = {False: 0, True: 1}  # BAD, GOOD (INIT: no sample, as the exporter skips it)
+SCRIPT_STATES = ("idle", "running", "requested termination", "forcing termination")
+# gen2brain's IPVS counters: (suffix, IPVS stats key, help); labels {addr, proto}
+LVS_COUNTERS: tuple[tuple[str, str, str], ...] = (
+    ("in_packets", "inpkts", "in packets"),
+    ("out_packets", "outpkts", "out packets"),
+    ("in_bytes", "inbytes", "in bytes"),
+    ("out_bytes", "outbytes", "out bytes"),
+    ("conn", "conns", "connections"),
+)
+
+
 def render(vrrp_snap: dict[str, Any] | None, checker_snap: Any = None,
-           config: Config | None = None) -> str:
-    """Prometheus text (version 0.0.4) for one VRRP snapshot and one checker snapshot;
-    with the config, also mehdy's keepalived_gratuitous_arp_delay_total."""
+           config: Config | None = None, parent: dict[str, Any] | None = None) -> str:
+    """Prometheus text (version 0.0.4) for one VRRP snapshot, one checker snapshot and the
+    parent's record of its children. With the config, also the per-instance GARP delay."""
     o = _Out()
-    o.add("keepalived_up", "gauge", "Status", 1 if vrrp_snap or checker_snap else 0)
+    o.add("keepalived_up", "gauge", "Status", _up(vrrp_snap, checker_snap, parent))
     for name, s in ((vrrp_snap or {}).get("instances") or {}).items():
-        state_name = s.get("state", "INIT")
-        state = STATE_NUM.get(state_name, 0)
-        intf = s.get("interface") or ""
-        vrid = s.get("vrid", 0)
-        for vip in s.get("vips") or []:
-            parts = vip.split(" ")
-            ip = parts[0]
-            dev = parts[2] if len(parts) >= 3 else intf
-            o.add("keepalived_vrrp_state", "gauge", "State of vrrp", state,
-                  iname=name, intf=dev, vrid=vrid, ip_address=ip)
-        st = instance_stats(s)
-        common = {"iname": name, "intf": intf, "vrid": vrid, "state": state_name}
-        for metric, key, help_ in VRRP_COUNTERS:
-            o.add(metric, "counter", help_, st[key], **common)
-        cfg = config.instance(name) if config is not None else None
-        if cfg is not None:
-            o.add("keepalived_gratuitous_arp_delay_total", "counter", "Gratuitous ARP delay",
-                  cfg.garp_master_delay, **common)
-        # ours: things keepalived's dumps do not carry
-        o.add("pykeepalived_vrrp_priority", "gauge", "Effective priority",
-              s.get("effective_priority", 0), iname=name, vrid=vrid)
-        o.add("pykeepalived_vrrp_base_priority", "gauge", "Configured priority",
-              s.get("base_priority", 0), iname=name, vrid=vrid)
-        o.add("pykeepalived_vrrp_last_transition_timestamp_seconds", "gauge",
-              "Wall-clock time of the last state change", s.get("last_transition") or 0,
-              iname=name, vrid=vrid)
-        last = (s.get("last_advert") or {}).get("time")
-        if last:
-            o.add("pykeepalived_vrrp_last_advert_timestamp_seconds", "gauge",
-                  "Wall-clock time of the last accepted advert", last, iname=name, vrid=vrid)
-        o.add("pykeepalived_gratuitous_arp_sent_total", "counter",
-              "GARP/NA packets sent", s.get("garp_sent", 0), iname=name, vrid=vrid)
-        for key, val in sorted((s.get("counters") or {}).items()):
-            if key.startswith("drop_"):
-                o.add("pykeepalived_vrrp_dropped_packets_total", "counter",
-                      "Received packets dropped, by reason", val, iname=name, vrid=vrid,
-                      reason=key[5:])
-        if s.get("counters", {}).get("send_error"):
-            o.add("pykeepalived_vrrp_send_errors_total", "counter", "Adverts not sent",
-                  s["counters"]["send_error"], iname=name, vrid=vrid)
+        _render_instance(o, name, s, config.instance(name) if config is not None else None)
+    _render_scripts(o, vrrp_snap or {})
     loop = (vrrp_snap or {}).get("loop")
     if loop:
         o.add("pykeepalived_loop_lateness_max_seconds", "gauge",
@@ -136,8 +112,85 @@ def render(vrrp_snap: dict[str, Any] | None, checker_snap: Any = None,
               "Worst lateness over the last 256 timers", loop.get("lateness_recent_max", 0))
         o.add("pykeepalived_loop_timers_total", "counter", "Timers fired",
               loop.get("timers", 0))
-    _render_checker(o, _pool_dict(checker_snap))
+    pool = _pool_dict(checker_snap)
+    _render_checker(o, pool)
+    _render_lvs(o, (pool or {}).get("lvs_stats"))
+    _render_children(o, parent)
     return o.text()
+
+
+def _up(vrrp: Any, checker: Any, parent: dict[str, Any] | None) -> int:
+    """1 only when every child the config needs is running and publishing: a checker that
+    keeps dying must not hide behind a healthy VRRP child."""
+    if parent is None:
+        return 1 if vrrp or checker else 0
+    kids = parent.get("children") or {}
+    live = {"vrrp": bool(vrrp), "checker": bool(checker)}
+    wanted = [k for k, c in kids.items() if c.get("wanted")]
+    return 1 if wanted and all(live.get(k) and kids[k].get("running") for k in wanted) else 0
+
+
+def _render_instance(o: _Out, name: str, s: dict[str, Any], cfg: VrrpInstance | None) -> None:
+    state = STATE_NUM.get(s.get("state", "INIT"), 0)
+    intf = s.get("interface") or ""
+    vrid = s.get("vrid", 0)
+    vips = list(s.get("vips") or [])
+    n_excl = len(cfg.virtual_ipaddress_excluded) if cfg is not None else 0
+    main, excl = vips[:len(vips) - n_excl], vips[len(vips) - n_excl:]
+    for metric, help_, group in (("keepalived_vrrp_state", "State of vrrp", main),
+                                 ("keepalived_vrrp_excluded_state",
+                                  "State of vrrp with excluded VIP", excl)):
+        for vip in group:
+            parts = vip.split(" ")
+            dev = parts[2] if len(parts) >= 3 and parts[1] == "dev" else intf
+            o.add(metric, "gauge", help_, state, iname=name, intf=dev, vrid=vrid,
+                  ip_address=parts[0])
+    if not vips:  # the exporter still reports the state, with an empty address
+        o.add("keepalived_vrrp_state", "gauge", "State of vrrp", state, iname=name, intf=intf,
+              vrid=vrid, ip_address="")
+    # mehdy's labels since v1.3.0: no `state`, so a failover does not split the series
+    common = {"iname": name, "intf": intf, "vrid": vrid}
+    st = instance_stats(s)
+    for metric, key, help_ in VRRP_COUNTERS:
+        o.add(metric, "counter", help_, st[key], **common)
+    if cfg is not None:
+        o.add("keepalived_gratuitous_arp_delay_total", "counter", "Gratuitous ARP delay",
+              cfg.garp_master_delay, **common)
+    # ours: things keepalived's dumps do not carry
+    o.add("pykeepalived_vrrp_priority", "gauge", "Effective priority",
+          s.get("effective_priority", 0), iname=name, vrid=vrid)
+    o.add("pykeepalived_vrrp_base_priority", "gauge", "Configured priority",
+          s.get("base_priority", 0), iname=name, vrid=vrid)
+    o.add("pykeepalived_vrrp_last_transition_timestamp_seconds", "gauge",
+          "Wall-clock time of the last state change", s.get("last_transition") or 0,
+          iname=name, vrid=vrid)
+    last = (s.get("last_advert") or {}).get("time")
+    if last:
+        o.add("pykeepalived_vrrp_last_advert_timestamp_seconds", "gauge",
+              "Wall-clock time of the last accepted advert", last, iname=name, vrid=vrid)
+    o.add("pykeepalived_gratuitous_arp_sent_total", "counter",
+          "GARP/NA packets sent", s.get("garp_sent", 0), iname=name, vrid=vrid)
+    for key, val in sorted((s.get("counters") or {}).items()):
+        if key.startswith("drop_"):
+            o.add("pykeepalived_vrrp_dropped_packets_total", "counter",
+                  "Received packets dropped, by reason", val, iname=name, vrid=vrid,
+                  reason=key[5:])
+    if s.get("counters", {}).get("send_error"):
+        o.add("pykeepalived_vrrp_send_errors_total", "counter", "Adverts not sent",
+              s["counters"]["send_error"], iname=name, vrid=vrid)
+
+
+def _render_scripts(o: _Out, snap: dict[str, Any]) -> None:
+    """keepalived_script_status/state{name}: what mehdy's exporter reads from the
+    "VRRP Scripts" section of keepalived.data (GOOD 1 / BAD 0; idle 0 / running 1 ...)."""
+    running = set(snap.get("scripts_running") or ())
+    for name, ok in sorted((snap.get("scripts") or {}).items()):
+        if ok is None:
+            continue
+        o.add("keepalived_script_status", "gauge", "Tracker Script Status",
+              SCRIPT_STATUS[bool(ok)], name=name)
+        o.add("keepalived_script_state", "gauge", "Tracker Script State",
+              SCRIPT_STATES.index("running" if name in running else "idle"), name=name)
 
 
 def _render_checker(o: _Out, pool: dict[str, Any] | None) -> None:
@@ -148,7 +201,8 @@ def _render_checker(o: _Out, pool: dict[str, Any] | None) -> None:
         v = vs["key"]
         o.add("pykeepalived_lvs_vs_quorum_up", "gauge", "1 when the VS quorum is met",
               bool(vs.get("quorum_up")), vs=v)
-        o.add("pykeepalived_lvs_vs_weight_sum", "gauge", "Sum of alive real server weights",
+        # not *_weight_sum: promtool reserves _sum for histograms and summaries
+        o.add("pykeepalived_lvs_vs_alive_weight", "gauge", "Sum of alive real server weights",
               vs.get("weight_sum", 0), vs=v)
         for rs in vs.get("real_servers") or []:
             ip, port = rs["key"][0], rs["key"][1]
@@ -170,13 +224,69 @@ def _render_checker(o: _Out, pool: dict[str, Any] | None) -> None:
                           "Duration of the last check", c["last_duration"], **lab)
 
 
-SnapshotFn = Callable[[], tuple[dict[str, Any] | None, Any]]
+def lvs_stats_plain(services: Any) -> list[dict[str, Any]]:
+    """IPVSKernel.stats() as the checker child publishes it: addresses the way gen2brain's
+    exporter prints them ("ip:port", IPv6 without brackets; "fwmark:N" for a fwmark
+    service) and the IP protocol number (0 for fwmark)."""
+    out = []
+    for ss in services:
+        svc = ss.service
+        proto = {"tcp": 6, "udp": 17, "sctp": 132}.get(svc.protocol or "", 0)
+        addr = f"fwmark:{svc.fwmark}" if svc.fwmark else f"{svc.addr}:{svc.port}"
+        out.append({"addr": addr, "proto": proto, "stats": dict(ss.stats),
+                    "dests": [{"addr": f"{d.addr}:{d.port}", "stats": dict(st)}
+                              for d, st in ss.dests]})
+    return out
+
+
+def _render_lvs(o: _Out, services: list[dict[str, Any]] | None) -> None:
+    """gen2brain's keepalived_lvs_{vip,rs}_* from the kernel's IPVS stats, labels {addr, proto}
+    as that exporter sets them (addr "ip:port", proto the IP protocol number; a real server
+    carries its service's proto). TYPE untyped: the names predate the _total convention and
+    dashboards use them as they are; promtool lints only TYPE counter names for _total."""
+    for svc in services or ():
+        proto = str(svc.get("proto", 0))
+        st = svc.get("stats") or {}
+        for suffix, key, help_ in LVS_COUNTERS:
+            o.add(f"keepalived_lvs_vip_{suffix}", "untyped", f"VIP {help_}", st.get(key, 0),
+                  addr=svc.get("addr", ""), proto=proto)
+        for d in svc.get("dests") or ():
+            ds = d.get("stats") or {}
+            for suffix, key, help_ in LVS_COUNTERS:
+                o.add(f"keepalived_lvs_rs_{suffix}", "untyped", f"RS {help_}", ds.get(key, 0),
+                      addr=d.get("addr", ""), proto=proto)
+
+
+def _render_children(o: _Out, parent: dict[str, Any] | None) -> None:
+    """Child processes as the parent sees them: a crash loop shows as a climbing counter and
+    the last exit's reason, never as a silent gap."""
+    for kind, c in sorted(((parent or {}).get("children") or {}).items()):
+        if not c.get("wanted"):
+            continue
+        o.add("pykeepalived_child_up", "gauge", "1 while the child process runs",
+              bool(c.get("running")), child=kind)
+        o.add("pykeepalived_child_restarts_total", "counter", "Child processes respawned",
+              c.get("restarts", 0), child=kind)
+        last = c.get("last_exit")
+        if last:
+            o.add("pykeepalived_child_last_exit_timestamp_seconds", "gauge",
+                  "Wall-clock time the child last exited", last.get("time", 0), child=kind)
+            o.add("pykeepalived_child_last_exit_info", "gauge",
+                  "Why the child last exited (value always 1)", 1, child=kind,
+                  status=last.get("status", ""), reason=str(last.get("reason", ""))[:200])
+
+
+Snapshot = tuple[dict[str, Any] | None, Any, dict[str, Any] | None]
+SnapshotFn = Callable[[], Snapshot]
 
 
 async def serve(host: str = "127.0.0.1", port: int = 9650,
                 snapshot_fn: SnapshotFn | None = None,
-                path: str = "/metrics") -> asyncio.base_events.Server:
-    """Start the endpoint; returns the asyncio Server (caller closes it). GET path only."""
+                path: str = "/metrics",
+                config_fn: Callable[[], Config | None] | None = None,
+                ) -> asyncio.base_events.Server:
+    """Start the endpoint; returns the asyncio Server (caller closes it). GET path only.
+    snapshot_fn gives (vrrp snapshot, checker snapshot, parent record)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -189,8 +299,9 @@ async def serve(host: str = "127.0.0.1", port: int = 9650,
             elif target != path:
                 status, body, ctype = "404 Not Found", b"try /metrics\n", "text/plain"
             else:
-                vs, cs = snapshot_fn() if snapshot_fn else (None, None)
-                body = render(vs, cs).encode()
+                vs, cs, ps = snapshot_fn() if snapshot_fn else (None, None, None)
+                cfg = config_fn() if config_fn else None
+                body = render(vs, cs, cfg, ps).encode()
                 status, ctype = "200 OK", "text/plain; version=0.0.4; charset=utf-8"
             writer.write(f"HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\n"
                          f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()

@@ -28,5 +28,6 @@ def state_file(args: argparse.Namespace, role: str) -> str:
 
 def dump_file(args: argparse.Namespace, kind: str) -> str:
     names = {"data": "keepalived.data", "stats": "keepalived.stats",
-             "json": "keepalived.json", "check_data": "keepalived_check.data"}
+             "json": "keepalived.json", "check_data": "keepalived_check.data",
+             "parent_data": "keepalived_parent.data"}
     return os.path.join(getattr(args, "dump_dir", None) or DUMP_DIR, names[kind])

@@ -56,6 +56,38 @@ def read_state(state_dir: str, role: str, now: float | None = None) -> ChildStat
     return ChildState(role, path, data, None)
 
 
+def read_parent(state_dir: str) -> dict[str, Any] | None:
+    """The parent's record of its children (parent.json): which ones the config needs, their
+    restarts and last exit; after a permanent error, why the daemon stopped."""
+    try:
+        with open(os.path.join(state_dir, "parent.json"), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def child_problems(parent: dict[str, Any] | None,
+                   states: dict[str, ChildState]) -> dict[str, str]:
+    """Every child the config needs and that is not running fresh is a problem, with the
+    parent's restart count and last exit reason when there is one."""
+    kids = (parent or {}).get("children") or {}
+    out: dict[str, str] = {}
+    for role, st in states.items():
+        wanted = bool((kids.get(role) or {}).get("wanted"))
+        if st.problem is None or (st.problem == "no state file" and not wanted):
+            continue
+        why = st.problem
+        rec = kids.get(role) or {}
+        last = rec.get("last_exit") or {}
+        if rec.get("restarts"):
+            why += f"; restarted {rec['restarts']} times"
+        if last.get("reason"):
+            why += f"; last exit: {last['reason']}"
+        out[role] = why
+    return out
+
+
 def _age(t: float | None, now: float) -> str:
     if not t:
         return "never"
@@ -152,6 +184,15 @@ def format_text(doc: dict[str, Any], now: float) -> str:
         if loop:
             lines.append(f"  loop lateness: max {loop.get('lateness_max', 0) * 1000:.1f} ms, "
                          f"recent max {loop.get('lateness_recent_max', 0) * 1000:.1f} ms")
+    for kind, k in sorted((doc.get("children") or {}).items()):
+        if not k.get("wanted"):
+            continue
+        last = k.get("last_exit") or {}
+        line = (f"{kind} child: {'running' if k.get('running') else 'NOT RUNNING'}, "
+                f"{k.get('restarts', 0)} restarts")
+        if last:
+            line += f", last exit {_age(last.get('time'), now)}: {last.get('reason')}"
+        lines.append(line)
     c = doc.get("checker")
     if c is not None:
         lines.append(f"Checker (pid {c['pid']})")
@@ -179,18 +220,24 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     now = time.time()
     states = {r: read_state(args.state_dir, r, now) for r in ROLES}
+    parent = read_parent(args.state_dir)
     live = {r: s.data for r, s in states.items() if s.problem is None}
+    if parent and parent.get("stopped"):  # kept by the parent when a permanent error hit
+        live = {}
     if not live:
         why = "; ".join(f"{r}: {s.problem}" for r, s in states.items())
+        if parent and parent.get("stopped"):
+            why = f"stopped after a permanent error: {parent['stopped']}"
         if args.json:
-            print(json.dumps({"running": False, "reason": why}))
+            print(json.dumps({"running": False, "reason": why,
+                              "children": (parent or {}).get("children")}))
         print(f"pykeepalived is not running ({why}; state dir {args.state_dir})",
               file=sys.stderr)
         return EXIT_NOT_RUNNING
     doc = summarize(live.get("vrrp"), live.get("checker"), now)
     doc["running"] = True
-    doc["problems"] = {r: s.problem for r, s in states.items()
-                       if s.problem and s.problem != "no state file"}
+    doc["children"] = (parent or {}).get("children") or {}
+    doc["problems"] = child_problems(parent, states)
     if args.json:
         print(json.dumps(doc, default=str))
     else:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,7 +25,7 @@ from typing import Any
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.diagnostics import Rc
 from pykeepalived.config.model import Config
-from pykeepalived.daemon import sdnotify, signals
+from pykeepalived.daemon import channel, sdnotify, signals
 from pykeepalived.daemon.files import remove_pidfile, write_pidfile
 
 log = logging.getLogger("pykeepalived.daemon")
@@ -34,6 +37,10 @@ CHILD_WAIT = 5.0  # seconds a child gets to stop before SIGKILL (keepalived's ch
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 5.0
 STABLE_AFTER = 10.0  # a child that ran this long gets its back-off reset
 EXIT_CONFIG = 2  # a child's permanent config error: stop everything, as keepalived does
+# a child's permanent run-time error (keepalived's FATAL, e.g. no IPVS in the kernel): stop
+# everything and exit 1, as keepalived 2.2.7 does; a director without its IPVS table must not
+# take the VIP (it would black-hole every virtual_server while the peer could serve them)
+EXIT_FATAL = 3
 
 
 def runnable(rc: Rc) -> bool:
@@ -59,6 +66,13 @@ class Child:
     backoff: float = 0.0
     restarts: int = 0
     watcher: asyncio.Task[None] | None = None
+    channel: channel.Endpoint | None = None
+    last_exit: dict[str, Any] | None = None  # time, pid, status, reason (status, /metrics)
+
+    def record(self, wanted: bool) -> dict[str, Any]:
+        running = self.proc is not None and self.proc.returncode is None
+        return {"wanted": wanted, "pid": self.proc.pid if running and self.proc else None,
+                "running": running, "restarts": self.restarts, "last_exit": self.last_exit}
 
 
 @dataclass
@@ -69,7 +83,13 @@ class Supervisor:
     children: dict[str, Child] = field(default_factory=dict)
     exit_code: int = 0
     config_fd: int = -1  # memfd holding the pickled model the children start from
+    # the checker's last results by (vs key, rs key), pushed over its channel: a respawned
+    # checker starts from them
+    known: dict[tuple[str, channel.RsKey], bool] = field(default_factory=dict)
+    vrrp_states: dict[str, str] = field(default_factory=dict)  # relayed to a new checker
+    stop_reason: str | None = None  # a child's permanent error, kept in parent.json
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stopping: bool = False
 
     def load_options(self) -> LoadOptions:
@@ -89,6 +109,7 @@ class Supervisor:
             log.warning("Warning - keepalived has no configuration to run")
         for kind in kinds:
             await self.spawn(kind)
+        self.publish()
         sdnotify.notify("READY=1", f"STATUS=running: {', '.join(kinds) or 'nothing'}")
         metrics = await self._start_metrics()
         wd = sdnotify.watchdog_interval()
@@ -99,7 +120,34 @@ class Supervisor:
         if metrics is not None:
             metrics.close()
         await self.stop_children()
+        self.publish(final=True)
         return self.exit_code
+
+    def record(self) -> dict[str, Any]:
+        """What `status` and /metrics show about the children (restarts, last exit)."""
+        wanted = set(wanted_children(self.config, self.args))
+        kids = {k: ch.record(k in wanted) for k, ch in self.children.items()}
+        for k in wanted - kids.keys():
+            kids[k] = Child(k).record(True)
+        return {"pid": os.getpid(), "time": time.time(), "children": kids,
+                "stopped": self.stop_reason}
+
+    def publish(self, final: bool = False) -> None:
+        """parent.json beside the children's state files; removed on a clean stop, kept
+        (with the reason) when a permanent error stopped us."""
+        from pykeepalived.daemon import paths
+        from pykeepalived.daemon.files import write_atomic
+
+        path = paths.state_file(self.args, "parent")
+        try:
+            if final and self.stop_reason is None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                return
+            os.makedirs(paths.state_dir(self.args), mode=0o755, exist_ok=True)
+            write_atomic(path, json.dumps(self.record(), default=str), 0o644)
+        except OSError as e:
+            log.debug("cannot write %s: %s", path, e)
 
     async def _start_metrics(self) -> asyncio.base_events.Server | None:
         """The endpoint reads what the children publish: the parent never blocks on them."""
@@ -111,13 +159,14 @@ class Supervisor:
         host, _, port = self.args.metrics.rpartition(":")
         host = host.strip("[]") or "127.0.0.1"
 
-        def snap() -> tuple[dict[str, Any] | None, Any]:
+        def snap() -> metrics.Snapshot:
             d = paths.state_dir(self.args)
             v, c = read_state(d, "vrrp"), read_state(d, "checker")
-            return (v.data if v.problem is None else None, c.data if c.problem is None else None)
+            return (v.data if v.problem is None else None,
+                    c.data if c.problem is None else None, self.record())
 
         try:
-            srv = await metrics.serve(host, int(port), snap)
+            srv = await metrics.serve(host, int(port), snap, config_fn=lambda: self.config)
         except (OSError, ValueError) as e:
             log.error("metrics endpoint %s: %s", self.args.metrics, e)
             return None
@@ -151,22 +200,66 @@ class Supervisor:
         if kind == "vrrp" and "checker" in wanted_children(self.config, self.args) and \
                 not self.children.get("vrrp", Child("vrrp")).restarts:
             env["PYKEEPALIVED_WAIT_IPVS"] = "1"  # first start only: a respawn has its table
-        with signals.held():  # the child starts with them held, until its handlers exist
-            ch.proc = await asyncio.create_subprocess_exec(
-                # -P: never import from the cwd (root started in /tmp must not run a planted
-                # module)
-                sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
-                stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=(self.config_fd,))
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env[channel.ENV_FD] = str(theirs.fileno())
+        fds = [self.config_fd, theirs.fileno()]
+        known_fd = -1
+        if kind == "checker" and ch.restarts:
+            known_fd = channel.write_known(self.known)
+            env[channel.ENV_KNOWN_FD] = str(known_fd)
+            fds.append(known_fd)
+        try:
+            with signals.held():  # the child starts with them held, until its handlers exist
+                ch.proc = await asyncio.create_subprocess_exec(
+                    # -P: never import from the cwd (root started in /tmp must not run a
+                    # planted module)
+                    sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
+                    stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=tuple(fds))
+        finally:
+            theirs.close()
+            if known_fd >= 0:
+                os.close(known_fd)
+        if ch.channel is not None:
+            ch.channel.close()
+        ch.channel = channel.Endpoint(ours, lambda m, _b, kind=kind: self.on_message(kind, m))
+        await ch.channel.start()
+        if kind == "checker":  # the VRRP states so far (lvs_sync_daemon follows one)
+            for inst, state in self.vrrp_states.items():
+                ch.channel.send(channel.VrrpState(inst, state))
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
                  "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)
         ch.watcher = asyncio.get_running_loop().create_task(self._watch(ch, ch.proc))
+        self.publish()
+
+    def _exit_reason(self, kind: str, pid: int) -> str | None:
+        """The one-line reason a child left in <state dir>/<kind>.exit before exiting."""
+        from pykeepalived.daemon import paths
+
+        path = paths.state_file(self.args, kind)[:-len(".json")] + ".exit"
+        try:
+            with open(path, encoding="utf-8") as fh:
+                d = json.load(fh)
+            os.unlink(path)
+        except (OSError, ValueError):
+            return None
+        return str(d.get("reason")) if isinstance(d, dict) and d.get("pid") == pid else None
 
     async def _watch(self, ch: Child, proc: asyncio.subprocess.Process) -> None:
         rc = await proc.wait()
         if self._stopping or ch.proc is not proc:
             return
         ch.proc = None
+        status = f"exit status {rc}" if rc >= 0 else f"signal {-rc} ({_signame(-rc)})"
+        ch.last_exit = {"time": time.time(), "pid": proc.pid, "status": status,
+                        "reason": self._exit_reason(ch.kind, proc.pid) or status}
+        if rc == EXIT_FATAL:
+            log.error("pid %d exited with permanent error FATAL. Terminating", proc.pid)
+            self.stop_reason = f"{ch.kind} child: {ch.last_exit['reason']}"
+            self.exit_code = 1
+            self.publish()
+            self.request_stop()
+            return
         if rc == EXIT_CONFIG:
             log.error("pid %d exited with permanent error CONFIG. Terminating", proc.pid)
             self.exit_code = EXIT_CONFIG
@@ -184,10 +277,36 @@ class Supervisor:
             ch.backoff = 0.0
         delay, ch.backoff = ch.backoff, min(max(ch.backoff * 2, BACKOFF_MIN), BACKOFF_MAX)
         ch.restarts += 1
+        self.publish()
         log.info("Respawning %s child in %.1fs (restart %d)", ch.kind, delay, ch.restarts)
         await asyncio.sleep(delay)
         if not self._stopping and ch.proc is None:
             await self.spawn(ch.kind)
+
+    def model_for(self, kind: str) -> Config:
+        """What a child needs of the model: the VRRP child no virtual servers (a 10,000-real-
+        server model unpickles in ~50 ms, too long for a loop sending 0.1 s adverts)."""
+        if kind == "vrrp":
+            return dataclasses.replace(self.config, virtual_servers=(),
+                                       virtual_server_groups=())
+        return self.config
+
+    def on_message(self, kind: str, msg: channel.Message) -> None:
+        """A child's push: hold the checker's results, relay what the other child needs."""
+        match msg:
+            case channel.RsState(removed=True):
+                self.known.pop((msg.vs, msg.rs), None)
+            case channel.RsState():
+                self.known[(msg.vs, msg.rs)] = msg.alive
+            case channel.ReloadRequest():
+                log.info("%s child asked for a reload (SIGHUP sent to it)", kind)
+                self.reload()
+            case channel.VrrpState() | channel.IpvsSynced():
+                if isinstance(msg, channel.VrrpState):
+                    self.vrrp_states[msg.instance] = msg.state
+                other = self.children.get("checker" if kind == "vrrp" else "vrrp")
+                if other is not None and other.channel is not None:
+                    other.channel.send(msg)
 
     async def release_vips(self) -> None:
         """A dead VRRP child cannot be MASTER: its VIPs left on the interface would answer
@@ -240,6 +359,8 @@ class Supervisor:
     def forward(self, sig: int) -> None:
         """keepalived's rule: DATA to every child; STATS, STATS_CLEAR and JSON to the VRRP
         child only (the checker has no such output; it would ignore them anyway)."""
+        if sig == signal.SIGUSR1:
+            self.dump_parent_data()
         if sig in signals.VRRP_ONLY:
             ch = self.children.get("vrrp")
             if ch is not None and ch.proc is not None and ch.proc.returncode is None:
@@ -248,15 +369,36 @@ class Supervisor:
             return
         self.signal_children(sig)
 
+    def dump_parent_data(self) -> None:
+        """keepalived's parent answers DATA with /tmp/keepalived_parent.data too."""
+        from pykeepalived.daemon import dumps, paths
+        from pykeepalived.daemon.files import write_atomic
+
+        try:
+            write_atomic(paths.dump_file(self.args, "parent_data"),
+                         dumps.parent_data(self.config))
+        except OSError as e:
+            log.error("cannot write dump file: %s", e)
+            return
+        log.info("Printing parent data for process(%d) on signal", os.getpid())
+
     def reload(self) -> None:
         asyncio.get_running_loop().create_task(self._reload())
 
     async def _reload(self) -> None:
         if self._stopping:
             return
+        async with self._reloading:  # SIGHUPs that come during a reload queue behind it
+            await self._reload_locked()
+
+    async def _reload_locked(self) -> None:
+        if self._stopping:
+            return
         log.info("Reloading ...")
         sdnotify.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
-        res = load_config(self.args.conf, self.load_options())
+        # in a thread: a 90k-line file takes seconds on a busy host, and the parent must
+        # keep forwarding signals and watching its children meanwhile
+        res = await asyncio.to_thread(load_config, self.args.conf, self.load_options())
         rc = res.exit_code()
         if not runnable(rc):
             for d in res.diagnostics.errors:
@@ -268,16 +410,31 @@ class Supervisor:
         old = set(wanted_children(self.config, self.args))
         self.config = res.config
         self.share_config()  # a child respawned later starts from the new config
+        self.known = channel.prune(self.known, ((vs.key, rs.key) for vs in
+                                                self.config.virtual_servers
+                                                for rs in vs.real_servers))
         new = set(wanted_children(self.config, self.args))
         for kind in old - new:
             await self.stop_child(self.children[kind])
         for kind in old & new:
             ch = self.children.get(kind)
             if ch and ch.proc and ch.proc.returncode is None:
-                ch.proc.send_signal(signal.SIGHUP)
+                if ch.channel is not None and ch.channel.open:
+                    # the model the parent validated: children never parse on a reload
+                    ch.channel.send_model(self.model_for(kind))
+                else:
+                    ch.proc.send_signal(signal.SIGHUP)
         for kind in new - old:
             await self.spawn(kind)
+        self.publish()
         sdnotify.notify("READY=1", f"STATUS=running: {', '.join(sorted(new)) or 'nothing'}")
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
 
 
 def daemonize() -> None:

@@ -244,6 +244,11 @@ _SVC_SCHED_NAME, _SVC_FLAGS, _SVC_TIMEOUT, _SVC_NETMASK, _SVC_PE_NAME = 6, 7, 8,
 _D_ADDR, _D_PORT, _D_FWD, _D_WEIGHT, _D_UTH, _D_LTH = 1, 2, 3, 4, 5, 6
 _D_ACTIVE, _D_INACT, _D_PERSIST, _D_AF = 7, 8, 9, 11
 _D_TUN_TYPE, _D_TUN_PORT, _D_TUN_FLAGS = 13, 14, 15
+# IPVS_{SVC,DEST}_ATTR_STATS (32-bit counters, 64-bit bytes) and _STATS64 (all u64)
+_SVC_STATS, _SVC_STATS64, _D_STATS, _D_STATS64 = 10, 12, 10, 12
+# IPVS_STATS_ATTR_* 1..10, in order
+STATS_FIELDS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes",
+                "cps", "inpps", "outpps", "inbps", "outbps")
 _NLHDR = struct.Struct("=IHHII")  # nlmsghdr: len, type, flags, seq, pid
 _GENLHDR = struct.Struct("=BBH")
 _NLA = struct.Struct("=HH")
@@ -449,6 +454,26 @@ def _dest_from(a: dict[int, Any], svc_af: int) -> Dest:
         inact_conns=_u(a, _D_INACT),
         persist_conns=_u(a, _D_PERSIST),
     )
+
+
+def _stats_from(a: dict[int, Any], k64: int, k32: int) -> dict[str, int]:
+    """A service's or real server's traffic counters; each attribute's width (4 or 8 bytes)
+    comes from its own length, so the 64-bit and the legacy nest decode the same way."""
+    raw = a.get(k64, a.get(k32))
+    if raw is None:
+        return {}
+    st = _attrs(raw)
+    return {name: int.from_bytes(bytes(st[i][:8]), sys.byteorder)
+            for i, name in enumerate(STATS_FIELDS, 1) if i in st}
+
+
+@dataclass(frozen=True)
+class ServiceStats:
+    """One virtual service's counters and its real servers' (the kernel's ipvsadm --stats)."""
+
+    service: Service
+    stats: dict[str, int]
+    dests: tuple[tuple[Dest, dict[str, int]], ...]
 
 
 @dataclass(frozen=True)
@@ -744,6 +769,23 @@ class IPVSKernel:
             self._family, IPVS_CMD_GET_DEST, _service_nest(svc, False), f"dump dests of {svc.key}"
         )
         return [_dest_from(_attrs(m[_CMD_ATTR_DEST]), svc.af) for m in out if _CMD_ATTR_DEST in m]
+
+    def stats(self) -> list[ServiceStats]:
+        """Every service's and real server's traffic counters (for /metrics)."""
+        out = []
+        for m in self._query(self._family, IPVS_CMD_GET_SERVICE, b"", "dump services"):
+            if _CMD_ATTR_SERVICE not in m:
+                continue
+            a = _attrs(m[_CMD_ATTR_SERVICE])
+            svc = _service_from(a)
+            dests = []
+            for dm in self._query(self._family, IPVS_CMD_GET_DEST, _service_nest(svc, False),
+                                  f"dump dests of {svc.key}"):
+                if _CMD_ATTR_DEST in dm:
+                    da = _attrs(dm[_CMD_ATTR_DEST])
+                    dests.append((_dest_from(da, svc.af), _stats_from(da, _D_STATS64, _D_STATS)))
+            out.append(ServiceStats(svc, _stats_from(a, _SVC_STATS64, _SVC_STATS), tuple(dests)))
+        return out
 
     def table(self) -> dict[Service, tuple[Dest, ...]]:
         """The whole table: each service with its real servers, sorted by address."""

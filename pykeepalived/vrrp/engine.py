@@ -20,6 +20,7 @@ import select
 import socket
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
@@ -31,6 +32,7 @@ from pykeepalived.vrrp import codec, fsm, reload_plan
 from pykeepalived.vrrp.addresses import Netlink, vip_str
 from pykeepalived.vrrp.announce import Announcer, Schedule
 from pykeepalived.vrrp.notify import Notifier
+from pykeepalived.vrrp.rxlog import rx_note
 from pykeepalived.vrrp.sockets import IPPROTO_AH, IPPROTO_VRRP, RxPacket, SocketPool, VrrpSocket
 from pykeepalived.vrrp.sync_group import SyncGroup, reconcile
 from pykeepalived.vrrp.tracking import Tracker, tracking_events
@@ -171,6 +173,8 @@ class VrrpEngine:
         self.lateness_n = 0
         self.lateness_recent: deque[float] = deque(maxlen=256)
         self.links: dict[int, str] = {}
+        # called (instance, state) at every transition: the daemon pushes it to the checker
+        self.on_state: Callable[[str, str], None] | None = None
 
     # ================================================================== life cycle
     async def run(self) -> None:
@@ -458,6 +462,11 @@ class VrrpEngine:
             init = " (init)" if old.state is fsm.State.INIT else ""
             log.info("(%s) Entering %s STATE%s", rt.name, state.value, init)
         self.notifier.instance(rt.cfg, state.value, prio)
+        if self.on_state is not None:
+            try:
+                self.on_state(rt.name, state.value)
+            except Exception:
+                log.exception("(%s) state push failed", rt.name)
 
     # ================================================================== sending
     def _send_advert(self, rt: Runtime, prio: int) -> None:
@@ -548,24 +557,13 @@ class VrrpEngine:
         self._feed(rt, fsm.AdvertReceived(adv.priority, res.src, ival), pkt.rx_time)
 
     def _log_rx(self, rt: Runtime, src: IPAddr, prio: int) -> None:
-        st = rt.st
-        ours = st.priority
-        if st.state is fsm.State.BACKUP:
-            if prio == 0:
-                log.debug("(%s) Backup received priority 0 advertisement", rt.name)
-            elif prio < ours and st.cfg.preempt:
-                log.info("(%s) received lower priority (%d) advert from %s - discarding",
-                         rt.name, prio, src)
-        elif st.state is fsm.State.MASTER and prio:
-            cmp = fsm.compare_address(src, st.cfg.address)
-            if prio > ours or (prio == ours and cmp > 0):
-                log.info("(%s) Master received advert from %s with higher priority %d, ours %d",
-                         rt.name, src, prio, ours)
-            elif prio < ours or (prio == ours and cmp < 0):
-                if not st.cfg.lower_prio_no_advert:
-                    log.info("(%s) Received advert from %s with lower priority %d, ours %d, "
-                             "forcing new election", rt.name, src, prio, ours)
-                self.notifier.master_rx_lower_pri(rt.cfg, ours)
+        note = rx_note(rt.st, src, prio)
+        if note is None:
+            return
+        if note.fmt:
+            log.log(note.level, note.fmt, rt.name, *note.args)
+        if note.notify_lower:
+            self.notifier.master_rx_lower_pri(rt.cfg, rt.st.priority)
 
     def _dropped(self, rt: Runtime, d: codec.Dropped) -> None:
         r = d.reason
@@ -895,15 +893,25 @@ class VrrpEngine:
                 "vips_set": rt.vips_set,
                 "counters": dict(rt.counters),
                 "garp_sent": self.announcer.sent.get(name, 0),
+                # one raw socket both reads and sends (keepalived has two): fd_in == fd_out
+                "fds": [rt.sock.sock.fileno()] * 2 if rt.sock is not None else None,
             }
         for name, g in self.groups.items():
             out["groups"][name] = {"state": g.state.value, "members": list(g.members)}
         out["scripts"] = dict(self.tracker.status.scripts)
+        out["scripts_running"] = sorted(self.tracker.status.running)
         n = self.lateness_n or 1
         out["loop"] = {"lateness_max": self.lateness_max,
                        "lateness_avg": self.lateness_sum / n, "timers": self.lateness_n,
                        "lateness_recent_max": max(self.lateness_recent, default=0.0)}
         if self.pool is not None:
+            # keepalived.data's "VRRP Sockpool": which instances share which socket
+            out["sockpool"] = [{
+                "fd": s.sock.fileno(), "interface": k[0], "family": k[1], "proto": k[2],
+                "unicast": bool(users) and all(rt.cfg.unicast_peer for rt in users),
+                "instances": [[rt.cfg.name, rt.cfg.virtual_router_id] for rt in users]}
+                for k, s in self.pool.sockets.items()
+                for users in [[rt for rt in self.rts.values() if rt.sock is s]]]
             out["sockets"] = {f"{k[0]}/v{k[1]}/{k[2]}": {
                 "rx": s.rx_packets, "unknown_vrid": s.unknown_vrid,
                 "full_batches": s.batches_full, "vrid_filter": s.filtered}

@@ -36,6 +36,7 @@ class TrackStatus:
     files: dict[str, int] = field(default_factory=dict)
     processes: dict[str, bool] = field(default_factory=dict)  # True = quorum met
     interfaces: dict[str, bool] = field(default_factory=dict)  # True = up and running
+    running: set[str] = field(default_factory=set)  # vrrp_scripts whose command runs now
 
 
 def _up_weight(ok: bool, weight: int, reverse: bool, name: str, faults: set[str]) -> int:
@@ -106,7 +107,8 @@ def carried_status(old: Config, new: Config, st: TrackStatus) -> TrackStatus:
     return TrackStatus(scripts=kept,
                        files={k: v for k, v in st.files.items() if k in files},
                        processes={k: v for k, v in st.processes.items() if k in procs},
-                       interfaces=dict(st.interfaces))
+                       interfaces=dict(st.interfaces),
+                       running={n for n in st.running if n in scripts})
 
 
 def tracked_view(inst: VrrpInstance, cfg: Config) -> VrrpInstance:
@@ -222,7 +224,11 @@ class Tracker:
         next_at = loop.time()
         while True:
             timeout = sc.timeout if sc.timeout > 0 else sc.interval
-            res = await run_script(sc.script, timeout=timeout, cfg=self.cfg)
+            self.status.running.add(sc.name)
+            try:
+                res = await run_script(sc.script, timeout=timeout, cfg=self.cfg)
+            finally:
+                self.status.running.discard(sc.name)
             ok = res.status == 0
             if res.timed_out:
                 log.warning("Script `%s` now returning %s (timed out)", sc.name, "failure")

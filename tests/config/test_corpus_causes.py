@@ -6,8 +6,10 @@ PID 1 of its own PID namespace, in a netns holding eth0 and eth1) on the config 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from helpers.configs import load_text
 
 from pykeepalived.config.diagnostics import Severity
@@ -113,3 +115,129 @@ def test_iptables_keywords_are_config_errors_as_in_the_nftables_only_build(
     assert "iptables not supported" in errors(res)[0][1]
     res = load_text(tmp_path, "global_defs {\n router_id x\n nftables\n}\n" + VI)
     assert int(res.exit_code()) == 0, errors(res)
+
+
+def tracked(script: str) -> str:
+    return (f'vrrp_script chk {{\n  script "{script}"\n  interval 1\n}}\n' +
+            VI[:-2] + "  track_script {\n    chk\n  }\n}\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="scripts run as root only when we are root")
+def test_script_arguments_never_take_a_script_out_of_the_security_check(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: "SECURITY VIOLATION - scripts are being executed but
+    # script_security not enabled." rc 6 for the first two; "Disabling track script chk
+    # since not found/accessible" rc 5 for the third
+    for cmd, rc in (("/bin/true ${UNDEF} $X | grep y", 6),
+                    ("echo hi > /tmp/never-written", 6),
+                    ("${UNDEF}/x.sh", 5)):
+        res = load_text(tmp_path, tracked(cmd), scripts=True)
+        assert int(res.exit_code()) == rc, (cmd, errors(res))
+
+
+def test_a_brace_after_a_word_that_opens_no_block_closes_the_enclosing_block(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5, the same lines and messages: an unknown block's '{' is
+    # ignored, its lines are read in the instance, its '}' closes the instance, and what
+    # follows (priority, the VIP block) is read at the top level
+    text = ("global_defs {\n router_id x\n}\nvrrp_instance VI_1 {\n interface eth0\n"
+            " virtual_router_id 1\n bogusblk {\n  a 1\n }\n priority 100\n"
+            " virtual_ipaddress {\n 192.0.2.1\n }\n}\n")
+    res = load_text(tmp_path, text)
+    assert int(res.exit_code()) == 5
+    assert errors(res)[:9] == [
+        (7, "Unknown keyword 'bogusblk'"), (7, "Unexpected '{' - ignoring"),
+        (8, "Unknown keyword 'a'"), (10, "Unknown keyword 'priority'"),
+        (11, "Unknown keyword 'virtual_ipaddress'"), (11, "Unexpected '{' - ignoring"),
+        (12, "Unknown keyword '192.0.2.1'"), (13, "Unknown keyword '}'"),
+        (14, "Unknown keyword '}'")]
+    assert res.config.vrrp_instances[0].virtual_ipaddress == ()
+
+
+def test_a_brace_after_a_keyword_that_takes_a_value(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: `router_id x {` -> "(Line 2) Unexpected '{' - ignoring", the '}'
+    # on line 3 closes global_defs, "(Line 4) Unknown keyword 'notification_email_from'",
+    # "(Line 5) Unknown keyword '}'", rc 5; `mcast_src_ip {` has no value: rc 2
+    res = load_text(tmp_path, "global_defs {\n router_id x {\n}\n notification_email_from "
+                    "a@b\n}\n")
+    assert [ln for ln, _ in errors(res)] == [2, 4, 5]
+    assert res.config.global_defs.router_id == "x"
+    res = load_text(tmp_path, VI.replace("  priority 100\n", "  mcast_src_ip {\n  192.0.2.1\n"
+                                         "  }\n  priority 100\n"))
+    assert int(res.exit_code()) == 2
+    assert errors(res)[0] == (4, "Configuration line starting `mcast_src_ip` is missing a "
+                                 "parameter after keyword `mcast_src_ip` at word position 2")
+
+
+MISC = """virtual_server 192.0.2.100 80 {
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+  real_server 192.0.2.2 80 {
+    MISC_CHECK {
+      misc_path "/bin/true"
+    }
+  }
+}
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="scripts run as root only when we are root")
+def test_checker_scripts_are_checked_even_when_a_vrrp_interface_is_missing(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 6: "SECURITY VIOLATION - check scripts are being executed but
+    # script_security not enabled." then the VRRP process's "WARNING - interface nosuch0 for
+    # vrrp_instance VI_1 doesn't exist" (it stops there: no VRRP script verdict); with the
+    # interface present both processes say it, checker first
+    res = load_text(tmp_path, tracked("/bin/true") + MISC, scripts=True)
+    assert int(res.exit_code()) == 6
+    got = [m for _, m in errors(res) if m.startswith("SECURITY VIOLATION")]
+    assert [m.split(" - ")[1][:13] for m in got] == ["check scripts", "scripts are b"]
+    res = load_text(tmp_path, tracked("/bin/true").replace("eth0", "nosuch0") + MISC,
+                    scripts=True)
+    assert int(res.exit_code()) == 6
+    assert [m for _, m in errors(res) if m.startswith("SECURITY")] == [
+        "SECURITY VIOLATION - check scripts are being executed but script_security not "
+        "enabled."]
+
+
+def test_optional_values_of_startup_script_and_param_match(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: `startup_script` / `shutdown_script` alone: "(Line 2) startup
+    # script missing", rc 5 (not a fatal parse); `param_match` alone (the command must have
+    # no parameters): rc 0; `param_match bogus`: "Invalid param_match type bogus", rc 5
+    for kw in ("startup_script", "shutdown_script"):
+        res = load_text(tmp_path, f"global_defs {{\n {kw}\n}}\n" + VI)
+        assert int(res.exit_code()) == 5
+        assert errors(res) == [(2, f"{kw.split('_')[0]} script missing")]
+    tp = "vrrp_track_process p {{\n process x\n param_match{}\n}}\n"
+    assert int(load_text(tmp_path, tp.format("") + VI).exit_code()) == 0
+    assert int(load_text(tmp_path, tp.format(" bogus") + VI).exit_code()) == 5
+
+
+def test_multiline_definitions_end_at_an_empty_line_and_comments_keep_a_backslash(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: an empty line ends a multi-line $X (blank, tab-only and
+    # comment lines do not): "(Line 4) Unknown keyword 'bogus_b'", "(Line 5) ... 'bogus_a'";
+    # a comment line ending in a backslash reads as '\': "(Line 2) Unknown keyword '\'"
+    res = load_text(tmp_path, "$X= \\\nbogus_a \\\n\nbogus_b\n$X\n")
+    assert errors(res) == [(4, "Unknown keyword 'bogus_b'"), (5, "Unknown keyword 'bogus_a'")]
+    for filler in ("   ", "\t", "# c", "# c \\"):
+        res = load_text(tmp_path, f"$X= \\\nbogus_a \\\n{filler}\nbogus_b\n$X\n")
+        assert errors(res) == [(5, "Unknown keyword 'bogus_a'"),
+                               (5, "Unknown keyword 'bogus_b'")], filler
+    res = load_text(tmp_path, "global_defs {\n# comment \\\n router_id x\n}\n! another \\\n")
+    assert errors(res) == [(2, "Unknown keyword '\\'"), (5, "Unknown keyword '\\'")]
+
+
+def test_up_down_delays_name_existing_interfaces(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 4: "(Line 6) unknown interface nosuch1 specified for up/down
+    # delay", "(Line 8) ... nosuch2 ..."; a delay that is not a number: "invalid number 'x'",
+    # rc 5
+    res = load_text(tmp_path, "global_defs {\n router_id x\n}\ninterface_up_down_delays {\n"
+                    " eth0 1 2\n nosuch1 1\n eth1\n nosuch2 3\n}\n" + VI)
+    assert int(res.exit_code()) == 4
+    assert errors(res) == [(6, "unknown interface nosuch1 specified for up/down delay"),
+                           (8, "unknown interface nosuch2 specified for up/down delay")]
+    res = load_text(tmp_path, "interface_up_down_delays {\n eth0 x\n eth1 1 2 3\n}\n" + VI)
+    assert int(res.exit_code()) == 5
+    assert errors(res) == [(2, "invalid number 'x'")]

@@ -205,7 +205,8 @@ def test_checker_data_layout() -> None:
     assert " [192.0.2.100]:tcp:80 -> [198.51.100.11]:tcp:80" in text
     assert text.count("   Up = no") == 1 and text.count("   Up = yes") == 1
     assert "   alive = 1" in text and "   quorum_state_up = 1" in text
-    assert "     Dest = 198.51.100.10:80" in text and "     Timeout = 3.000000" in text
+    # keepalived 2.2.7 brackets IPv4 too (tests/ipvs/test_check_data_in_guest.py)
+    assert "     Dest = [198.51.100.10]:80" in text and "     Timeout = 3.000000" in text
 
 
 def test_ka_time_format() -> None:

@@ -89,3 +89,46 @@ def test_cli_dispatch(tmp_path) -> None:  # type: ignore[no-untyped-def]
     r = subprocess.run([sys.executable, "-m", "pykeepalived", "status", "--state-dir",
                         str(tmp_path)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 3 and "not running" in r.stderr
+
+
+def _parent(d: str, checker_running: bool, restarts: int, stopped: str | None = None) -> None:
+    last = {"time": time.time() - 2, "pid": 4242, "status": "exit status 1",
+            "reason": "IPVS: Can't initialize ipvs"} if restarts else None
+    doc = {"pid": os.getpid(), "time": time.time(), "stopped": stopped, "children": {
+        "vrrp": {"wanted": True, "pid": os.getpid(), "running": True, "restarts": 0,
+                 "last_exit": None},
+        "checker": {"wanted": True, "pid": None, "running": checker_running,
+                    "restarts": restarts, "last_exit": last}}}
+    with open(os.path.join(d, "parent.json"), "w", encoding="utf-8") as fh:
+        json.dump(doc, fh)
+
+
+def test_a_wanted_child_that_keeps_dying_is_a_problem(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Before: `checker: null, problems: {}` while the checker was in a restart loop."""
+    _write(str(tmp_path), "vrrp", backup_b())
+    _parent(str(tmp_path), checker_running=False, restarts=7)
+    assert status.main(["--json", "--state-dir", str(tmp_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["checker"] is None
+    assert "no state file" in doc["problems"]["checker"]
+    assert "restarted 7 times" in doc["problems"]["checker"]
+    assert "IPVS: Can't initialize ipvs" in doc["problems"]["checker"]
+    assert doc["children"]["checker"]["restarts"] == 7
+    assert status.main(["--state-dir", str(tmp_path)]) == 0
+    cap = capsys.readouterr()
+    assert "checker child: NOT RUNNING, 7 restarts, last exit" in cap.out
+    assert "warning: checker child:" in cap.err
+
+
+def test_a_child_not_wanted_is_no_problem(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    _write(str(tmp_path), "vrrp", backup_b())
+    assert status.main(["--json", "--state-dir", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["problems"] == {}
+
+
+def test_stopped_after_a_permanent_error(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    _parent(str(tmp_path), checker_running=False, restarts=0,
+            stopped="checker child: IPVS: Can't initialize ipvs")
+    assert status.main(["--json", "--state-dir", str(tmp_path)]) == status.EXIT_NOT_RUNNING
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["running"] is False and "permanent error" in doc["reason"]

@@ -290,3 +290,58 @@ def test_write_batch_survives_a_receive_overrun(kernel: IPVSKernel) -> None:
     svc = Service.inet("tcp", "192.0.2.98", 80)
     kernel.add_service(svc)
     assert kernel.services() == [svc]
+
+
+def _ipvsadm_stats() -> dict[str, list[int]]:
+    """``ipvsadm -Ln --stats --exact`` → {"TCP 203.0.113.80:80" / "-> ip:port": counters}."""
+    out: dict[str, list[int]] = {}
+    for line in ipvsadm("-L", "-n", "--stats", "--exact").splitlines()[3:]:
+        f = line.split()
+        key = f"{f[0]} {f[1]}"
+        out[key] = [int(x) for x in f[2:7]]
+    return out
+
+
+def test_stats_match_ipvsadm(kernel: IPVSKernel) -> None:
+    """IPVSKernel.stats() (gen2brain's keepalived_lvs_* source) equals ipvsadm --stats after
+    real packets: SYNs from a client namespace to the VIP (DR to a real server)."""
+    import subprocess
+    import sys
+
+    from pykeepalived.daemon.metrics import lvs_stats_plain
+
+    def sh(*cmd: str) -> None:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=20)
+
+    svc = Service.inet("tcp", "203.0.113.80", 80, scheduler="rr")
+    kernel.add_service(svc)
+    kernel.add_dest(svc, Dest("198.51.100.1", 80, fwd="route", weight=1))
+    ns = "pyk-stats-cli"
+    sh("ip", "netns", "add", ns)
+    try:
+        sh("ip", "link", "add", "pykst0", "type", "veth", "peer", "name", "pykst1", "netns", ns)
+        sh("ip", "addr", "add", "198.51.100.254/24", "dev", "pykst0")
+        sh("ip", "link", "set", "pykst0", "up")
+        sh("ip", "addr", "add", "203.0.113.80/32", "dev", "lo")
+        sh("ip", "-n", ns, "addr", "add", "198.51.100.2/24", "dev", "pykst1")
+        sh("ip", "-n", ns, "link", "set", "pykst1", "up")
+        sh("ip", "-n", ns, "route", "add", "203.0.113.80/32", "via", "198.51.100.254")
+        syn = ("import socket\nfor _ in range(3):\n s = socket.socket(); s.settimeout(0.3)\n"
+               " try: s.connect(('203.0.113.80', 80))\n except OSError: pass\n s.close()")
+        subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", syn], timeout=20)
+        ours = kernel.stats()
+        theirs = _ipvsadm_stats()
+    finally:
+        subprocess.run(["ip", "addr", "del", "203.0.113.80/32", "dev", "lo"], check=False)
+        subprocess.run(["ip", "link", "del", "pykst0"], check=False)
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+    order = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
+    assert len(ours) == 1 and ours[0].service == svc
+    assert [ours[0].stats[k] for k in order] == theirs["TCP 203.0.113.80:80"]
+    assert ours[0].stats["conns"] >= 1 and ours[0].stats["inbytes"] > 0, ours[0].stats
+    (_dest, dst), = ours[0].dests
+    assert [dst[k] for k in order] == theirs["-> 198.51.100.1:80"]
+    plain = lvs_stats_plain(ours)
+    assert plain[0]["addr"] == "203.0.113.80:80" and plain[0]["proto"] == 6
+    assert plain[0]["dests"][0]["addr"] == "198.51.100.1:80"
+    assert plain[0]["stats"]["inpkts"] == ours[0].stats["inpkts"]
