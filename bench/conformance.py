@@ -514,7 +514,7 @@ def main_inside(args: argparse.Namespace) -> int:
     build_world(ifnames, netns_names)
     t_world = time.monotonic() - t0
 
-    ours = run_ours_all(files, corpus, args.jobs, args.timeout, args.ours_cli)
+    ours = run_ours_all(files, corpus, args.jobs, args.ours_timeout, args.ours_cli)
     t_ours = time.monotonic() - t0 - t_world
 
     oracles = [recorded_oracle(entries)]
@@ -617,7 +617,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--rerun-hangs", action="store_true",
                     help="with --live: also run the files keepalived was recorded hanging on")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--timeout", type=float, default=20.0, help="per file, seconds")
+    ap.add_argument("--timeout", type=float, default=20.0,
+                    help="per file and live oracle, seconds (the recording's: 20)")
+    ap.add_argument("--ours-timeout", type=float, default=60.0,
+                    help="per file for pykeepalived, seconds: past it is a hang (the corpus's "
+                         "largest expansion, 330k lines, takes ~6 s on a loaded 2-core VM)")
     ap.add_argument("--only", default=None, help="regex: entry points to run")
     ap.add_argument("--ours-cli", action="store_true",
                     help="run `python -m pykeepalived -t --json` per file, not in-process")

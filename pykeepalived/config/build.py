@@ -181,6 +181,7 @@ class Builder:
         for d in self.later:
             self.diag.add(d)
         self.later.clear()
+    after_read_from: int = 0  # diag.items index from which findings are after-read checks
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
         if not self.check_interfaces or self.host.has_interface(name):
@@ -204,8 +205,8 @@ class Builder:
         vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
                            self.vs_group, dup_error=False)
         self.vsgs = {g.name: g for g in vsgs}  # the port rules of a group's real servers
-        vss = [v for v in (self.in_line_order(self.virtual_server, c)
-                           for c in root.blocks.get("virtual_server", [])) if v is not None]
+        vss = [v for v in (self.virtual_server(c) for c in root.blocks.get("virtual_server", []))
+               if v is not None]
         self.flush_completion()  # the checker's part is complete before the VRRP part is read
         scripts = self.unique(root.blocks.get("vrrp_script", []), "vrrp_script", self.vrrp_script,
                               dup_error=False)
@@ -214,7 +215,7 @@ class Builder:
         tprocs = self.unique(root.blocks.get("vrrp_track_process", []), "vrrp_track_process",
                              self.track_process, dup_error=False)
         instances = self.unique(root.blocks.get("vrrp_instance", []), "vrrp instance",
-                                lambda c: self.in_line_order(self.vrrp_instance, c))
+                                self.vrrp_instance)
         groups = self.unique(root.blocks.get("vrrp_sync_group", []), "vrrp_sync_group",
                              self.sync_group)
         self.up_down_delays(root.entries.get("interface_up_down_delays", []))
@@ -236,19 +237,8 @@ class Builder:
             virtual_servers=tuple(vss),
             files=tuple(files),
         )
+        self.after_read_from = len(self.diag.items)  # what follows is found after reading
         return self.cross_checks(cfg)
-
-    def in_line_order(self, make: Any, c: Ctx) -> Any:
-        """Build a block, its parse-time errors in line order as keepalived reports them
-        (we build addresses, tracking and routes in another order than they are written)."""
-        start = len(self.diag.items)
-        try:
-            return make(c)
-        finally:
-            def line(d: Diagnostic) -> int:
-                return d.loc.line if d.loc is not None and d.loc.file == c.loc.file \
-                    else c.loc.line
-            self.diag.items[start:] = sorted(self.diag.items[start:], key=line)
 
     def unique(self, ctxs: list[Ctx], what: str, make: Any, dup_error: bool = True
                ) -> list[Any]:

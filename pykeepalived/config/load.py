@@ -63,4 +63,7 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
                                                   if r.name not in disabled))
                     for i in cfg.vrrp_instances),
             )
+    from pykeepalived.config.report_order import order_like_keepalived
+
+    order_like_keepalived(diag, nodes, lines, builder.after_read_from)
     return LoadResult(cfg, diag)
