@@ -573,7 +573,8 @@ class Builder:
     def track_file(self, c: Ctx) -> TrackFile | None:
         name = c.args[0]
         if not c.has("file"):
-            self.diag.error(f"track_file {name} has no file - removing", c.loc)
+            self.diag.error(f"No file set for track_file {name} - ignoring",
+                            Loc(c.loc.file, c.end_line), hint="add: file PATH")
             return None
         w, rev = (1, False)
         if c.has("weight"):
@@ -665,8 +666,13 @@ class Builder:
                             hint="one address per line")
             i += 1
         if "label" in kw and addr.version == 6:
-            self.diag.error(f"labels are for IPv4 addresses only ({w[0]})", loc)
+            self.diag.error(f"Cannot specify label for IPv6 addresses ({w[0]}) - ignoring label",
+                            loc, hint="labels are for IPv4 addresses only")
             kw.pop("label")
+        if kw.get("scope") not in (None, "global", "0") and addr.version == 6:
+            self.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - ignoring scope",
+                            loc, hint="the kernel sets an IPv6 address's scope from the address")
+            kw.pop("scope")
         if kw.get("dev"):
             self.iface_ok(kw["dev"], loc, f"ip address {addr.ip}")
         kw.setdefault("dev", default_dev)
@@ -803,6 +809,8 @@ class Builder:
         iface_found = bool(iface) and self.iface_ok(iface, c.where("interface"),
                                                     f"vrrp_instance {name}")
         kw["interface"] = iface
+        if c.has("vrf"):
+            self.vrf_checks(c, tag, iface)
         # vrid
         if not c.has("virtual_router_id"):
             self.diag.error(f"{tag} the virtual router id must be set", c.loc,
@@ -926,7 +934,8 @@ class Builder:
                         opts[w[j]] = n
             peers.append(UnicastPeer(a, **opts))
         kw["unicast_peer"] = tuple(peers)
-        if not iface and not (peers and c.has("unicast_src_ip")) and "interface" not in c.locs:
+        if not iface and not (peers and c.has("unicast_src_ip")) and \
+                "interface" not in c.locs and not c.has("vrf"):
                 self.completion_error(f"{tag} Unknown interface!", c.loc,
                                       hint="add: interface IFNAME")
         unicast = self.unicast_checks(c, kw, tag, peers)
@@ -977,6 +986,21 @@ class Builder:
         if kw["strict_mode"]:
             self.strict_checks(kw, tag, c)
         return VrrpInstance(**kw)
+
+    def vrf_checks(self, c: Ctx, tag: str, iface: str | None) -> None:
+        """`vrf NAME` (not acted on) as keepalived 2.2.7 checks it: instead of `interface`,
+        and naming an existing device (a host check)."""
+        vrf, vloc = c.get("vrf"), c.where("vrf")
+        if iface and c.where("interface").line < vloc.line:
+            self.diag.error(f"{tag} Cannot specify VRF interface and interface - ignoring", vloc)
+        elif iface:
+            self.completion_error(f"{tag} vrf can only be specified without interface - "
+                                  "clearing", vloc)
+        elif self.check_interfaces and not self.host.has_interface(vrf) and \
+                not self.gdefs.dynamic_interfaces:
+            self.missing_interface = True
+            self.diag.error(f"{tag} WARNING - VRF interface {vrf} doesn't exist", vloc,
+                            hint="create the VRF device, or fix the name")
 
     def vmac_name(self, c: Ctx, name: str, fam: int, vrid: int) -> str:
         """The VMAC interface name: a name already taken (by a host interface that is not a
@@ -1592,6 +1616,15 @@ class Builder:
                         if self._ref(r, procs, inst, "track process")]
             fixed.append(replace(inst, track_script=tuple(ok_scripts),
                                  track_file=tuple(ok_files), track_process=tuple(ok_procs)))
+        # keepalived resolves track_* names as it reads the instance (with their line): what
+        # follows is found once the config is read
+        self.after_read_from = len(self.diag.items)
+        # with an interface missing, keepalived's VRRP process stops before it completes the
+        # config: none of these checks is reported then (the model is corrected all the same)
+        reported = self.diag
+        if self.missing_interface:
+            self.later.clear()
+            self.diag = Diagnostics()
         self.flush_completion()
         self.duplicate_vrids(instances, cfg.global_defs)
         # sync groups
@@ -1616,6 +1649,7 @@ class Builder:
                                 hint="a sync group keeps two or more instances in step")
             groups.append(replace(g, group=tuple(members)))
         fixed = [replace(i, sync_group=member_of.get(i.name)) for i in fixed]
+        self.diag = reported
         # virtual_server groups referenced
         vsg_names = {g.name for g in cfg.virtual_server_groups}
         vss = []

@@ -99,6 +99,11 @@ RECORDED: dict[str, tuple[int, str, int | None]] = {
     # an intended difference (2.3.3 accepts it): we pass with a warning
     "d50-route-nexthop-dev.conf":
         (5, r"cannot track route 203.0.113.0/24 with no interface specified, not tracking", 3),
+    "d51-ipv6-scope-label.conf":
+        (5, r"Cannot specify scope for IPv6 addresses \(fe80::11/64\) - ignoring scope", 9),
+    "d52-vrf-interface.conf": (5, r"\(VI_1\) WARNING - VRF interface vrf-1 doesn't exist", 3),
+    "d53-missing-if-stops-completion.conf":
+        (5, r"WARNING - interface eth9 for ip address 192.0.2.12", 23),
 }
 
 
@@ -174,6 +179,18 @@ def test_default_user_is_a_host_check(tmp_path: Path) -> None:
     assert named != text
     res = load_text(tmp_path, named, scripts=False)
     assert not [d for d in res.diagnostics.items if "does not exist" in d.message]
+
+
+def test_missing_interface_stops_the_vrrp_completion_checks() -> None:
+    """d53 as keepalived 2.2.7: one error, and the model is still corrected."""
+    res = load_config(str(DIFF / "d53-missing-if-stops-completion.conf"), LoadOptions(host=HOST))
+    assert [d.message for d in res.diagnostics.errors] == [
+        "WARNING - interface eth9 for ip address 192.0.2.12 doesn't exist"]
+    assert res.config.vrrp_instances[0].sync_group == "G"
+    # the same config with eth9 there: every completion check speaks
+    host = HostInfo(frozenset({"eth0", "eth1", "eth9"}))
+    res = load_config(str(DIFF / "d53-missing-if-stops-completion.conf"), LoadOptions(host=host))
+    assert len(res.diagnostics.errors) == 3, [d.format() for d in res.diagnostics.items]
 
 
 def test_unusable_script_user_drops_scripts_naming_no_user() -> None:
