@@ -170,6 +170,7 @@ class Builder:
     script_user_ok: bool = True  # script_user (and its group) exist, or were not checked
     default_user_failed: bool = False  # reported once, as keepalived does
     later: list[Diagnostic] = field(default_factory=list)  # see completion_error
+    track_file_names: set[str] = field(default_factory=set)  # FILE_CHECK may name them
 
     def completion_error(self, msg: str, loc: Loc | None, hint: str | None = None) -> None:
         """An error keepalived finds when it completes the config, after parsing (it prints
@@ -202,6 +203,8 @@ class Builder:
         self.bfd_instances(root.blocks.get("bfd_instance", []))
         # keepalived -t parses the checker's part before the VRRP part: its once-only
         # messages (the script default user) land where it would report them
+        self.track_file_names = {c.args[0] for c in root.blocks.get("track_file", [])
+                                 if c.args and c.has("file")}
         vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
                            self.vs_group, dup_error=False)
         self.vsgs = {g.name: g for g in vsgs}  # the port rules of a group's real servers
@@ -455,8 +458,12 @@ class Builder:
             return None
         return s
 
-    def command(self, w: tuple[str, ...], loc: Loc) -> Script:
-        """The command [user [group]] of a script keyword, users checked."""
+    def command(self, w: tuple[str, ...], loc: Loc, own_user: bool = False) -> Script:
+        """The command [user [group]] of a script keyword, users checked. `own_user`: the
+        block names its user with a `user` keyword (vrrp_script, MISC_CHECK), and every word
+        of `script`/`misc_path` is the command's, as in keepalived."""
+        if own_user:
+            w = (" ".join(w),) if w else ()
         argv = split_command(w[0]) if len(w) >= 1 else ()
         if not argv:
             self.diag.error("empty script command", loc)
@@ -549,7 +556,7 @@ class Builder:
             self.diag.error(f"No script set for vrrp_script {name} - removing", c.loc,
                             end_line=c.end_line, hint="add: script \"/path/to/check args\"")
             return None
-        s = self.command(c.get("script"), c.where("script"))
+        s = self.command(c.get("script"), c.where("script"), own_user=True)
         if c.has("user"):
             u = c.get("user")
             self.check_user(u, c.where("user"), f"vrrp_script {name} user")
@@ -1112,11 +1119,16 @@ class Builder:
             if c.has(k):
                 kw[k] = self.script(c.get(k), c.where(k))
         kw.update(self.tracking(c))
+        for ref in kw["track_interface"]:
+            if self.check_interfaces and not self.host.has_interface(ref.name) and \
+                    not self.gdefs.dynamic_interfaces:
+                self.missing_interface = True
+                self.diag.error(f"({name}) tracked interface {ref.name} doesn't exist", ref.loc)
         kw["smtp_alert"] = bool(c.get("smtp_alert", False))
         return VrrpSyncGroup(**kw)
 
     # -- virtual servers -------------------------------------------------------------------
-    def vs_group(self, c: Ctx) -> VirtualServerGroup:
+    def vs_group(self, c: Ctx) -> VirtualServerGroup | None:
         entries = []
         for w, loc in c.entries.get("entries", []):
             if w[0] == "fwmark":
@@ -1130,6 +1142,10 @@ class Builder:
                 continue
             port = self.port(w[1], loc, "virtual_server_group") if len(w) > 1 else None
             entries.append(VsGroupEntry(rng[0], rng[1], port, None, rng[0].version, loc))
+        if not c.entries.get("entries"):
+            self.diag.error(f"virtual server group {c.args[0]} has no entries - removing",
+                            Loc(c.loc.file, c.end_line), hint="add ADDRESS PORT or fwmark N lines")
+            return None
         return VirtualServerGroup(c.args[0], tuple(entries), c.loc)
 
     def addr_range(self, text: str, loc: Loc) -> tuple[IPAddr, IPAddr] | None:
@@ -1446,6 +1462,11 @@ class Builder:
             m, _ = self.method(c.get("lvs_method"), c.where("lvs_method"), vsname)
             meth = m or meth
         kw["lvs_method"] = meth
+        if vs.get("ip") is not None and vs["ip"].version != ip.version and meth != "TUN":
+            self.diag.error(f"Address family of virtual server and real server {ip} don't match "
+                            "- skipping real server.", Loc(c.loc.file, c.end_line),
+                            hint="only TUN forwards across address families")
+            return None
         for k in ("notify_up", "notify_down"):
             if c.has(k):
                 kw[k] = self.script(c.get(k), c.where(k))
@@ -1519,7 +1540,7 @@ class Builder:
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.command(c.get("misc_path"), c.where("misc_path"))
+            s = self.command(c.get("misc_path"), c.where("misc_path"), own_user=True)
             if c.has("user"):
                 u = c.get("user")
                 self.check_user(u, c.where("user"), "MISC_CHECK user")
@@ -1549,10 +1570,16 @@ class Builder:
             kw["min_reply_length"] = int(c.get("min_reply_length", 0))
             kw["max_reply_length"] = int(c.get("max_reply_length", 255))
         elif kind == "FILE_CHECK":
-            if not c.has("track_file"):
-                self.diag.error("FILE_CHECK has no track_file - the checker is removed", c.loc)
+            tf = c.get("track_file")
+            if tf is not None and tf not in self.track_file_names:
+                self.diag.error(f"track_file {tf} not found", c.where("track_file"),
+                                hint=self._near(tf, self.track_file_names, "track_file"))
+                tf = None
+            if tf is None:
+                self.diag.error("FILE_CHECK has no track_file specified - ignoring",
+                                Loc(c.loc.file, c.end_line))
                 return None
-            kw["track_file"] = c.get("track_file")
+            kw["track_file"] = tf
             if c.has("weight"):
                 kw["weight"], kw["weight_reverse"] = self.weight(
                     c.get("weight"), c.where("weight"), -2147483647, 2147483647, "FILE_CHECK")
@@ -1611,11 +1638,20 @@ class Builder:
                                     hint=self._near(ref.name, scripts, "vrrp_script"))
                 else:
                     ok_scripts.append(ref)
-            ok_files = [r for r in inst.track_file if self._ref(r, files, inst, "track file")]
+            ok_files = [r for r in inst.track_file
+                        if self._ref(r, files, inst.name, "track file")]
             ok_procs = [r for r in inst.track_process
-                        if self._ref(r, procs, inst, "track process")]
+                        if self._ref(r, procs, inst.name, "track process")]
             fixed.append(replace(inst, track_script=tuple(ok_scripts),
                                  track_file=tuple(ok_files), track_process=tuple(ok_procs)))
+        # a sync group's tracking too (keepalived 2.2.7: each a config error)
+        cfg = replace(cfg, sync_groups=tuple(replace(
+            g, track_script=tuple(r for r in g.track_script
+                                  if self._ref(r, scripts, g.name, "track script")),
+            track_file=tuple(r for r in g.track_file if self._ref(r, files, g.name, "track file")),
+            track_process=tuple(r for r in g.track_process
+                                if self._ref(r, procs, g.name, "track process")))
+            for g in cfg.sync_groups))
         # keepalived resolves track_* names as it reads the instance (with their line): what
         # follows is found once the config is read
         self.after_read_from = len(self.diag.items)
@@ -1697,10 +1733,10 @@ class Builder:
             else:
                 seen[dom] = inst
 
-    def _ref(self, r: TrackRef, known: set[str], inst: VrrpInstance, what: str) -> bool:
+    def _ref(self, r: TrackRef, known: set[str], owner: str, what: str) -> bool:
         if r.name in known:
             return True
-        self.diag.error(f"({inst.name}) {what} {r.name} not found, ignoring...", r.loc)
+        self.diag.error(f"({owner}) {what} {r.name} not found, ignoring...", r.loc)
         return False
 
     @staticmethod

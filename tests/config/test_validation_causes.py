@@ -104,6 +104,14 @@ RECORDED: dict[str, tuple[int, str, int | None]] = {
     "d52-vrf-interface.conf": (5, r"\(VI_1\) WARNING - VRF interface vrf-1 doesn't exist", 3),
     "d53-missing-if-stops-completion.conf":
         (5, r"WARNING - interface eth9 for ip address 192.0.2.12", 23),
+    "d54-sync-group-tracking.conf": (5, r"\(G\) track script nosuch not found, ignoring", 24),
+    "d55-sync-group-track-interface.conf":
+        (5, r"\(G\) tracked interface eth9 doesn't exist", 24),
+    "d56-file-check-track-file.conf": (5, r"track_file nosuchtf not found", 12),
+    "d57-rs-family-mismatch.conf":
+        (5, r"Address family of virtual server and real server 2001:db8::21 don't match", 9),
+    "d58-empty-vsg.conf": (5, r"virtual server group empty has no entries - removing", 3),
+    "d59-script-words.conf": (0, "", None),
 }
 
 
@@ -179,6 +187,14 @@ def test_default_user_is_a_host_check(tmp_path: Path) -> None:
     assert named != text
     res = load_text(tmp_path, named, scripts=False)
     assert not [d for d in res.diagnostics.items if "does not exist" in d.message]
+
+
+def test_script_and_misc_path_words_are_the_command() -> None:
+    cfg = load_config(str(DIFF / "d59-script-words.conf"), LoadOptions(host=HOST)).config
+    assert cfg.vrrp_scripts[0].script.argv == ("/usr/bin/true", "pyk-arg")
+    assert cfg.vrrp_scripts[0].script.user is None
+    misc = cfg.virtual_servers[0].real_servers[0].checkers[0].misc_path
+    assert misc is not None and misc.argv == ("/usr/bin/true", "pyk-arg")
 
 
 def test_missing_interface_stops_the_vrrp_completion_checks() -> None:
