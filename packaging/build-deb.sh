@@ -87,7 +87,12 @@ chmod 0644 "$STAGE/usr/share/man/man8/pykeepalived.8.gz"
 for f in "$SRC"/conf.d/*; do
     case "$f" in
         *.sh) install -m 0755 "$f" "$STAGE/usr/share/doc/pykeepalived/examples/" ;;
-        *) install -m 0644 "$f" "$STAGE/usr/share/doc/pykeepalived/examples/" ;;
+        *) if [ -d "$f" ]; then  # a set-up of several files (conf.d/ecmp)
+               install -d -m 0755 "$STAGE/usr/share/doc/pykeepalived/examples/${f##*/}"
+               install -m 0644 "$f"/* "$STAGE/usr/share/doc/pykeepalived/examples/${f##*/}/"
+           else
+               install -m 0644 "$f" "$STAGE/usr/share/doc/pykeepalived/examples/"
+           fi ;;
     esac
 done
 cat > "$STAGE/usr/share/doc/pykeepalived/copyright" <<EOF

@@ -35,7 +35,7 @@ mirror_from_apt() {
     awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i !~ /^\[/) {print $i; break}}' "$f"
   done
 }
-MIRROR=${PYK_DEBIAN_MIRROR:-$(mirror_from_apt | grep -E '/debian/?$' | head -n1 || true)}
+MIRROR=${PYK_DEBIAN_MIRROR:-$(mirror_from_apt | grep -E "/debian/?$" | sed -n 1p || true)}
 if [ -z "$MIRROR" ]; then
   echo "kad233-root: no Debian archive found in apt's sources (set PYK_DEBIAN_MIRROR)" >&2
   exit 1
@@ -51,7 +51,10 @@ if [ -f "$DEST/$MARK" ] && [ -x "$DEST/usr/sbin/keepalived" ]; then
 fi
 tmp=$(mktemp -d "$parent/.trixie-build.XXXXXX")
 chmod 755 "$tmp"  # it becomes "/" in the chroot: script security checks its mode
-cleanup() { [ -n "${tmp:-}" ] && [ -d "$tmp" ] && rm -rf --one-file-system "$tmp"; }
+cleanup() {
+  if [ -n "${tmp:-}" ] && [ -d "$tmp" ]; then rm -rf --one-file-system "$tmp"; fi
+  return 0
+}
 trap cleanup EXIT
 
 echo "== building the keepalived 2.3.3 root (debootstrap trixie) in $DEST" >&2
@@ -63,7 +66,7 @@ if ! debootstrap --variant=minbase --include=keepalived,iproute2 trixie "$tmp" "
   exit 1
 fi
 rm -f "$tmp.log"
-version=$(chroot "$tmp" /usr/sbin/keepalived --version 2>&1 | head -n1)
+version=$(chroot "$tmp" /usr/sbin/keepalived --version 2>&1 | sed -n 1p)
 case "$version" in
   *"v2.3."*) ;;
   *) echo "kad233-root: unexpected keepalived in the root: $version" >&2; exit 1 ;;

@@ -13,10 +13,11 @@ import grp
 import ipaddress
 import os
 import pwd
-import socket
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pykeepalived.config.announce import build_announce
+from pykeepalived.config.announce import check_refs as check_announce_refs
 from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc, Rc, Severity
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
@@ -93,6 +94,14 @@ def _version(text: str | None) -> int | None:
         return None
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass
 class HostInfo:
     """What the host offers (interfaces); injectable so tests need no real interfaces."""
@@ -103,26 +112,23 @@ class HostInfo:
     users: frozenset[str] | None = None  # None: ask the password database
     groups: frozenset[str] | None = None  # None: ask the group database
 
+    hosts: frozenset[str] | None = None  # names that resolve; None: ask the resolver
+
+    def resolves(self, name: str) -> bool:
+        """Whether `name` resolves to an address, as keepalived's getaddrinfo() asks."""
+        if self.hosts is not None:
+            return name in self.hosts
+        import socket
+
+        try:
+            return bool(socket.getaddrinfo(name, None))
+        except (OSError, UnicodeError):
+            return False
+
     def has_interface(self, name: str) -> bool:
         if self.interfaces is not None:
             return name in self.interfaces
         return os.path.exists(f"/sys/class/net/{name}")
-
-    resolvable: frozenset[str] | None = None  # None: ask the resolver (smtp_server names)
-
-    def resolves(self, name: str) -> bool:
-        try:
-            ipaddress.ip_address(name)
-            return True
-        except ValueError:
-            pass
-        if self.resolvable is not None:
-            return name in self.resolvable
-        try:
-            socket.getaddrinfo(name, None)
-        except (OSError, UnicodeError):
-            return False
-        return True
 
     def has_user(self, name: str) -> bool:
         if self.users is not None:
@@ -302,6 +308,9 @@ class Builder:
         if g.has("smtp_connect_timeout"):
             kw["smtp_connect_timeout"] = max(1, int(g.get("smtp_connect_timeout")))
         kw["notification_email"] = tuple(w[0] for w, _ in g.entries.get("notification_email", []))
+        if "notification_email" in g.entries and not kw["notification_email"]:
+            self.diag.error("Warning - empty notification_email block",
+                            g.where("notification_email"), hint="add an address or remove it")
         if g.has("smtp_server"):
             w = g.get("smtp_server")
             kw["smtp_server"] = w[0]
@@ -310,7 +319,8 @@ class Builder:
             if port is not None and len(w) > 1:
                 kw["smtp_server_port"] = port
             # keepalived resolves the name when it reads it (a host fact: its DNS, /etc/hosts)
-            if port is None or (self.check_interfaces and not self.host.resolves(w[0])):
+            if port is None or (self.check_interfaces and not _is_ip(w[0])
+                                and not self.host.resolves(w[0])):
                 self.diag.error(f"Invalid smtp server {w[0]} {w[1] if len(w) > 1 else 25}",
                                 g.where("smtp_server"),
                                 hint="an address, or a name this host can resolve")
@@ -355,10 +365,41 @@ class Builder:
             kw["lvs_sync_daemon"] = LvsSyncDaemon(interface=g.get("lvs_sync_daemon_interface"))
         if g.has("lvs_timeouts"):
             kw["lvs_timeouts"] = self.lvs_timeouts(g.get("lvs_timeouts"), g.where("lvs_timeouts"))
+        kw.update(self.global_defs_233(g))
         known = set(kw) | {"smtp_server", "script_user"}
         kw["other"] = tuple((k, v if isinstance(v, tuple) else (str(v),))
                             for k, v in g.values.items() if k not in known)
         return GlobalDefs(**kw)
+
+    def global_defs_233(self, g: Ctx) -> dict[str, Any]:
+        """global_defs keywords added after keepalived 2.2.7 that pykeepalived acts on."""
+        kw: dict[str, Any] = {}
+        if g.has("v3_checksum_as_v2"):
+            kw["v3_checksum_as_v2"] = bool(g.get("v3_checksum_as_v2"))
+        if g.has("vrrp_owner_ignore_adverts"):
+            kw["vrrp_owner_ignore_adverts"] = True
+        for k in ("state_dump_file", "stats_dump_file", "json_dump_file"):
+            if g.has(k):
+                w = g.get(k)
+                if not w or not w[0]:
+                    # keepalived 2.3.3's words; a config error, not a fatal parse error
+                    self.diag.error(f"{k} requires a non-empty path", g.where(k))
+                else:
+                    # a relative path is taken from /, the daemon's working directory
+                    kw[k] = os.path.join("/", w[0])
+        return kw
+
+    def owner_ignore_adverts(self, c: Ctx, g: GlobalDefs, tag: str, prio: int) -> bool:
+        """keepalived 2.3.3: only an address owner may ignore adverts; otherwise it says so."""
+        if not (c.has("owner_ignore_adverts") or g.vrrp_owner_ignore_adverts):
+            return False
+        if prio != 255:
+            if c.has("owner_ignore_adverts"):  # a config error for keepalived 2.3.3
+                self.diag.error(f"{tag} ignoring owner_ignore_adverts since priority is not "
+                                "255", c.where("owner_ignore_adverts"),
+                                hint="only the address owner (priority 255) may ignore adverts")
+            return False
+        return True
 
     def lvs_sync_daemon(self, w: tuple[str, ...], loc: Loc) -> LvsSyncDaemon | None:
         kw: dict[str, Any] = {"interface": w[0]}
@@ -450,28 +491,38 @@ class Builder:
                         "global_defs")
         return True
 
-    def script(self, w: tuple[str, ...], loc: Loc) -> Script | None:
-        """A script keyword's command [user [group]]; None when it names no user and the
-        default script user is unusable (keepalived drops it)."""
-        s = self.command(w, loc)
-        if s.user is None and s.argv and self.default_user_unusable(loc):
+    def script(self, w: tuple[str, ...], loc: Loc, kind: str = "notify") -> Script | None:
+        """A notify-type script keyword: `COMMAND [USER [GROUP]]`. keepalived drops the
+        script (a log line, not a config error) when USER or GROUP does not exist."""
+        s = self.command(w[:1], loc)
+        user = w[1] if len(w) > 1 else None
+        group = w[2] if len(w) > 2 else None
+        missing = [f"{what} '{name}'" for what, name, ok in (
+            ("user", user, user is None or not self.check_users or self.host.has_user(user)),
+            ("group", group, group is None or not self.check_users
+             or self.host.has_group(group))) if not ok]
+        if missing:
+            self.diag.warning(f"Invalid user/group for {kind} script "
+                              f"{s.argv[0] if s.argv else w[0]} - ignoring", loc,
+                              hint=f"{' and '.join(missing)} does not exist: the script will "
+                                   "not run (quote the command if those words are arguments)")
             return None
-        return s
+        if not user and s.argv and self.default_user_unusable(loc):
+            return None  # keepalived drops it (its own message was reported once)
+        return replace(s, user=user, group=group)
 
-    def command(self, w: tuple[str, ...], loc: Loc, own_user: bool = False) -> Script:
-        """The command [user [group]] of a script keyword, users checked. `own_user`: the
-        block names its user with a `user` keyword (vrrp_script, MISC_CHECK), and every word
-        of `script`/`misc_path` is the command's, as in keepalived."""
-        if own_user:
-            w = (" ".join(w),) if w else ()
+    def command(self, w: tuple[str, ...], loc: Loc, keyword: str = "") -> Script:
+        """A script whose block has its own `user` keyword (vrrp_script, MISC_CHECK): only
+        the first word is the command, as keepalived reads it; quote it to give arguments."""
         argv = split_command(w[0]) if len(w) >= 1 else ()
         if not argv:
             self.diag.error("empty script command", loc)
-        user = w[1] if len(w) > 1 else None
-        group = w[2] if len(w) > 2 else None
-        if user:
-            self.check_user(w[1:3], loc, "script")
-        return Script(tuple(argv), user, group, loc)
+        if len(w) > 1 and keyword:
+            self.diag.warning(f"{keyword}: words after the command are ignored: "
+                              f"{' '.join(w[1:])}", loc,
+                              hint=f'quote the command to give it arguments: {keyword} '
+                                   f'"{" ".join(w)}"')
+        return Script(tuple(argv), None, None, loc)
 
     def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
                ) -> tuple[int | None, bool]:
@@ -553,10 +604,12 @@ class Builder:
     def vrrp_script(self, c: Ctx) -> VrrpScript | None:
         name = c.args[0]
         if not c.has("script"):
-            self.diag.error(f"No script set for vrrp_script {name} - removing", c.loc,
-                            end_line=c.end_line, hint="add: script \"/path/to/check args\"")
+            # at the closing brace, where keepalived finds it
+            self.diag.error(f"No script set for vrrp_script {name} - removing",
+                            Loc(c.loc.file, c.end_line),
+                            hint="add: script \"/path/to/check args\"")
             return None
-        s = self.command(c.get("script"), c.where("script"), own_user=True)
+        s = self.command(c.get("script"), c.where("script"), "script")
         if c.has("user"):
             u = c.get("user")
             self.check_user(u, c.where("user"), f"vrrp_script {name} user")
@@ -581,7 +634,7 @@ class Builder:
         name = c.args[0]
         if not c.has("file"):
             self.diag.error(f"No file set for track_file {name} - ignoring",
-                            Loc(c.loc.file, c.end_line), hint="add: file PATH")
+                            Loc(c.loc.file, c.end_line), hint="add: file /path/to/file")
             return None
         w, rev = (1, False)
         if c.has("weight"):
@@ -954,6 +1007,10 @@ class Builder:
         # per-instance knobs falling back to globals
         kw["garp_master_delay"] = int(c.get("garp_master_delay", g.vrrp_garp_master_delay))
         kw["garp_master_repeat"] = int(c.get("garp_master_repeat", g.vrrp_garp_master_repeat))
+        if c.has("garp_master_repeat") and kw["garp_master_repeat"] == 0:
+            self.diag.error(f"{tag}: garp_master_repeat must be greater than 0, setting to 1",
+                            c.where("garp_master_repeat"))
+            kw["garp_master_repeat"] = 1
         kw["garp_master_refresh"] = int(c.get("garp_master_refresh", g.vrrp_garp_master_refresh))
         kw["garp_master_refresh_repeat"] = int(c.get("garp_master_refresh_repeat",
                                                      g.vrrp_garp_master_refresh_repeat))
@@ -978,7 +1035,20 @@ class Builder:
                                                g.vrrp_skip_check_adv_addr))
         kw["check_unicast_src"] = bool(c.get("check_unicast_src", g.vrrp_check_unicast_src))
         kw["strict_mode"] = bool(c.get("strict_mode", g.vrrp_strict))
-        kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", False))
+        kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", g.v3_checksum_as_v2))
+        kw["owner_ignore_adverts"] = self.owner_ignore_adverts(c, g, tag, prio)
+        for k in ("timer_expired_backup", "thread_timer_expired"):
+            if c.get(k):  # [HIGHEST_PRIORITY_OF_OTHER_INSTANCES]
+                self.int_in(c.get(k)[0], 1, 254, c.where(k),
+                            f"{tag} timer_expired_backup highest_other_priority")
+        if (c.has("timer_expired_backup") or c.has("thread_timer_expired")) \
+                and not c.has("nopreempt"):  # keepalived 2.3.3's words; a config error
+            self.diag.error(f"{tag} expired_timer_backup requires nopreempt - resetting",
+                            c.where("timer_expired_backup") if c.has("timer_expired_backup")
+                            else c.where("thread_timer_expired"))
+        if c.has("thread_timer_expired"):  # the 2.3.2 name: a config error for 2.3.3 too
+            self.diag.error(f"{tag} thread_timer_expired - please replace with keyword "
+                            "'timer_expired_backup'", c.where("thread_timer_expired"))
         kw["dont_track_primary"] = bool(c.get("dont_track_primary", False))
         kw["smtp_alert"] = bool(c.get("smtp_alert", False))
         kw["accept"] = not c.has("no_accept") and not (kw["strict_mode"] and prio != 255
@@ -1292,7 +1362,7 @@ class Builder:
             kw[k] = bool(c.get(k, False))
         for k in ("quorum_up", "quorum_down"):
             if c.has(k):
-                kw[k] = self.script(c.get(k), c.where(k))
+                kw[k] = self.script(c.get(k), c.where(k), "quorum")
         kw["quorum"] = int(c.get("quorum", 1))
         kw["hysteresis"] = int(c.get("hysteresis", 0))
         if c.has("sorry_server"):
@@ -1340,6 +1410,7 @@ class Builder:
                                   c.where("quorum"),
                                   hint=f"quorum is a sum of weights: at most {total}")
             kw["quorum"] = max(1, total)
+        kw["announce"] = build_announce(c, kw, name, self.diag, self.iface_ok)
         return VirtualServer(**kw)
 
     def rs_port(self, rs: RealServer, vs: dict[str, Any], vsname: str, loc: Loc) -> RealServer:
@@ -1535,12 +1606,13 @@ class Builder:
             kw["virtualhost"] = c.get("virtualhost", inherit.get("virtualhost"))
             kw["http_protocol"] = c.get("http_protocol", "1.0")
             kw["enable_sni"] = bool(c.get("enable_sni", False))
+            kw["tls_compliant"] = bool(c.get("tls_compliant", False))
             kw["fast_recovery"] = bool(c.get("fast_recovery", False))
         elif kind == "MISC_CHECK":
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.command(c.get("misc_path"), c.where("misc_path"), own_user=True)
+            s = self.command(c.get("misc_path"), c.where("misc_path"), "misc_path")
             if c.has("user"):
                 u = c.get("user")
                 self.check_user(u, c.where("user"), "MISC_CHECK user")
@@ -1618,6 +1690,7 @@ class Builder:
             if u.has(k):
                 kw[k] = u.get(k)
         kw["regex_no_match"] = bool(u.get("regex_no_match", False))
+        kw["tls_compliant"] = bool(u.get("tls_compliant", False))
         return Url(**kw)
 
     # -- whole-config checks ---------------------------------------------------------------
@@ -1698,8 +1771,9 @@ class Builder:
         sync = cfg.global_defs.lvs_sync_daemon
         if sync and sync.instance and sync.instance not in names:
             self.diag.error(f"lvs_sync_daemon: vrrp instance {sync.instance} not found", None)
-        return replace(cfg, vrrp_instances=tuple(fixed), sync_groups=tuple(groups),
-                       virtual_servers=tuple(vss))
+        return check_announce_refs(replace(cfg, vrrp_instances=tuple(fixed),
+                                           sync_groups=tuple(groups), virtual_servers=tuple(vss)),
+                                   self.diag)
 
     def duplicate_vrids(self, instances: list[VrrpInstance], g: GlobalDefs) -> None:
         """Two instances on one interface and family with one VRID clash only when their

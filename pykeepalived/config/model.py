@@ -106,6 +106,12 @@ class GlobalDefs:
     vrrp_notify_priority_changes: bool = False
     max_auto_priority: int | None = None
     random_seed: int | None = None
+    # keepalived 2.2.8+ (issue 11)
+    v3_checksum_as_v2: bool = False  # default of the instances' v3_checksum_as_v2
+    vrrp_owner_ignore_adverts: bool = False  # default of owner_ignore_adverts
+    state_dump_file: str | None = None  # USR1 dump: a file (template) or a directory ("/")
+    stats_dump_file: str | None = None  # USR2 dump
+    json_dump_file: str | None = None  # JSON dump
     # every other recognised keyword, kept raw (keyword, args) for dumps and future use
     other: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -261,6 +267,7 @@ class VrrpInstance:
     check_unicast_src: bool = False
     strict_mode: bool = False
     v3_checksum_as_v2: bool = False
+    owner_ignore_adverts: bool = False  # an address owner (priority 255) ignores adverts
     accept: bool = True
     use_vmac: str | None = None
     vmac_xmit_base: bool = False
@@ -308,6 +315,7 @@ class Url:
     virtualhost: str | None = None
     regex: str | None = None
     regex_no_match: bool = False
+    tls_compliant: bool = False  # SSL_GET: end the TLS session with close_notify
     loc: Loc | None = field(default=None, compare=False)
 
 
@@ -334,6 +342,7 @@ class Checker:
     virtualhost: str | None = None
     http_protocol: str = "1.0"
     enable_sni: bool = False
+    tls_compliant: bool = False  # SSL_GET: end every TLS session with close_notify
     fast_recovery: bool = False
     # MISC_CHECK
     misc_path: Script | None = None
@@ -404,6 +413,29 @@ class VirtualServerGroup:
 
 
 @dataclass(frozen=True)
+class AnnounceRoute:
+    """announce_route (pykeepalived extension): the VIP as a kernel route a routing daemon
+    redistributes; the protocol number says which routes are ours."""
+
+    table: int = 254
+    proto: int = 18  # RTPROT_KEEPALIVED
+    metric: int | None = None
+    dev: str = "lo"
+
+
+@dataclass(frozen=True)
+class Announce:
+    """The announce_* lines of a virtual_server (pykeepalived extension, health-driven ECMP):
+    the VIP is announced exactly while the quorum is up (and the instance is MASTER)."""
+
+    address_dev: str | None = None  # the VIP as a /32 (/128) address on this device
+    route: AnnounceRoute | None = None
+    only_if_master: str | None = None  # a vrrp_instance name
+    without_ipvs: bool = False  # the service runs on this host: no IPVS service
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class VirtualServer:
     """A virtual_server block: one IPVS service (or a group's), its pool and checks."""
 
@@ -436,6 +468,7 @@ class VirtualServer:
     smtp_alert: bool = False
     real_servers: tuple[RealServer, ...] = ()
     loc: Loc | None = field(default=None, compare=False)
+    announce: Announce | None = None  # pykeepalived extension
 
     @property
     def key(self) -> str:

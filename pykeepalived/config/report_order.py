@@ -52,6 +52,10 @@ AFTER_READ = re.compile("|".join((
     r"matches sorry server", r"the virtual router id must be set")))
 
 
+# found by our after-read cross-checks, but reported by keepalived as it closes the block
+AT_BLOCK_END = re.compile(r"\S+ not found, ignoring\.\.\.$")
+
+
 def _locs(node: Node) -> Iterable[Loc]:
     yield node.loc
     for ch in node.children or ():
@@ -89,6 +93,8 @@ def order_like_keepalived(diag: Diagnostics, nodes: Sequence[Node],
     """Reorder diag.items in place. Items from index `after_from` on were found once the
     config was read (cross-checks, script checks), and so were those AFTER_READ matches: they
     follow their pass's read-time ones."""
+    if len(diag.items) < 2:
+        return
     pass_of: dict[Loc, int] = {}
     for node in nodes:
         p = _PASS_OF.get(node.keyword, GLOBAL)
@@ -98,7 +104,8 @@ def order_like_keepalived(diag: Diagnostics, nodes: Sequence[Node],
 
     def key(item: tuple[int, Diagnostic]) -> tuple[int, int, float]:
         i, d = item
-        after = int(i >= after_from or AFTER_READ.search(d.message) is not None)
+        after = int((i >= after_from and not AT_BLOCK_END.search(d.message))
+                    or AFTER_READ.search(d.message) is not None)
         if d.loc is None:
             return (UNPLACED, after, float(i))
         return (pass_of.get(d.loc, GLOBAL), after, position(d.loc))

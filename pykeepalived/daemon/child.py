@@ -225,18 +225,19 @@ class VrrpChild(ChildBase):
     def dump(self, kind: str) -> None:
         from pykeepalived.daemon import dumps
 
-        snap = self.engine.snapshot()
+        snap = self.engine.typed_snapshot()
+        gd = self.config.global_defs  # state/stats/json_dump_file
         if kind == "data":
             from pykeepalived.daemon import ifinfo
 
-            write_atomic(paths.dump_file(self.args, "data"),
+            write_atomic(paths.dump_file(self.args, "data", gd),
                          dumps.vrrp_data(snap, self.config, ifaces=ifinfo.collect()))
         elif kind in ("stats", "stats_clear"):
-            write_atomic(paths.dump_file(self.args, "stats"), dumps.vrrp_stats(snap))
+            write_atomic(paths.dump_file(self.args, "stats", gd), dumps.vrrp_stats(snap))
             if kind == "stats_clear":
                 self.engine.clear_stats()
         else:
-            write_atomic(paths.dump_file(self.args, "json"), dumps.vrrp_json(snap, self.config))
+            write_atomic(paths.dump_file(self.args, "json", gd), dumps.vrrp_json(snap, self.config))
         what = {"data": "VRRP data", "stats": "VRRP stats", "stats_clear":
                 "and clearing VRRP stats", "json": "VRRP as json"}.get(kind, kind)
         log.info("Printing %s for process(%d) on signal", what, os.getpid())

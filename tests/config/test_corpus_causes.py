@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from helpers.configs import load_text
 
+from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.diagnostics import Severity
 
 VS = """virtual_server 192.0.2.1 80 {
@@ -241,3 +242,81 @@ def test_up_down_delays_name_existing_interfaces(tmp_path: Path) -> None:
     res = load_text(tmp_path, "interface_up_down_delays {\n eth0 x\n eth1 1 2 3\n}\n" + VI)
     assert int(res.exit_code()) == 5
     assert errors(res) == [(2, "invalid number 'x'")]
+
+
+def test_smtp_server_names_must_resolve(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: `smtp_server localhost4` -> "(Line 2) Invalid smtp server
+    # localhost4 25", rc 5 (getaddrinfo fails); 127.0.0.1, localhost, `192.0.2.1 587`: rc 0;
+    # `1.2.3.4.5`: invalid too. (HostInfo.hosts stands in for the resolver.)
+    from pykeepalived.config.build import HostInfo
+
+    host = HostInfo(frozenset({"eth0", "eth1"}), hosts=frozenset({"localhost"}))
+    for server, rc in (("127.0.0.1", 0), ("localhost", 0), ("192.0.2.1 587", 0),
+                       ("localhost4", 5), ("1.2.3.4.5", 5)):
+        p = tmp_path / "k.conf"
+        p.write_text(f"global_defs {{\n smtp_server {server}\n}}\n" + VI)
+        res = load_config(str(p), LoadOptions(host=host))
+        assert int(res.exit_code()) == rc, (server, errors(res))
+    assert errors(res) == [(2, "Invalid smtp server 1.2.3.4.5 25")]
+
+
+def test_block_end_findings_are_at_the_closing_brace(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 3) No script set for vrrp_script s - removing",
+    # "(Line 6) No file set for track_file tf - ignoring"; an empty unicast_peer block with
+    # use_vmac: "(Line 11) (VI_1) unicast with use_vmac requires vmac_xmit_base - setting"
+    res = load_text(tmp_path, "vrrp_script s {\n interval 1\n}\ntrack_file tf {\n weight 1\n"
+                    "}\n" + VI)
+    assert errors(res) == [(3, "No script set for vrrp_script s - removing"),
+                           (6, "No file set for track_file tf - ignoring")]
+    res = load_text(tmp_path, VI.replace("  priority 100\n", "  priority 100\n  use_vmac\n"
+                                         "  unicast_peer {\n  }\n"))
+    assert errors(res)[0] == (11, "(VI_1) unicast with use_vmac requires vmac_xmit_base - "
+                                  "setting")
+
+
+def test_garp_master_repeat_zero_is_set_to_one(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 2) vrrp_garp_master_repeat must be greater than 0,
+    # setting to 1", "(Line 9) (VI_1): garp_master_repeat must be greater than 0, setting to
+    # 1"; garp_lower_prio_repeat 0 is fine
+    res = load_text(tmp_path, "global_defs {\n vrrp_garp_master_repeat 0\n"
+                    " vrrp_garp_lower_prio_repeat 0\n}\n" + VI.replace(
+                        "  priority 100\n", "  priority 100\n  garp_master_repeat 0\n"
+                        "  garp_lower_prio_repeat 0\n"))
+    assert errors(res) == [
+        (2, "vrrp_garp_master_repeat must be greater than 0, setting to 1"),
+        (9, "(VI_1): garp_master_repeat must be greater than 0, setting to 1")]
+    assert res.config.vrrp_instances[0].garp_master_repeat == 1
+
+
+def test_empty_notification_email_block(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 3) Warning - empty notification_email block" (the
+    # closing brace)
+    res = load_text(tmp_path, "global_defs {\n notification_email {\n }\n router_id x\n}\n" + VI)
+    assert errors(res) == [(3, "Warning - empty notification_email block")]
+
+
+def test_notify_lines_as_keepalived_reads_them(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 0 and no message: an unquoted `notify_master /bin/bash /x.sh 3`
+    # is command /bin/bash run as user '/x.sh' (which does not exist: keepalived drops the
+    # script with a log line); escaped quotes inside a quoted command; '...' quotes
+    res = load_text(tmp_path, "global_defs {\n enable_script_security\n script_user root\n}\n" +
+                    VI.replace("  priority 100\n", "  priority 100\n"
+                               "  notify_master /bin/bash /x.sh 3 4 5\n"
+                               '  notify_backup "/bin/logger -t vrrp \\"became backup\\""\n'
+                               "  notify_fault '/bin/logger -t vrrp \"fault\"'\n"), scripts=True)
+    assert int(res.exit_code()) == 0, errors(res)
+    inst = res.config.vrrp_instances[0]
+    assert inst.notify_master is None
+    assert inst.notify_backup.argv == ("/bin/logger", "-t", "vrrp", "became backup")
+    assert inst.notify_fault.argv == ("/bin/logger", "-t", "vrrp", "fault")
+    assert [d.message[:34] for d in res.diagnostics.warnings] == [
+        "Invalid user/group for notify scri"]
+
+
+def test_words_after_a_check_command_are_ignored(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 0: `script /bin/true nosuchuser` in a vrrp_script and
+    # `misc_path /bin/true nosuchuser` take /bin/true alone (quote to pass arguments)
+    res = load_text(tmp_path, "global_defs {\n enable_script_security\n script_user root\n}\n"
+                    "vrrp_script chk {\n script /bin/true nosuchuser\n interval 1\n}\n" + VI)
+    assert int(res.exit_code()) == 0, errors(res)
+    assert res.config.vrrp_scripts[0].script.argv == ("/bin/true",)

@@ -24,7 +24,7 @@ from pykeepalived.config.diagnostics import Severity
 
 DIFF = DATA / "diff"
 HOST = HostInfo(frozenset({"eth0", "eth1", "lo"}), users=frozenset({"root"}),
-                groups=frozenset({"root"}), resolvable=frozenset({"localhost"}))
+                groups=frozenset({"root"}), hosts=frozenset({"localhost"}))
 
 # file -> (keepalived's exit code, its first message (regex), its line or None)
 RECORDED: dict[str, tuple[int, str, int | None]] = {
@@ -189,12 +189,16 @@ def test_default_user_is_a_host_check(tmp_path: Path) -> None:
     assert not [d for d in res.diagnostics.items if "does not exist" in d.message]
 
 
-def test_script_and_misc_path_words_are_the_command() -> None:
-    cfg = load_config(str(DIFF / "d59-script-words.conf"), LoadOptions(host=HOST)).config
-    assert cfg.vrrp_scripts[0].script.argv == ("/usr/bin/true", "pyk-arg")
+def test_script_and_misc_path_take_their_first_word_only() -> None:
+    """keepalived 2.2.7 runs only the first word of an unquoted `script` (seen by running it:
+    `script /usr/bin/touch FILE` ran touch without FILE); no later word is a user."""
+    res = load_config(str(DIFF / "d59-script-words.conf"), LoadOptions(host=HOST))
+    cfg = res.config
+    assert cfg.vrrp_scripts[0].script.argv == ("/usr/bin/true",)
     assert cfg.vrrp_scripts[0].script.user is None
     misc = cfg.virtual_servers[0].real_servers[0].checkers[0].misc_path
-    assert misc is not None and misc.argv == ("/usr/bin/true", "pyk-arg")
+    assert misc is not None and misc.argv == ("/usr/bin/true",)
+    assert len(res.diagnostics.warnings) == 2
 
 
 def test_missing_interface_stops_the_vrrp_completion_checks() -> None:
@@ -289,7 +293,7 @@ def test_host_facts_are_skipped_without_host_checks(name: str) -> None:
     lookup decides a verdict; the same files fail with them on (RECORDED)."""
     res = load_config(str(DIFF / name), LoadOptions(host=HostInfo(frozenset(), users=frozenset(),
                                                                   groups=frozenset(),
-                                                                  resolvable=frozenset()),
+                                                                  hosts=frozenset()),
                                                     check_interfaces=False, check_scripts=False))
     krc, gist, _ = RECORDED[name]
     assert krc != 0 and gist
