@@ -461,14 +461,20 @@ class Builder:
     def port(self, text: str, loc: Loc, what: str) -> int | None:
         return self.int_in(text, 0, 65535, loc, f"{what} port")
 
-    def check_user(self, w: tuple[str, ...], loc: Loc, what: str) -> None:
-        if not self.check_users:  # a host fact: --no-host-checks skips it
-            return
+    def check_user(self, w: tuple[str, ...], loc: Loc, what: str, consequence: str = ""
+                   ) -> bool:
+        """Whether the user (and group) exist; a host fact: --no-host-checks skips it."""
+        if not self.check_users:
+            return True
+        ok = True
         if not self.host.has_user(w[0]):
-            self.diag.error(f"{what}: user '{w[0]}' does not exist", loc,
+            ok = False
+            self.diag.error(f"{what}: user '{w[0]}' does not exist{consequence}", loc,
                             hint="create it or name an existing user")
         if len(w) > 1 and not self.host.has_group(w[1]):
-            self.diag.error(f"{what}: group '{w[1]}' does not exist", loc)
+            ok = False
+            self.diag.error(f"{what}: group '{w[1]}' does not exist{consequence}", loc)
+        return ok
 
     def default_user_unusable(self, loc: Loc) -> bool:
         """Whether a script that names no user of its own cannot run. keepalived runs it as
@@ -612,7 +618,9 @@ class Builder:
         s = self.command(c.get("script"), c.where("script"), "script")
         if c.has("user"):
             u = c.get("user")
-            self.check_user(u, c.where("user"), f"vrrp_script {name} user")
+            if not self.check_user(u, c.where("user"), f"vrrp_script {name} user",
+                                   " - removing the script"):
+                return None  # as keepalived ("Unable to set uid/gid for script")
             s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
         elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
             self.diag.error(f"Unable to set default user for vrrp script {name} - removing",
@@ -1615,7 +1623,9 @@ class Builder:
             s = self.command(c.get("misc_path"), c.where("misc_path"), "misc_path")
             if c.has("user"):
                 u = c.get("user")
-                self.check_user(u, c.where("user"), "MISC_CHECK user")
+                if not self.check_user(u, c.where("user"), "MISC_CHECK user",
+                                       " - removing the checker"):
+                    return None  # as keepalived ("Failed to set uid/gid for misc checker")
                 s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
             elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
                 self.diag.error(f"Unable to set default user for misc script "

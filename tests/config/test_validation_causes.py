@@ -112,6 +112,9 @@ RECORDED: dict[str, tuple[int, str, int | None]] = {
         (5, r"Address family of virtual server and real server 2001:db8::21 don't match", 9),
     "d58-empty-vsg.conf": (5, r"virtual server group empty has no entries - removing", 3),
     "d59-script-words.conf": (0, "", None),
+    # keepalived: "Failed to set uid/gid for misc checker script '/usr/bin/true' - removing"
+    "d60-script-own-user-missing.conf":
+        (5, r"MISC_CHECK user: user 'nosuchuser' does not exist - removing the checker", 29),
 }
 
 
@@ -213,6 +216,12 @@ def test_missing_interface_stops_the_vrrp_completion_checks() -> None:
     assert len(res.diagnostics.errors) == 3, [d.format() for d in res.diagnostics.items]
 
 
+def test_script_with_a_missing_own_user_is_removed() -> None:
+    cfg = load_config(str(DIFF / "d60-script-own-user-missing.conf"), LoadOptions(host=HOST)).config
+    assert cfg.vrrp_scripts == () and cfg.vrrp_instances[0].track_script == ()
+    assert cfg.virtual_servers[0].real_servers[0].checkers == ()
+
+
 def test_unusable_script_user_drops_scripts_naming_no_user() -> None:
     """d39/d40 as keepalived 2.2.7: the notify script is dropped too (no security verdict)."""
     for name in ("d39-script-user-missing.conf", "d40-script-group-missing.conf"):
@@ -287,7 +296,8 @@ def test_own_interface_missing_is_not_also_reported_as_tracked_own(tmp_path: Pat
                                   "d48-smtp-server-unresolvable.conf", "d52-vrf-interface.conf",
                                   "d55-sync-group-track-interface.conf",
                                   "d25-script-security-default-user.conf",
-                                  "d39-script-user-missing.conf"])
+                                  "d39-script-user-missing.conf",
+                                  "d60-script-own-user-missing.conf"])
 def test_host_facts_are_skipped_without_host_checks(name: str) -> None:
     """--no-host-checks (check_interfaces/check_scripts off): no interface, user or name
     lookup decides a verdict; the same files fail with them on (RECORDED)."""
