@@ -207,6 +207,7 @@ class Builder:
         gctx = root.blocks.get("global_defs", [])
         self.gdefs = self.global_defs(gctx)
         self.bfd_instances(root.blocks.get("bfd_instance", []))
+        self.garp_groups(root.blocks.get("garp_group", []))
         # keepalived -t parses the checker's part before the VRRP part: its once-only
         # messages (the script default user) land where it would report them
         self.track_file_names = {c.args[0] for c in root.blocks.get("track_file", [])
@@ -564,6 +565,38 @@ class Builder:
                     self.diag.error(f"invalid number '{v}'", loc,
                                     hint="delays are seconds in [0, 255], e.g. 1.5")
                     break
+
+    def garp_groups(self, ctxs: list[Ctx]) -> None:
+        """garp_group blocks (not acted on) as keepalived 2.2.7 checks them: interfaces that
+        exist (a host check), each in one group only, and a garp or gna interval set."""
+        taken: set[str] = set()
+        aggregation = 0  # the groups kept that have an interfaces block (keepalived numbers)
+        for c in ctxs:
+            names = [(c.get("interface"), c.where("interface"), None)] if c.has("interface") \
+                else []
+            if "interfaces" in c.entries:
+                if not c.entries["interfaces"]:
+                    self.diag.error("Warning - empty garp_group interfaces block", c.loc,
+                                    end_line=c.end_line)
+                names += [(n, loc, c.end_line) for w, loc in c.entries["interfaces"] for n in w]
+            for name, loc, end in names:
+                if self.check_interfaces and not self.host.has_interface(name):
+                    if end is not None and self.gdefs.dynamic_interfaces:
+                        continue  # keepalived only logs it then
+                    self.missing_interface = True
+                    self.diag.error(f"WARNING - interface {name} specified for garp_group "
+                                    "doesn't exist", loc, end_line=end)
+                elif name in taken:
+                    self.diag.error(f"garp_group already specified for {name} - ignoring", loc,
+                                    end_line=end)
+                taken.add(name)
+            number = aggregation + 1 if "interfaces" in c.entries else 0
+            if c.has("garp_interval") or c.has("gna_interval"):
+                aggregation += number > 0
+            elif c.entries.get("interfaces", True):  # 2.2.7 says nothing after an empty one
+                self.diag.error(f"garp group {number} does not have any delay set - removing",
+                                Loc(c.loc.file, c.end_line),
+                                hint="add garp_interval or gna_interval")
 
     # -- bfd_instance (checked, not run) -----------------------------------------------------
     def bfd_instances(self, ctxs: list[Ctx]) -> None:
