@@ -136,12 +136,6 @@ VERSION_DIFFERENCES: tuple[VersionDifference, ...] = (
         "legacy warning, as 2.2.7 accepts it",
         "2.3.3 loops forever on SMTP_CHECK with a 'host { connect_ip ... }' sub-block "
         "(keepalived's own keepalived.conf.SMTP_CHECK sample); 2.2.7 accepts it"),
-    VersionDifference(
-        r"realpath\(\) error \d+ .* for \S+", "2.3.3", "2.2.7", True,
-        "accepted, as 2.2.7: the track file is created when it is written",
-        "2.3.3 rejects a track_file whose directory does not exist yet (corpus kdt/1808: "
-        "exit 5 where 2.2.7 exits 0); the directory is often made at boot (/run/...), so "
-        "failing would break configs that run today"),
 )
 _VERSION_RX = [(re.compile(d.pattern), d) for d in VERSION_DIFFERENCES]
 
