@@ -269,6 +269,7 @@ class Supervisor:
         log.warning("%s child process(%d) died: %s", ch.kind, proc.pid,
                     f"exit status {rc}" if rc >= 0 else f"signal {-rc}")
         if ch.kind == "vrrp" and not self.args.dont_release_vrrp:
+            self.demote_dead_vrrp()
             await self.release_vips()
         if ch.kind == "checker":
             await self.withdraw_announcements()
@@ -310,6 +311,19 @@ class Supervisor:
                 other = self.children.get("checker" if kind == "vrrp" else "vrrp")
                 if other is not None and other.channel is not None:
                     other.channel.send(msg)
+
+    def demote_dead_vrrp(self) -> None:
+        """A dead VRRP child's instances are MASTER no more (their VIPs go next): the checker
+        hears it now, so lvs_sync_daemon leaves the master role before the peer takes over
+        (two master sync daemons, and nobody receiving the peer's connections, otherwise)
+        and announce_only_if_master withdraws. The respawned child pushes its own state."""
+        chk = self.children.get("checker")
+        for inst, state in list(self.vrrp_states.items()):
+            if state != "MASTER":
+                continue
+            self.vrrp_states[inst] = "BACKUP"
+            if chk is not None and chk.channel is not None:
+                chk.channel.send(channel.VrrpState(inst, "BACKUP"))
 
     async def release_vips(self) -> None:
         """A dead VRRP child cannot be MASTER: its VIPs left on the interface would answer
