@@ -56,6 +56,22 @@ def wanted_children(cfg: Config, args: argparse.Namespace) -> list[str]:
     return kinds
 
 
+# The child imports pykeepalived from the directory the parent's came from: the .deb keeps it
+# (with its bundled pyroute2) in /usr/lib/pykeepalived, on no interpreter's default path, and
+# a child must never run other code than its parent. -P: never import from the cwd (root
+# started in /tmp must not run a planted module).
+_CHILD_BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
+               "from pykeepalived.cli import main; sys.exit(main())")
+
+
+def child_command(kind: str, argv: list[str]) -> list[str]:
+    """The argv that re-executes this pykeepalived as the `kind` child."""
+    import pykeepalived
+
+    lib = os.path.dirname(os.path.dirname(os.path.abspath(pykeepalived.__file__)))
+    return [sys.executable, "-P", "-c", _CHILD_BOOT, lib, "--child", kind, *argv]
+
+
 @dataclass
 class Child:
     kind: str
@@ -194,9 +210,7 @@ class Supervisor:
             env["PYKEEPALIVED_WAIT_IPVS"] = "1"  # first start only: a respawn has its table
         with signals.held():  # the child starts with them held, until its handlers exist
             ch.proc = await asyncio.create_subprocess_exec(
-                # -P: never import from the cwd (root started in /tmp must not run a planted
-                # module)
-                sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
+                *child_command(kind, self.argv),
                 stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=(self.config_fd,))
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
