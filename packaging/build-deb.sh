@@ -10,7 +10,8 @@
 #   (1.1.5 / 1.2.x) and python3-psutil (5.9.4 / 7.0). pyroute2 does not: bookworm has 0.7.2
 #   and trixie 0.8.1, and pykeepalived needs 0.9's AsyncIPRoute (pyproject pins ~=0.9.7), so
 #   pyroute2 is bundled. It is pure Python, hence Architecture: all. scapy is not shipped: the
-#   daemon and -t never import it (it is a test oracle only).
+#   daemon and -t never import it (it is a test oracle only). procps: the units' ExecReload
+#   is /bin/kill, which a minimal Debian lacks (found booting the unit in a minbase root).
 #   /usr/lib/pykeepalived/       pykeepalived and the bundled pyroute2: a private module
 #                                directory, on no interpreter's path, so the bundled pyroute2
 #                                never shadows a python3-pyroute2 other programs use
@@ -249,7 +250,7 @@ Version: $DEBVER
 Architecture: all
 Maintainer: $MAINT
 Installed-Size: $SIZE
-Depends: python3 (>= 3.11), python3-lark (>= 1.1.5), python3-psutil (>= 5.9), iproute2, init-system-helpers (>= 1.52)
+Depends: python3 (>= 3.11), python3-lark (>= 1.1.5), python3-psutil (>= 5.9), iproute2, procps, init-system-helpers (>= 1.52)
 Suggests: ipvsadm
 Section: net
 Priority: optional

@@ -9,7 +9,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=${PYK_ROOTS_DIR:-/var/cache/pykeepalived}
 # keep in step with the Depends: line of packaging/build-deb.sh
-DEPS=python3-lark,python3-psutil
+DEPS=python3-lark,python3-psutil,procps
 rc=0
 for suite in "${@:-bookworm trixie}"; do
   for s in $suite; do
