@@ -8,7 +8,7 @@
 # Layout and why (lintian-clean on bookworm; installs on Debian 12 and 13):
 #   Dependencies come from Debian where its versions work on both releases: python3-lark
 #   (1.1.5 / 1.2.x) and python3-psutil (5.9.4 / 7.0). pyroute2 does not: bookworm has 0.7.2
-#   and trixie 0.8.1, and pykeepalived needs 0.9's AsyncIPRoute (pyproject pins ~=0.9.7), so
+#   and trixie 0.7.7, and pykeepalived needs 0.9's AsyncIPRoute (pyproject pins ~=0.9.7), so
 #   pyroute2 is bundled. It is pure Python, hence Architecture: all. scapy is not shipped: the
 #   daemon and -t never import it (it is a test oracle only). procps: the units' ExecReload
 #   is /bin/kill, which a minimal Debian lacks (found booting the unit in a minbase root).
@@ -137,7 +137,7 @@ Files: usr/lib/pykeepalived/pyroute2/*
 Copyright: Peter Saveliev and the pyroute2 contributors
 License: GPL-2+ or Apache-2.0
  pyroute2 $(echo "$PYROUTE2" | sed 's/pyroute2//'), bundled because Debian's python3-pyroute2
- (0.7 in bookworm, 0.8 in trixie) lacks the asyncio API pykeepalived uses. Its licence texts
+ (0.7.2 in bookworm, 0.7.7 in trixie) lacks the asyncio API pykeepalived uses. Its licence texts
  are in usr/lib/pykeepalived/pyroute2-*.dist-info/. On Debian systems the full text of the
  Apache License 2.0 is in /usr/share/common-licenses/Apache-2.0.
 EOF

@@ -67,8 +67,8 @@ fi
 
 parent=$(dirname "$DEST")
 mkdir -p "$parent"
-# one build at a time on this machine; a run that waited finds the root complete
-exec 9>"$parent/.build.lock"
+# one build of DEST at a time on this machine; a run that waited finds the root complete
+exec 9>"$parent/.$(basename "$DEST").lock"
 flock 9
 [ -f "$DEST/$MARK" ] && exit 0
 tmp=$(mktemp -d "$parent/.$SUITE-build.XXXXXX")

@@ -10,12 +10,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=${PYK_ROOTS_DIR:-/var/cache/pykeepalived}
 # keep in step with the Depends: line of packaging/build-deb.sh
 DEPS=python3-lark,python3-psutil,procps
+# the roots are built side by side (debootstrap mostly waits on the mirror)
+pids=()
+for suite in ${@:-bookworm trixie}; do
+  bash "$HERE/debian-root.sh" -k -d "$DEPS" \
+      -c 'chroot "$ROOT" /usr/lib/systemd/systemd --version | head -n1' \
+      "$suite" "$DIR/$suite-systemd" systemd,iproute2,python3 &
+  pids+=($!)
+done
 rc=0
-for suite in "${@:-bookworm trixie}"; do
-  for s in $suite; do
-    bash "$HERE/debian-root.sh" -k -d "$DEPS" \
-        -c 'chroot "$ROOT" /usr/lib/systemd/systemd --version | head -n1' \
-        "$s" "$DIR/$s-systemd" systemd,iproute2,python3 || rc=1
-  done
+for pid in "${pids[@]}"; do
+  wait "$pid" || rc=1
 done
 exit $rc
