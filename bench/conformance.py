@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pykeepalived.config.compat import is_intended, is_log_only  # noqa: E402
+from pykeepalived.config.compat import is_intended_for, is_log_only  # noqa: E402
 
 TSV = "EXPECTED-keepalived-2.2.7.tsv"
 NETNS_NAME = "pyk-conformance"  # this netns, as seen in the private /run/netns
@@ -71,6 +71,7 @@ class Oracle:
 
     name: str
     run: OracleFn
+    version: str = "2.2.7"  # which keepalived's differences in compat.py apply
 
 
 @dataclass(frozen=True)
@@ -361,18 +362,34 @@ def keepalived_live(binary: str = KEEPALIVED, timeout: float = 20.0,
     return run
 
 
+def _oracle_path() -> None:
+    for extra in (ROOT, ROOT / "tests", ROOT / "bench"):
+        if str(extra) not in sys.path:
+            sys.path.append(str(extra))
+
+
 def load_oracle(spec: str) -> Oracle:
     """NAME=module:attr: attr is the callable (file, cwd, netns), or makes it when called
     with no argument (a factory, e.g. one that builds a chroot first)."""
     name, _, target = spec.partition("=")
     mod, _, attr = target.partition(":")
-    for extra in (ROOT, ROOT / "tests", ROOT / "bench"):
-        if str(extra) not in sys.path:
-            sys.path.append(str(extra))
+    _oracle_path()
     obj = getattr(importlib.import_module(mod), attr)
     required = [p for p in inspect.signature(obj).parameters.values()
                 if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return Oracle(name, obj if required else obj())
+    version = re.search(r"\d+\.\d+\.\d+", name)
+    return Oracle(name, obj if required else obj(), version.group(0) if version else "2.2.7")
+
+
+def kad233_oracle() -> Oracle | str:
+    """keepalived 2.3.3 in its debootstrap'd root (tests/helpers/kad233.py), or why not."""
+    _oracle_path()
+    try:
+        kad233 = importlib.import_module("helpers.kad233")
+    except ImportError as e:
+        return f"no keepalived 2.3.3 oracle: {e}"
+    why = kad233.skip_reason()
+    return why if why else Oracle("keepalived-2.3.3", kad233.run, "2.3.3")
 
 
 def run_oracle(oracle: Oracle, files: list[str], cwd: Path, jobs: int) -> dict[str, tuple]:
@@ -382,8 +399,9 @@ def run_oracle(oracle: Oracle, files: list[str], cwd: Path, jobs: int) -> dict[s
         for f, fut in futs.items():
             try:
                 out[f] = fut.result()
-            except Exception as e:  # an oracle that breaks is reported, not fatal
-                out[f] = (None, [f"oracle error: {e!r}"])
+            except Exception:  # an oracle that breaks is reported, not fatal
+                tb = traceback.format_exc().strip().splitlines()
+                out[f] = (None, [f"oracle error: {tb[-1]} ({' / '.join(tb[-3:-1])})"])
         return out
 
 
@@ -397,9 +415,12 @@ def kad_line(msg: str) -> tuple[str | None, int] | None:
     return (m.group("file"), int(m.group("line"))) if m else None
 
 
-def our_first_error(o: Ours) -> dict | None:
+def our_first_error(o: Ours, warnings: bool = False) -> dict | None:
     for d in o.diags:
         if d.get("severity") == "error" and d.get("rc", 5) != 0:
+            return d
+        if (warnings and d.get("severity") == "warning" and d.get("line")
+                and "is recognised but not acted on" not in d.get("message", "")):
             return d
     return None
 
@@ -428,15 +449,18 @@ class Verdict:
     ours_first: str = ""
 
 
-def judge(file: str, krc: int | None, kmsgs: Messages, o: Ours) -> Verdict:
+def judge(file: str, krc: int | None, kmsgs: Messages, o: Ours, version: str = "2.2.7"
+          ) -> Verdict:
     v = Verdict(file, krc, kmsgs, o.rc, agree=o.rc is not None and o.rc == krc,
                 ours_first=our_first_message(o))
-    if (not v.agree and o.rc == 0 and krc == 5 and any(map(is_intended, kmsgs))
-            and all(is_intended(m) or is_log_only(m) for m in kmsgs)):
+    listed = [is_intended_for(m, version) for m in kmsgs]
+    if (not v.agree and o.rc == 0 and krc == 5 and any(listed)
+            and all(ok or is_log_only(m) for ok, m in zip(listed, kmsgs, strict=True))):
         v.agree = v.via_compat = True
     if krc not in (0, None, *NO_VERDICT) and o.rc not in (0, None) and kmsgs:
         kl = kad_line(kmsgs[0])
-        mine = our_first_error(o)
+        # keepalived's first message is an intended difference: ours is a warning there
+        mine = our_first_error(o, warnings=is_intended_for(kmsgs[0], version))
         if kl is not None:
             v.line_match = bool(mine and mine.get("line") == kl[1] and (
                 kl[0] is None or Path(mine.get("file") or "").name == Path(kl[0]).name))
@@ -494,7 +518,7 @@ def main_inside(args: argparse.Namespace) -> int:
     build_world(ifnames, netns_names)
     t_world = time.monotonic() - t0
 
-    ours = run_ours_all(files, corpus, args.jobs, args.timeout, args.ours_cli)
+    ours = run_ours_all(files, corpus, args.jobs, args.ours_timeout, args.ours_cli)
     t_ours = time.monotonic() - t0 - t_world
 
     oracles = [recorded_oracle(entries)]
@@ -504,6 +528,13 @@ def main_inside(args: argparse.Namespace) -> int:
         oracles.append(Oracle("keepalived-2.2.7 (live)",
                               keepalived_live(timeout=args.timeout, known_hangs=hangs_known)))
     oracles += [load_oracle(s) for s in args.oracle]
+    if args.kad233:
+        o233 = kad233_oracle()
+        if isinstance(o233, str):
+            print(o233, file=sys.stderr)
+            return 3
+        oracles.append(o233)
+    os.chdir(corpus)  # for oracles that resolve `file` against the process's directory
     results = {o.name: run_oracle(o, files, corpus, args.jobs) for o in oracles}
     live = results.get("keepalived-2.2.7 (live)")
 
@@ -515,7 +546,7 @@ def main_inside(args: argparse.Namespace) -> int:
             if o.name.endswith("(recorded)") and live and live[f][0] == krc:
                 # the recording keeps only the first message: judge compat on all of them
                 kmsgs = live[f][1] or kmsgs
-            verdicts.append(judge(f, krc, kmsgs, ours[f]))
+            verdicts.append(judge(f, krc, kmsgs, ours[f], o.version))
         summaries.append(summarise(o.name, verdicts))
 
     world_diff = []  # the live keepalived against its own recording: is this world the same?
@@ -585,10 +616,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="also run the installed keepalived -t as an oracle")
     ap.add_argument("--oracle", action="append", default=[], metavar="NAME=MODULE:CALLABLE",
                     help="another oracle: callable(file, cwd, netns) -> (rc, messages)")
+    ap.add_argument("--kad233", action="store_true",
+                    help="also keepalived 2.3.3 (tests/helpers/kad233.py; builds its root once)")
     ap.add_argument("--rerun-hangs", action="store_true",
                     help="with --live: also run the files keepalived was recorded hanging on")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--timeout", type=float, default=20.0, help="per file, seconds")
+    ap.add_argument("--timeout", type=float, default=20.0,
+                    help="per file and live oracle, seconds (the recording's: 20)")
+    ap.add_argument("--ours-timeout", type=float, default=60.0,
+                    help="per file for pykeepalived, seconds: past it is a hang (the corpus's "
+                         "largest expansion, 330k lines, takes ~6 s on a loaded 2-core VM)")
     ap.add_argument("--only", default=None, help="regex: entry points to run")
     ap.add_argument("--ours-cli", action="store_true",
                     help="run `python -m pykeepalived -t --json` per file, not in-process")

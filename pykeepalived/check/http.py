@@ -122,10 +122,22 @@ async def fetch(ctx: ProbeContext, url: Url, tls: bool, ssl_ctx: ssl.SSLContext 
             await writer.drain()
         return await read_reply(reader, ch.connect_timeout, keep_body)
     finally:
-        if writer is not None:
+        if writer is not None and tls and (ch.tls_compliant or url.tls_compliant):
+            await _close_notify(writer, ch.connect_timeout)
+        elif writer is not None:
             writer.transport.abort()
         else:
             s.close()
+
+
+async def _close_notify(writer: asyncio.StreamWriter, timeout: float) -> None:
+    """tls_compliant: end the TLS session with a close_notify alert, not a bare TCP reset."""
+    writer.close()
+    try:
+        async with asyncio.timeout(min(timeout, 1.0)):
+            await writer.wait_closed()
+    except (TimeoutError, OSError, ssl.SSLError):
+        writer.transport.abort()
 
 
 def status_ok(status: int | None, ranges: tuple[tuple[int, int], ...]) -> bool:

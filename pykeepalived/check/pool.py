@@ -41,7 +41,7 @@ import logging
 import random
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pykeepalived.check.base import Probe, ProbeContext
@@ -200,8 +200,14 @@ class CheckerPool:
     def __init__(self, config: Config, *, on_event: Callable[[Event], None] | None = None,
                  seed: int | None = None, max_concurrent: int = 1024,
                  run_scripts: bool = True, logger: logging.Logger | None = None,
-                 trace: Callable[[float, float], None] | None = None) -> None:
+                 trace: Callable[[float, float], None] | None = None,
+                 known: Mapping[tuple[str, tuple[str, int | None]], bool] | None = None
+                 ) -> None:
         self._config = config
+        # a respawned checker: the last results the parent holds, by (vs key, rs key); a real
+        # server missing from them is down until checked (None: a first start, where
+        # keepalived's initial states apply: up, or down with alpha)
+        self._known = known
         self._on_event = on_event
         seed = seed if seed is not None else config.global_defs.random_seed
         self._rng = random.Random(seed)
@@ -228,6 +234,7 @@ class CheckerPool:
             self._gate = _Gate(self._max_concurrent)
         for vs in self._config.virtual_servers:
             self._add_vs(vs)
+        self._known = None  # a reload's additions start as at a first start
 
     async def reload(self, config: Config) -> None:
         """Replace the configuration, keeping the state of what did not change."""
@@ -354,6 +361,10 @@ class CheckerPool:
         r = _Rs(rs, v)
         v.rss[rs_key(rs)] = r
         r.runs = [self._new_run(ch, r) for ch in rs.checkers]
+        if self._known is not None:
+            up = self._known.get((v.vs.key, rs.key), False)
+            for c in r.runs:
+                c.is_up = up
         r.alive = all(c.is_up for c in r.runs)
         r.last_change = time.time()
         self._emit(self._rs_event(r, initial=initial))

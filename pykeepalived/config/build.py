@@ -16,7 +16,7 @@ import pwd
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pykeepalived.config.diagnostics import Diagnostics, Loc
+from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
     Checker,
@@ -82,6 +82,14 @@ def _version(text: str | None) -> int | None:
         return None
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass
 class HostInfo:
     """What the host offers (interfaces); injectable so tests need no real interfaces."""
@@ -91,6 +99,19 @@ class HostInfo:
 
     users: frozenset[str] | None = None  # None: ask the password database
     groups: frozenset[str] | None = None  # None: ask the group database
+
+    hosts: frozenset[str] | None = None  # names that resolve; None: ask the resolver
+
+    def resolves(self, name: str) -> bool:
+        """Whether `name` resolves to an address, as keepalived's getaddrinfo() asks."""
+        if self.hosts is not None:
+            return name in self.hosts
+        import socket
+
+        try:
+            return bool(socket.getaddrinfo(name, None))
+        except (OSError, UnicodeError):
+            return False
 
     def has_interface(self, name: str) -> bool:
         if self.interfaces is not None:
@@ -141,6 +162,7 @@ class Builder:
     script_security: bool = False  # enable_script_security, known before any script is built
     script_user_set: bool = False
     default_user_failed: bool = False  # reported once, as keepalived does
+    after_read_from: int = 0  # diag.items index from which findings are after-read checks
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
         if not self.check_interfaces or self.host.has_interface(name):
@@ -176,6 +198,7 @@ class Builder:
                                 self.vrrp_instance)
         groups = self.unique(root.blocks.get("vrrp_sync_group", []), "vrrp_sync_group",
                              self.sync_group)
+        self.up_down_delays(root.entries.get("interface_up_down_delays", []))
         cfg = Config(
             global_defs=self.gdefs,
             static_ipaddress=tuple(
@@ -194,7 +217,23 @@ class Builder:
             virtual_servers=tuple(vss),
             files=tuple(files),
         )
+        self.after_read_from = len(self.diag.items)  # what follows is found after reading
         return self.cross_checks(cfg)
+
+    def up_down_delays(self, entries: list[tuple[tuple[str, ...], Loc]]) -> None:
+        """Not acted on, but checked as keepalived checks it: an unknown interface stops
+        keepalived (rc 4), a delay that is not a number is a config error."""
+        for w, loc in entries:
+            if self.check_interfaces and not self.host.has_interface(w[0]):
+                self.diag.error(f"unknown interface {w[0]} specified for up/down delay", loc,
+                                Rc.CANNOT_RUN, hint="fix the name or remove the entry")
+                continue
+            for d in w[1:3]:
+                try:
+                    float(d)
+                except ValueError:
+                    self.diag.error(f"invalid number '{d}'", loc,
+                                    hint="IF [UP_DELAY [DOWN_DELAY]], in seconds")
 
     def unique(self, ctxs: list[Ctx], what: str, make: Any, dup_error: bool = True
                ) -> list[Any]:
@@ -244,14 +283,27 @@ class Builder:
                 v = g.get(k)
                 kw[k] = int(v) if isinstance(v, float) and k.startswith(("vrrp_garp_master",
                     "vrrp_garp_lower", "vrrp_version", "vrrp_down")) else v
+        if kw.get("vrrp_garp_master_repeat") == 0:
+            self.diag.error("vrrp_garp_master_repeat must be greater than 0, setting to 1",
+                            g.where("vrrp_garp_master_repeat"))
+            kw["vrrp_garp_master_repeat"] = 1
         if g.has("smtp_connect_timeout"):
             kw["smtp_connect_timeout"] = max(1, int(g.get("smtp_connect_timeout")))
         kw["notification_email"] = tuple(w[0] for w, _ in g.entries.get("notification_email", []))
+        if "notification_email" in g.entries and not kw["notification_email"]:
+            self.diag.error("Warning - empty notification_email block",
+                            g.where("notification_email"), hint="add an address or remove it")
         if g.has("smtp_server"):
             w = g.get("smtp_server")
             kw["smtp_server"] = w[0]
             if len(w) > 1:
                 kw["smtp_server_port"] = self.port(w[1], g.where("smtp_server"), "smtp_server")
+            if self.check_users and not _is_ip(w[0]) and not self.host.resolves(w[0]):
+                # a host fact (--no-host-checks skips it): keepalived resolves the name at once
+                self.diag.error(f"Invalid smtp server {w[0]} {w[1] if len(w) > 1 else 25}",
+                                g.where("smtp_server"),
+                                hint="the name does not resolve here: an address, or a name "
+                                     "/etc/hosts or DNS knows")
         if g.has("script_user"):
             w = g.get("script_user")
             kw["script_user"] = w[0]
@@ -293,10 +345,41 @@ class Builder:
             kw["lvs_sync_daemon"] = LvsSyncDaemon(interface=g.get("lvs_sync_daemon_interface"))
         if g.has("lvs_timeouts"):
             kw["lvs_timeouts"] = self.lvs_timeouts(g.get("lvs_timeouts"), g.where("lvs_timeouts"))
+        kw.update(self.global_defs_233(g))
         known = set(kw) | {"smtp_server", "script_user"}
         kw["other"] = tuple((k, v if isinstance(v, tuple) else (str(v),))
                             for k, v in g.values.items() if k not in known)
         return GlobalDefs(**kw)
+
+    def global_defs_233(self, g: Ctx) -> dict[str, Any]:
+        """global_defs keywords added after keepalived 2.2.7 that pykeepalived acts on."""
+        kw: dict[str, Any] = {}
+        if g.has("v3_checksum_as_v2"):
+            kw["v3_checksum_as_v2"] = bool(g.get("v3_checksum_as_v2"))
+        if g.has("vrrp_owner_ignore_adverts"):
+            kw["vrrp_owner_ignore_adverts"] = True
+        for k in ("state_dump_file", "stats_dump_file", "json_dump_file"):
+            if g.has(k):
+                w = g.get(k)
+                if not w or not w[0]:
+                    # keepalived 2.3.3's words; a config error, not a fatal parse error
+                    self.diag.error(f"{k} requires a non-empty path", g.where(k))
+                else:
+                    # a relative path is taken from /, the daemon's working directory
+                    kw[k] = os.path.join("/", w[0])
+        return kw
+
+    def owner_ignore_adverts(self, c: Ctx, g: GlobalDefs, tag: str, prio: int) -> bool:
+        """keepalived 2.3.3: only an address owner may ignore adverts; otherwise it says so."""
+        if not (c.has("owner_ignore_adverts") or g.vrrp_owner_ignore_adverts):
+            return False
+        if prio != 255:
+            if c.has("owner_ignore_adverts"):  # a config error for keepalived 2.3.3
+                self.diag.error(f"{tag} ignoring owner_ignore_adverts since priority is not "
+                                "255", c.where("owner_ignore_adverts"),
+                                hint="only the address owner (priority 255) may ignore adverts")
+            return False
+        return True
 
     def lvs_sync_daemon(self, w: tuple[str, ...], loc: Loc) -> LvsSyncDaemon | None:
         kw: dict[str, Any] = {"interface": w[0]}
@@ -459,8 +542,10 @@ class Builder:
     def vrrp_script(self, c: Ctx) -> VrrpScript | None:
         name = c.args[0]
         if not c.has("script"):
-            self.diag.error(f"No script set for vrrp_script {name} - removing", c.loc,
-                            end_line=c.end_line, hint="add: script \"/path/to/check args\"")
+            # at the closing brace, where keepalived finds it
+            self.diag.error(f"No script set for vrrp_script {name} - removing",
+                            Loc(c.loc.file, c.end_line),
+                            hint="add: script \"/path/to/check args\"")
             return None
         s = self.script(c.get("script"), c.where("script"), user_keyword=True)
         if c.has("user"):
@@ -486,7 +571,8 @@ class Builder:
     def track_file(self, c: Ctx) -> TrackFile | None:
         name = c.args[0]
         if not c.has("file"):
-            self.diag.error(f"track_file {name} has no file - removing", c.loc)
+            self.diag.error(f"No file set for track_file {name} - ignoring",
+                            Loc(c.loc.file, c.end_line), hint="add: file /path/to/file")
             return None
         w, rev = (1, False)
         if c.has("weight"):
@@ -823,6 +909,10 @@ class Builder:
         # per-instance knobs falling back to globals
         kw["garp_master_delay"] = int(c.get("garp_master_delay", g.vrrp_garp_master_delay))
         kw["garp_master_repeat"] = int(c.get("garp_master_repeat", g.vrrp_garp_master_repeat))
+        if c.has("garp_master_repeat") and kw["garp_master_repeat"] == 0:
+            self.diag.error(f"{tag}: garp_master_repeat must be greater than 0, setting to 1",
+                            c.where("garp_master_repeat"))
+            kw["garp_master_repeat"] = 1
         kw["garp_master_refresh"] = int(c.get("garp_master_refresh", g.vrrp_garp_master_refresh))
         kw["garp_master_refresh_repeat"] = int(c.get("garp_master_refresh_repeat",
                                                      g.vrrp_garp_master_refresh_repeat))
@@ -843,7 +933,20 @@ class Builder:
                                                g.vrrp_skip_check_adv_addr))
         kw["check_unicast_src"] = bool(c.get("check_unicast_src", g.vrrp_check_unicast_src))
         kw["strict_mode"] = bool(c.get("strict_mode", g.vrrp_strict))
-        kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", False))
+        kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", g.v3_checksum_as_v2))
+        kw["owner_ignore_adverts"] = self.owner_ignore_adverts(c, g, tag, prio)
+        for k in ("timer_expired_backup", "thread_timer_expired"):
+            if c.get(k):  # [HIGHEST_PRIORITY_OF_OTHER_INSTANCES]
+                self.int_in(c.get(k)[0], 1, 254, c.where(k),
+                            f"{tag} timer_expired_backup highest_other_priority")
+        if (c.has("timer_expired_backup") or c.has("thread_timer_expired")) \
+                and not c.has("nopreempt"):  # keepalived 2.3.3's words; a config error
+            self.diag.error(f"{tag} expired_timer_backup requires nopreempt - resetting",
+                            c.where("timer_expired_backup") if c.has("timer_expired_backup")
+                            else c.where("thread_timer_expired"))
+        if c.has("thread_timer_expired"):  # the 2.3.2 name: a config error for 2.3.3 too
+            self.diag.error(f"{tag} thread_timer_expired - please replace with keyword "
+                            "'timer_expired_backup'", c.where("thread_timer_expired"))
         kw["dont_track_primary"] = bool(c.get("dont_track_primary", False))
         kw["smtp_alert"] = bool(c.get("smtp_alert", False))
         kw["accept"] = not c.has("no_accept") and not (kw["strict_mode"] and prio != 255
@@ -851,7 +954,8 @@ class Builder:
         kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
         if c.has("use_vmac"):
             kw["use_vmac"] = self.vmac_name(c, name, fam, kw["virtual_router_id"])
-            if peers and not kw["vmac_xmit_base"]:
+            # keepalived asks whether unicast_peer was written, even with no usable peer
+            if "unicast_peer" in c.entries and not kw["vmac_xmit_base"]:
                 self.diag.error(f"{tag} unicast with use_vmac requires vmac_xmit_base - setting",
                                 Loc(c.loc.file, c.end_line), hint="add: vmac_xmit_base")
                 kw["vmac_xmit_base"] = True
@@ -1366,6 +1470,7 @@ class Builder:
             kw["virtualhost"] = c.get("virtualhost", inherit.get("virtualhost"))
             kw["http_protocol"] = c.get("http_protocol", "1.0")
             kw["enable_sni"] = bool(c.get("enable_sni", False))
+            kw["tls_compliant"] = bool(c.get("tls_compliant", False))
             kw["fast_recovery"] = bool(c.get("fast_recovery", False))
         elif kind == "MISC_CHECK":
             if not c.has("misc_path"):
@@ -1443,6 +1548,7 @@ class Builder:
             if u.has(k):
                 kw[k] = u.get(k)
         kw["regex_no_match"] = bool(u.get("regex_no_match", False))
+        kw["tls_compliant"] = bool(u.get("tls_compliant", False))
         return Url(**kw)
 
     # -- whole-config checks ---------------------------------------------------------------

@@ -12,9 +12,10 @@ import difflib
 import ipaddress
 import math
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.parser import Node
@@ -40,6 +41,7 @@ class Kw:
     noop: str | None = None
     min_args: int = 1
     bare: str | None = None  # the value keepalived uses when an optional value is left out
+    empty: str | None = None  # keepalived's config error (rc 5) when the value is left out
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -86,6 +88,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             noop=kv.get("noop"),
             min_args=int(kv.get("min", "0" if is_flag else "1")),
             bare=kv.get("bare"),
+            empty=kv.get("empty"),
         )
     return sections
 
@@ -139,26 +142,66 @@ class Ctx:
         return self.locs.get(name, self.loc)
 
 
+class _Close(NamedTuple):
+    """A block's `}` met out of place: it closes whichever block is open where it is read."""
+
+    loc: Loc
+
+
+BLOCK_TYPES = frozenset({"block", "vblock", "skipblock"})
+UNEXPECTED_HINT = ("keepalived ignores this '{': the lines up to its '}' are read as part of "
+                   "the enclosing block, and that '}' closes the enclosing block")
+
+
 @dataclass
 class Walker:
+    """Walks the block tree with keepalived's brace rules.
+
+    A `{` opens a block only after a keyword that takes one. After any other word (an
+    unknown keyword, a keyword that takes a value) keepalived says "Unexpected '{' -
+    ignoring", reads the lines that follow at the same level, and the matching `}` closes the
+    *enclosing* block: what comes after it is read one level up. The same happens here, so
+    the config means what it means to keepalived (and its messages match, line for line).
+    """
+
     diag: Diagnostics
     warned_noop: set[str] = field(default_factory=set)
 
     def walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Ctx) -> Ctx:
-        kws = table()[ctx.section]
-        for node in nodes:
-            kw = kws.get(node.keyword)
-            if kw is None:
-                self._unknown(node, ctx.section, kws)
-                continue
-            self._one(node, kw, ctx)
+        self._walk(nodes, ctx)
         return ctx
 
+    def _walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Ctx) -> list[Node | _Close]:
+        """Walk one block's nodes; returns what is read after the block closed early."""
+        kws = table()[ctx.section]
+        items: deque[Node | _Close] = deque(nodes)
+        while items:
+            it = items.popleft()
+            if isinstance(it, _Close):
+                if ctx.section != "root":
+                    return list(items)
+                self.diag.error("Unknown keyword '}'", it.loc,
+                                hint="this '}' closes a block an unexpected '{' did not open")
+                continue
+            kw = kws.get(it.keyword) if it.keyword != "{" else None
+            if it.is_block and (kw is None or kw.type not in BLOCK_TYPES):
+                flat = it._replace(children=None, end=None)
+                if kw is None and it.keyword != "{":
+                    self._unknown(flat, ctx.section, kws)
+                elif kw is not None:
+                    self._one(flat, kw, ctx)
+                self.diag.error("Unexpected '{' - ignoring", it.loc, hint=UNEXPECTED_HINT)
+                items.extendleft(reversed([*(it.children or ()), _Close(it.end or it.loc)]))
+                continue
+            if kw is None:
+                self._unknown(it, ctx.section, kws)
+                continue
+            escaped = self._one(it, kw, ctx)
+            if escaped:  # the block closed early: the rest is read here, then its '}'
+                items.extendleft(reversed([*escaped, _Close(it.end or it.loc)]))
+        return []
+
     def _unknown(self, node: Node, section: str, kws: dict[str, Kw]) -> None:
-        if not node.line.words:
-            self.diag.error("Unexpected '{' - ignoring the block", node.loc,
-                            end_line=node.last_line, hint="a block needs a keyword before '{'")
-            return
         word = node.keyword
         close = difflib.get_close_matches(word, kws.keys(), n=1, cutoff=0.8)
         hint = f"did you mean '{close[0]}'?" if close else None
@@ -167,13 +210,9 @@ class Walker:
         other = [s for s, t in table().items() if word in t and not s.startswith("checker_")]
         if not hint and other:
             hint = f"'{word}' belongs in {' or '.join(sorted(set(other))[:3])}, not {section}"
-        if node.is_block:
-            self.diag.error(f"Unknown keyword '{word}' - ignoring its block", node.loc,
-                            end_line=node.last_line, hint=hint)
-        else:
-            self.diag.error(f"Unknown keyword '{word}'", node.loc, hint=hint)
+        self.diag.error(f"Unknown keyword '{word}'", node.loc, hint=hint)
 
-    def _one(self, node: Node, kw: Kw, ctx: Ctx) -> None:
+    def _one(self, node: Node, kw: Kw, ctx: Ctx) -> list[Node | _Close]:
         args = node.args
         loc = node.loc
         if kw.legacy:
@@ -181,19 +220,17 @@ class Walker:
         if kw.noop and kw.name not in self.warned_noop:
             self.warned_noop.add(kw.name)
             self.diag.warning(f"'{kw.name}' is recognised but not acted on: {kw.noop}", loc)
-        if kw.type in ("block", "vblock", "skipblock"):
-            if not node.is_block:
-                if kw.type == "skipblock":
-                    return
-                self.diag.error(f"'{kw.name}' needs a block: missing '{{'", loc,
-                                hint=f"write '{kw.name} {' '.join(args)} {{ ... }}'")
-                return
-        elif node.is_block:
-            self.diag.error(f"Unexpected '{{' after '{kw.name}' - ignoring the block", loc,
-                            end_line=node.last_line)
-            return
+        if kw.type in BLOCK_TYPES and not node.is_block:
+            if kw.type == "skipblock":
+                return []
+            self.diag.error(f"'{kw.name}' needs a block: missing '{{'", loc,
+                            hint=f"write '{kw.name} {' '.join(args)} {{ ... }}'")
+            return []
         if not args and kw.bare is not None:
             args = (kw.bare,)
+        if not args and kw.empty is not None:
+            self.diag.error(kw.empty, loc, hint=f"give '{kw.name}' its value or remove the line")
+            return []
         if len(args) < max(kw.min_args, 0 if kw.type in VALUELESS_OK else 1):
             # keepalived exit()s here, even under -t: KEEPALIVED_EXIT_CONFIG (2)
             self.diag.error(
@@ -202,15 +239,16 @@ class Walker:
                 loc,
                 Rc.FATAL_PARSE,
             )
-            return
+            return []
         t = kw.type
         if t == "block":
             assert kw.arg is not None
             child = Ctx(kw.arg, args, loc, node.last_line)
-            self.walk(node.children or (), child)
+            escaped = self._walk(node.children or (), child)
             ctx.blocks.setdefault(kw.field, []).append(child)
-            return
+            return escaped
         if t == "vblock":
+            ctx.locs.setdefault(kw.field, Loc(loc.file, node.last_line))  # its closing brace
             lst = ctx.entries.setdefault(kw.field, [])
             if kw.min_args:  # a named value block (virtual_server_group NAME { ... })
                 holder = Ctx(kw.arg or "", args, loc, node.last_line)
@@ -223,15 +261,16 @@ class Walker:
                     continue
                 if ch.line.words:
                     lst.append((ch.line.words, ch.loc))
-            return
+            return []
         if t in ("skipblock", "obsolete"):
             ctx.values[kw.field] = True
             ctx.locs[kw.field] = loc
-            return
+            return []
         value = self.convert(kw, args, loc, ctx)
         if value is not None:
             ctx.values[kw.field] = value
             ctx.locs[kw.field] = loc
+        return []
 
     def convert(self, kw: Kw, args: tuple[str, ...], loc: Loc, ctx: Ctx) -> Any:
         t = kw.type
@@ -252,7 +291,7 @@ class Walker:
         if t == "str":
             return args[0]
         if t == "enum":
-            if args[0] in kw.choices:
+            if args[0] in kw.choices or args[0] == kw.bare:
                 return args[0]
             self.diag.error(f"'{kw.name}' cannot be '{args[0]}'", loc,
                             hint=f"one of {', '.join(kw.choices)} (case matters)")

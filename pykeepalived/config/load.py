@@ -44,13 +44,16 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     root = Walker(diag).walk(nodes, Ctx("root", (), Loc(path, 0), 0))
     builder = Builder(diag, opts.host, opts.check_interfaces, check_users=opts.check_scripts)
     cfg = builder.build(root, reader.files)
-    if opts.check_scripts and builder.missing_interface:
-        diag.info("script checks skipped until the missing interfaces are fixed "
-                  "(keepalived stops there too)")
-    elif opts.check_scripts:
-        from pykeepalived.config.scripts import check_scripts
+    if opts.check_scripts:
+        from pykeepalived.config.scripts import CHECKER, VRRP, check_scripts
 
-        disabled = check_scripts(cfg, diag)
+        sides: tuple[str, ...] = (CHECKER, VRRP)
+        if builder.missing_interface:
+            # keepalived's VRRP process stops there; its checker still checks its scripts
+            diag.info("VRRP script checks skipped until the missing interfaces are fixed "
+                      "(keepalived stops there too)")
+            sides = (CHECKER,)
+        disabled = check_scripts(cfg, diag, sides)
         if disabled:
             cfg = replace(
                 cfg,
@@ -60,4 +63,7 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
                                                   if r.name not in disabled))
                     for i in cfg.vrrp_instances),
             )
+    from pykeepalived.config.report_order import order_like_keepalived
+
+    order_like_keepalived(diag, nodes, lines, builder.after_read_from)
     return LoadResult(cfg, diag)

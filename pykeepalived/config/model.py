@@ -106,6 +106,12 @@ class GlobalDefs:
     vrrp_notify_priority_changes: bool = False
     max_auto_priority: int | None = None
     random_seed: int | None = None
+    # keepalived 2.2.8+ (issue 11)
+    v3_checksum_as_v2: bool = False  # default of the instances' v3_checksum_as_v2
+    vrrp_owner_ignore_adverts: bool = False  # default of owner_ignore_adverts
+    state_dump_file: str | None = None  # USR1 dump: a file (template) or a directory ("/")
+    stats_dump_file: str | None = None  # USR2 dump
+    json_dump_file: str | None = None  # JSON dump
     # every other recognised keyword, kept raw (keyword, args) for dumps and future use
     other: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -261,6 +267,7 @@ class VrrpInstance:
     check_unicast_src: bool = False
     strict_mode: bool = False
     v3_checksum_as_v2: bool = False
+    owner_ignore_adverts: bool = False  # an address owner (priority 255) ignores adverts
     accept: bool = True
     use_vmac: str | None = None
     vmac_xmit_base: bool = False
@@ -308,6 +315,7 @@ class Url:
     virtualhost: str | None = None
     regex: str | None = None
     regex_no_match: bool = False
+    tls_compliant: bool = False  # SSL_GET: end the TLS session with close_notify
     loc: Loc | None = field(default=None, compare=False)
 
 
@@ -334,6 +342,7 @@ class Checker:
     virtualhost: str | None = None
     http_protocol: str = "1.0"
     enable_sni: bool = False
+    tls_compliant: bool = False  # SSL_GET: end every TLS session with close_notify
     fast_recovery: bool = False
     # MISC_CHECK
     misc_path: Script | None = None

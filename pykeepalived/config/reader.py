@@ -14,6 +14,7 @@ import os
 import random
 import re
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -38,7 +39,7 @@ INCLUDE_CHECKS = ("readable", "match", "wildcard_match", "brace_match")
 
 _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_USE = re.compile(
-    r"\$\{([A-Za-z_][A-Za-z0-9_]*)((?:\s+[^}]*)?)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)"
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)((?:\s+[^}]*)?)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[\s,)]|$)"
 )
 _SEQ_HEAD = re.compile(r"^~(SEQx?|LST)\(")
 # a line with none of these needs no comment, quote, brace, parameter or sequence handling
@@ -71,10 +72,33 @@ def default_config_id() -> str:
 def decomment(text: str) -> tuple[str, bool]:
     """Strip `#`/`!` comments outside double quotes; `\\#`/`\\!` are literal.
 
-    Returns the text and whether a quote was left open.
+    A line ending in a lone backslash keeps it even when a comment ate it, as keepalived's
+    reader does (a commented-out `... \\` line reads as `\\`). Returns the text and
+    whether a quote was left open.
     """
     if "#" not in text and "!" not in text and '"' not in text:
         return text, False
+    out, in_q, cut = _strip_comment(text)
+    if cut and _ends_in_lone_backslash(text):
+        out = out.rstrip() + "\\"
+    return out, in_q
+
+
+def _ends_in_lone_backslash(text: str) -> bool:
+    """Backslashes pair up left to right (`\\x` is one escape); is the last one alone?"""
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == "\\":
+            if i + 1 == n:
+                return True
+            i += 2
+        else:
+            i += 1
+    return False
+
+
+def _strip_comment(text: str) -> tuple[str, bool, bool]:
+    """(text before the comment, quote left open, whether a comment was cut off)."""
     out: list[str] = []
     in_q = False
     i = 0
@@ -92,7 +116,7 @@ def decomment(text: str) -> tuple[str, bool]:
                 continue
         out.append(c)
         i += 1
-    return "".join(out), in_q
+    return "".join(out), in_q, i < n
 
 
 def tokenize(text: str) -> tuple[list[str], bool]:
@@ -159,6 +183,7 @@ class Reader:
     params: dict[str, list[str]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     _produced: int = 0
+    _rounds: int = 0  # expansion steps in all (~SEQ passes, substitutions): bounded
     _stack: list[str] = field(default_factory=list)  # real paths being read (include loops)
     _reads: int = 0
     _rng: random.Random = field(default_factory=random.Random)
@@ -267,14 +292,7 @@ class Reader:
             text, _ = decomment(raw)
             if not text.strip():
                 continue
-            first = text.split(None, 1)[0]
-            if first in INCLUDE_WORDS or first == "include_check":
-                if first == "include_check":
-                    frame.include_checks = self._include_check(text.split()[1:], frame, loc)
-                    continue
-                self._include(text, frame, out, depth, pwd, loc)
-                continue
-            self._process(text, loc, out, frame, pwd)
+            self._process(text, loc, out, frame, pwd, depth)
 
     def _include_check(self, args: list[str], frame: _Frame, loc: Loc) -> frozenset[str]:
         cur = set(frame.include_checks)
@@ -332,14 +350,14 @@ class Reader:
 
     # -- one physical line -------------------------------------------------------------------
     def _process(
-        self, text: str, loc: Loc, out: list[LogicalLine], frame: _Frame, pwd: str
+        self, text: str, loc: Loc, out: list[LogicalLine], frame: _Frame, pwd: str, depth: int
     ) -> None:
         work: list[str] = [text]
-        rounds = 0
         while work:
-            rounds += 1
-            if rounds > MAX_EXPANSION:
-                self.diag.error("configuration expands to too many lines - stopping", loc)
+            self._rounds += 1
+            if self._rounds > MAX_EXPANSION:
+                if self._rounds == MAX_EXPANSION + 1:
+                    self.diag.error("configuration expands to too many lines - stopping", loc)
                 return
             line = work.pop(0)
             s = line.strip()
@@ -355,14 +373,26 @@ class Reader:
                     self._define(m.group(1), m.group(2), frame, loc)
                     continue
             if s[0] == "~" and _SEQ_HEAD.match(s):
-                expanded = self._sequence(s, loc)
-                work[0:0] = expanded
+                # each pass runs with the loop variable defined, before the next value
+                for rest in self._sequence(s, loc, pwd):
+                    self._process(rest, loc, out, frame, pwd, depth)
                 continue
             if "$" in s:
                 subst = self._substitute(s, loc, pwd)
                 if subst != [s]:
-                    work[0:0] = subst
+                    # a '#' or '!' a parameter brought in (${_HASH}, $X=#...) starts a comment
+                    # as one written there would: keepalived strips comments after substituting
+                    work[0:0] = [decomment(x)[0] if ("#" in x or "!" in x) else x
+                                 for x in subst]
                     continue
+            first = s.split(None, 1)[0]
+            if first in INCLUDE_WORDS or first == "include_check":
+                # after substitution, as keepalived does: `include ${_PWD}/x.conf` works
+                if first == "include_check":
+                    frame.include_checks = self._include_check(s.split()[1:], frame, loc)
+                else:
+                    self._include(s, frame, out, depth, pwd, loc)
+                continue
             self._emit(s, loc, out)
 
     def _conditional(self, s: str, loc: Loc) -> str | None:
@@ -387,10 +417,13 @@ class Reader:
         first = v[:-1].strip()
         if first:
             lines.append(first)
-        # a multi-line definition: every line but the last ends with '\'
+        # a multi-line definition: every line but the last ends with '\'; an empty line
+        # (not a blank or a comment one) ends it, as in keepalived
         while frame.idx < len(frame.lines):
             raw = frame.lines[frame.idx]
             frame.idx += 1
+            if not raw.rstrip("\r"):
+                break
             t, _ = decomment(raw)
             t = t.strip()
             if not t:
@@ -486,8 +519,13 @@ class Reader:
         self.diag.error("parameter substitution does not terminate (a recursive $NAME?)", loc)
         return [cur]
 
-    def _sequence(self, s: str, loc: Loc) -> list[str]:
-        """Expand ~SEQ/~SEQx/~LST heads at the start of a line (nesting left to right)."""
+    def _sequence(self, s: str, loc: Loc, pwd: str) -> Iterator[str]:
+        """Expand a ~SEQ/~SEQx/~LST head at the start of a line, one value at a time.
+
+        As in keepalived, the loop variable is a definition: it is set before each pass over
+        the text after the head (so `$V`/`${V}` inside a multi-line $NAME used there see it)
+        and keeps its last value afterwards. Parameters in the head are substituted first.
+        """
         m = _SEQ_HEAD.match(s)
         assert m is not None
         kind = m.group(1)
@@ -502,22 +540,27 @@ class Reader:
             i += 1
         if depth != 0:
             self.diag.error(f"~{kind}( is not closed", loc)
-            return []
+            return
         inner, rest = s[m.end() : i], s[i + 1 :].strip()
+        if "$" in inner:
+            subst = self._substitute(inner, loc, pwd)
+            if len(subst) != 1:
+                self.diag.error(f"~{kind} parameter is a multi-line definition '{s}'", loc)
+                return
+            inner = subst[0]
         combos = self._seq_values(kind, inner, loc)
         if combos is None:
-            return []
+            return
         if len(combos) * max(1, len(rest)) > MAX_EXPANSION:
             self.diag.error(f"~{kind} produces too many lines", loc)
-            return []
-        out: list[str] = []
+            return
         for names, values in combos:
-            line = rest
+            self._rounds += 1
+            if self._rounds > MAX_EXPANSION:
+                return
             for n, v in zip(names, values, strict=True):
-                line = line.replace("${" + n + "}", v)
-                line = re.sub(r"\$" + re.escape(n) + r"(?=\s|$)", v, line)
-            out.append(line)
-        return out
+                self.params[n] = [v]
+            yield rest
 
     def _seq_values(
         self, kind: str, inner: str, loc: Loc

@@ -124,6 +124,16 @@ class ScriptUse:
     where: str  # e.g. "vrrp_script chk_haproxy", "(VI_1) notify_master"
     script: Script
     removable: str | None = None  # the vrrp_script name that is disabled when unusable
+    side: str = "vrrp"  # the keepalived process that runs (and checks) it: vrrp or checker
+
+
+CHECKER, VRRP = "checker", "vrrp"
+# keepalived's checker and VRRP processes each check their own scripts, each with its message
+_VIOLATION = {
+    CHECKER: "SECURITY VIOLATION - check scripts are being executed but script_security "
+             "not enabled.",
+    VRRP: "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+}
 
 
 def script_uses(cfg: Config) -> Iterable[ScriptUse]:
@@ -134,7 +144,7 @@ def script_uses(cfg: Config) -> Iterable[ScriptUse]:
               "startup_script", "shutdown_script"):
         sc = getattr(g, k)
         if sc is not None:
-            yield ScriptUse(k, sc)
+            yield ScriptUse(k, sc, side=CHECKER if k.startswith("lvs_") else VRRP)
     for i in cfg.vrrp_instances:
         for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify",
                   "notify_master_rx_lower_pri"):
@@ -150,15 +160,16 @@ def script_uses(cfg: Config) -> Iterable[ScriptUse]:
         for k in ("quorum_up", "quorum_down"):
             sc = getattr(vs, k)
             if sc is not None:
-                yield ScriptUse(f"{vs.key} {k}", sc)
+                yield ScriptUse(f"{vs.key} {k}", sc, side=CHECKER)
         for rs in vs.real_servers:
             for k in ("notify_up", "notify_down"):
                 sc = getattr(rs, k)
                 if sc is not None:
-                    yield ScriptUse(f"{vs.key} real server {rs.ip} {k}", sc)
+                    yield ScriptUse(f"{vs.key} real server {rs.ip} {k}", sc, side=CHECKER)
             for ch in rs.checkers:
                 if ch.misc_path is not None:
-                    yield ScriptUse(f"{vs.key} real server {rs.ip} MISC_CHECK", ch.misc_path)
+                    yield ScriptUse(f"{vs.key} real server {rs.ip} MISC_CHECK", ch.misc_path,
+                                    side=CHECKER)
 
 
 def script_uid(script: Script, cfg: Config) -> int | None:
@@ -176,21 +187,35 @@ def script_uid(script: Script, cfg: Config) -> int | None:
         return None
 
 
-def check_scripts(cfg: Config, diag: Diagnostics) -> set[str]:
+def check_scripts(cfg: Config, diag: Diagnostics,
+                  sides: tuple[str, ...] = (CHECKER, VRRP)) -> set[str]:
     """keepalived's script checks; returns the vrrp_script names that must be disabled.
 
+    One pass per keepalived process, checker first (its order under -t), each ending with
+    its own "SECURITY VIOLATION" verdict. `sides` leaves a process out: keepalived's VRRP
+    process stops at a missing interface before it checks scripts, its checker does not.
+
     Only track scripts that cannot be found fail `-t` (keepalived disables them); other
-    missing scripts get a warning because they will fail when run. Commands that need a shell
-    (redirections, pipes) are not resolved. Only scripts that exist count for the
-    "SECURITY VIOLATION" verdict, as in keepalived.
+    missing scripts get a warning because they will fail when run. Only scripts that exist
+    count for the "SECURITY VIOLATION" verdict, as in keepalived. Like keepalived, the check
+    looks at the program (the first word) whatever the arguments hold: an undefined
+    `${VAR}`, a pipe or a redirection after it does not take a script out of the check.
     """
     disabled: set[str] = set()
+    uses = list(script_uses(cfg))
+    for side in sides:
+        _check_side(cfg, diag, [u for u in uses if u.side == side], side, disabled)
+    return disabled
+
+
+def _check_side(cfg: Config, diag: Diagnostics, uses: list[ScriptUse], side: str,
+                disabled: set[str]) -> None:
     security = cfg.global_defs.enable_script_security
     root_scripts = False
     insecure = False
-    for use in script_uses(cfg):
+    for use in uses:
         sc = use.script
-        if not sc.argv or needs_shell(sc.argv):
+        if not sc.argv:
             continue
         path = resolve(sc.argv[0])
         if path is None or not os.access(path, os.X_OK):
@@ -215,9 +240,8 @@ def check_scripts(cfg: Config, diag: Diagnostics) -> set[str]:
                 if use.removable:
                     disabled.add(use.removable)
     if not security and (root_scripts or insecure):
-        msg = "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
+        msg = _VIOLATION[side]
         if insecure:
             msg += " There are insecure scripts."
         diag.error(msg, None, Rc.SECURITY,
                    hint="add enable_script_security to global_defs (and script_user)")
-    return disabled

@@ -19,8 +19,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from pykeepalived.check.results import RsChange
 from pykeepalived.config.model import Config
 from pykeepalived.daemon import paths
+from pykeepalived.daemon.channel import IpvsSynced, RsState, VrrpState
 from pykeepalived.daemon.child import ChildBase
 from pykeepalived.daemon.files import write_atomic
 from pykeepalived.daemon.supervisor import EXIT_FATAL
@@ -39,15 +41,19 @@ class CheckerChild(ChildBase):
     def __init__(self, args: argparse.Namespace, config: Config) -> None:
         super().__init__(args, config)
         from pykeepalived.check.pool import CheckerPool
+        from pykeepalived.daemon import channel
         from pykeepalived.ipvs.desired import Health
 
-        self.pool = CheckerPool(config, on_event=self._on_event)
+        # a respawn starts from the parent's last known results, never all up unchecked
+        self.pool = CheckerPool(config, on_event=self._on_event, known=channel.read_known())
         self.health = Health()
         self.syncer: Any = None
         self.dirty = asyncio.Event()
         self.pending: list[Any] = []
         self.last_report: str = ""
         self.sync_state: str | None = None
+        self.vrrp_states: dict[str, str] = {}  # pushed over the channel (VrrpState)
+        self.sync_lock = asyncio.Lock()
         self.synced = False  # the first reconcile is done: the VRRP child may take the VIP
         self.lvs_stats: list[dict[str, Any]] = []
         self.stats_at = 0.0
@@ -64,6 +70,17 @@ class CheckerChild(ChildBase):
         # per event would be quadratic over the 10k events of a large pool's start
         self.pending.append(ev)
         self.dirty.set()
+        if self.channel is not None and isinstance(ev, RsChange):
+            self.channel.send(RsState(ev.vs, ev.rs, ev.alive, ev.removed))
+
+    def on_channel(self, msg: Any) -> None:
+        """The VRRP child's state, pushed by the parent at the transition: the sync daemon
+        follows it now, not at the next sync-loop round."""
+        if isinstance(msg, VrrpState):
+            self.vrrp_states[msg.instance] = msg.state
+            spec = self.config.global_defs.lvs_sync_daemon
+            if spec is not None and spec.instance == msg.instance and self.synced:
+                self.spawn(self._follow_sync_daemon())  # before the first sync: its loop does
 
     async def _sync_loop(self) -> None:
         from pykeepalived.ipvs.desired import desired_table
@@ -88,6 +105,8 @@ class CheckerChild(ChildBase):
             if not self.synced:
                 self.synced = True
                 self.write_state()  # publish at once: the VRRP child is waiting for it
+                if self.channel is not None:
+                    self.channel.send(IpvsSynced())
             await self._follow_sync_daemon()
             await self._read_stats()
 
@@ -105,18 +124,24 @@ class CheckerChild(ChildBase):
             log.debug("IPVS stats: %s", e)
 
     async def _follow_sync_daemon(self) -> None:
-        """lvs_sync_daemon follows its VRRP instance: read the VRRP child's published state."""
+        """lvs_sync_daemon follows its VRRP instance, whose state the parent pushes."""
+        async with self.sync_lock:  # the sync loop and a pushed transition, one at a time
+            await self._follow_sync_daemon_locked()
+
+    async def _follow_sync_daemon_locked(self) -> None:
         spec = self.config.global_defs.lvs_sync_daemon
         if spec is None:
             return
         state = "BACKUP"
-        try:
-            with open(paths.state_file(self.args, "vrrp"), encoding="utf-8") as fh:
-                snap = json.load(fh)
-            if spec.instance:
+        if spec.instance and spec.instance in self.vrrp_states:
+            state = self.vrrp_states[spec.instance]
+        elif spec.instance:  # nothing pushed (-C: no VRRP child here): its state file
+            try:
+                with open(paths.state_file(self.args, "vrrp"), encoding="utf-8") as fh:
+                    snap = json.load(fh)
                 state = snap["instances"].get(spec.instance, {}).get("state", "BACKUP")
-        except (OSError, ValueError, KeyError):
-            pass
+            except (OSError, ValueError, KeyError):
+                pass
         if state == self.sync_state:
             return
         from pykeepalived.ipvs.syncer import follow_vrrp_state
@@ -139,7 +164,7 @@ class CheckerChild(ChildBase):
     def dump(self) -> None:
         from pykeepalived.daemon import dumps
 
-        write_atomic(paths.dump_file(self.args, "check_data"),
+        write_atomic(paths.dump_file(self.args, "check_data", self.config.global_defs),
                      dumps.checker_data(self.pool.snapshot(), self.config))
         log.info("Printing checker data for process(%d) on signal", os.getpid())
 
@@ -153,6 +178,7 @@ class CheckerChild(ChildBase):
 
         self.loop = asyncio.get_running_loop()
         self.install_signals(self.signal_handlers())
+        await self.start_channel()
         self.syncer = IpvsSyncer()
         try:
             k = await self.ipvs(lambda: self.syncer.kernel)

@@ -21,7 +21,7 @@ from typing import Any
 
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.model import Config
-from pykeepalived.daemon import paths, signals
+from pykeepalived.daemon import channel, paths, signals
 from pykeepalived.daemon.files import remove_pidfile, write_atomic, write_pidfile
 from pykeepalived.daemon.signals import HANDLED
 from pykeepalived.daemon.supervisor import EXIT_CONFIG, runnable
@@ -43,6 +43,8 @@ class ChildBase:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.stopping = asyncio.Event()
+        self.channel = channel.child_endpoint(self._channel_message)
+        self.reloading = asyncio.Lock()
         self.exit_reason: str | None = None  # told to the parent when we exit non-zero
 
     def opts(self) -> LoadOptions:
@@ -58,7 +60,7 @@ class ChildBase:
         assert self.loop is not None
         self.loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         self.loop.add_signal_handler(signal.SIGINT, self.stopping.set)
-        self.loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn(self._reload()))
+        self.loop.add_signal_handler(signal.SIGHUP, self._on_hup)
         for sig in sorted(HANDLED - {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}):
             fn = dumps.get(sig)
             self.loop.add_signal_handler(sig, self._safe(fn) if fn is not None else
@@ -83,6 +85,48 @@ class ChildBase:
                 log.error("cannot write dump file: %s", e)
 
         return run
+
+    async def start_channel(self) -> None:
+        if self.channel is not None:
+            await self.channel.start()
+
+    def _on_hup(self) -> None:
+        """SIGHUP sent to the child itself: the parent reloads everyone (it parses, once);
+        only a child without a parent parses the file."""
+        if self.channel is not None and self.channel.open:
+            self.channel.send(channel.ReloadRequest())
+        else:
+            self.spawn(self._reload())
+
+    def _channel_message(self, msg: channel.Message, blob: bytes | None) -> None:
+        if isinstance(msg, channel.Reload) and blob is not None:
+            self.spawn(self._reload_model(blob))
+        else:
+            self.on_channel(msg)
+
+    def on_channel(self, msg: channel.Message) -> None:
+        """A message from the parent for this kind of child."""
+
+    async def _reload_model(self, blob: bytes) -> None:
+        """The model the parent validated: no parse, no file read, one unpickle (the VRRP
+        child's model has no virtual servers, so it is small)."""
+        import pickle
+
+        t0 = time.perf_counter()
+        try:
+            cfg = pickle.loads(blob)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
+            log.error("Reload aborted: the model from the parent does not load (%s)", e)
+            return
+        if not isinstance(cfg, Config):
+            log.error("Reload aborted: the parent sent no model")
+            return
+        log.debug("model from the parent: %d bytes, unpickled in %.1f ms", len(blob),
+                  (time.perf_counter() - t0) * 1000)
+        async with self.reloading:
+            self.config = cfg
+            await self.apply_reload(cfg)
+            self.write_state()
 
     async def _reload(self) -> None:
         res = load_config(self.args.conf, self.opts())
@@ -134,9 +178,22 @@ class VrrpChild(ChildBase):
 
         self.engine = VrrpEngine(config, EngineOptions(
             release_vips_on_exit=not args.dont_release_vrrp))
+        self.ipvs_synced = asyncio.Event()
+        self.engine.on_state = self._push_state
+
+    def _push_state(self, instance: str, state: str) -> None:
+        """At the transition, to the parent (which relays it to the checker child)."""
+        if self.channel is not None:
+            self.channel.send(channel.VrrpState(instance, state))
+
+    def on_channel(self, msg: channel.Message) -> None:
+        if isinstance(msg, channel.IpvsSynced):
+            self.ipvs_synced.set()
 
     async def apply_reload(self, cfg: Config) -> None:
         await self.engine.reload(cfg)
+        for name, rt in self.engine.rts.items():  # renamed instances: their new names
+            self._push_state(name, rt.st.state.value)
 
     def snapshot(self) -> dict[str, Any]:
         return {"role": "vrrp", **self.engine.snapshot()}
@@ -152,6 +209,9 @@ class VrrpChild(ChildBase):
         t0 = time.monotonic()
         log.info("Waiting for the IPVS table before starting VRRP (at most %.0fs)", IPVS_WAIT)
         while time.monotonic() - t0 < IPVS_WAIT and not self.stopping.is_set():
+            if self.ipvs_synced.is_set():  # pushed by the checker child through the parent
+                log.info("IPVS table ready after %.1fs", time.monotonic() - t0)
+                return
             st = read_state(paths.state_dir(self.args), "checker")
             if st.problem is None and st.data and st.data.get("ipvs_synced"):
                 log.info("IPVS table ready after %.1fs", time.monotonic() - t0)
@@ -166,17 +226,18 @@ class VrrpChild(ChildBase):
         from pykeepalived.daemon import dumps
 
         snap = self.engine.snapshot()
+        gd = self.config.global_defs  # state/stats/json_dump_file
         if kind == "data":
             from pykeepalived.daemon import ifinfo
 
-            write_atomic(paths.dump_file(self.args, "data"),
+            write_atomic(paths.dump_file(self.args, "data", gd),
                          dumps.vrrp_data(snap, self.config, ifaces=ifinfo.collect()))
         elif kind in ("stats", "stats_clear"):
-            write_atomic(paths.dump_file(self.args, "stats"), dumps.vrrp_stats(snap))
+            write_atomic(paths.dump_file(self.args, "stats", gd), dumps.vrrp_stats(snap))
             if kind == "stats_clear":
                 self.engine.clear_stats()
         else:
-            write_atomic(paths.dump_file(self.args, "json"), dumps.vrrp_json(snap, self.config))
+            write_atomic(paths.dump_file(self.args, "json", gd), dumps.vrrp_json(snap, self.config))
         what = {"data": "VRRP data", "stats": "VRRP stats", "stats_clear":
                 "and clearing VRRP stats", "json": "VRRP as json"}.get(kind, kind)
         log.info("Printing %s for process(%d) on signal", what, os.getpid())
@@ -192,6 +253,7 @@ class VrrpChild(ChildBase):
     async def main(self) -> int:
         self.loop = asyncio.get_running_loop()
         self.install_signals(self.signal_handlers())
+        await self.start_channel()
         await self.wait_for_ipvs()
         # started even when stopping: its start removes VIPs a killed predecessor left, and
         # its stop then sends nothing as it never was MASTER (keepalived's init does the same)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from typing import Any
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.diagnostics import Rc
 from pykeepalived.config.model import Config
-from pykeepalived.daemon import sdnotify, signals
+from pykeepalived.daemon import channel, sdnotify, signals
 from pykeepalived.daemon.files import remove_pidfile, write_pidfile
 
 log = logging.getLogger("pykeepalived.daemon")
@@ -80,6 +82,7 @@ class Child:
     backoff: float = 0.0
     restarts: int = 0
     watcher: asyncio.Task[None] | None = None
+    channel: channel.Endpoint | None = None
     last_exit: dict[str, Any] | None = None  # time, pid, status, reason (status, /metrics)
 
     def record(self, wanted: bool) -> dict[str, Any]:
@@ -96,8 +99,13 @@ class Supervisor:
     children: dict[str, Child] = field(default_factory=dict)
     exit_code: int = 0
     config_fd: int = -1  # memfd holding the pickled model the children start from
+    # the checker's last results by (vs key, rs key), pushed over its channel: a respawned
+    # checker starts from them
+    known: dict[tuple[str, channel.RsKey], bool] = field(default_factory=dict)
+    vrrp_states: dict[str, str] = field(default_factory=dict)  # relayed to a new checker
     stop_reason: str | None = None  # a child's permanent error, kept in parent.json
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stopping: bool = False
 
     def load_options(self) -> LoadOptions:
@@ -208,10 +216,30 @@ class Supervisor:
         if kind == "vrrp" and "checker" in wanted_children(self.config, self.args) and \
                 not self.children.get("vrrp", Child("vrrp")).restarts:
             env["PYKEEPALIVED_WAIT_IPVS"] = "1"  # first start only: a respawn has its table
-        with signals.held():  # the child starts with them held, until its handlers exist
-            ch.proc = await asyncio.create_subprocess_exec(
-                *child_command(kind, self.argv),
-                stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=(self.config_fd,))
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env[channel.ENV_FD] = str(theirs.fileno())
+        fds = [self.config_fd, theirs.fileno()]
+        known_fd = -1
+        if kind == "checker" and ch.restarts:
+            known_fd = channel.write_known(self.known)
+            env[channel.ENV_KNOWN_FD] = str(known_fd)
+            fds.append(known_fd)
+        try:
+            with signals.held():  # the child starts with them held, until its handlers exist
+                ch.proc = await asyncio.create_subprocess_exec(
+                    *child_command(kind, self.argv),
+                    stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=tuple(fds))
+        finally:
+            theirs.close()
+            if known_fd >= 0:
+                os.close(known_fd)
+        if ch.channel is not None:
+            ch.channel.close()
+        ch.channel = channel.Endpoint(ours, lambda m, _b, kind=kind: self.on_message(kind, m))
+        await ch.channel.start()
+        if kind == "checker":  # the VRRP states so far (lvs_sync_daemon follows one)
+            for inst, state in self.vrrp_states.items():
+                ch.channel.send(channel.VrrpState(inst, state))
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
                  "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)
@@ -268,6 +296,31 @@ class Supervisor:
         await asyncio.sleep(delay)
         if not self._stopping and ch.proc is None:
             await self.spawn(ch.kind)
+
+    def model_for(self, kind: str) -> Config:
+        """What a child needs of the model: the VRRP child no virtual servers (a 10,000-real-
+        server model unpickles in ~50 ms, too long for a loop sending 0.1 s adverts)."""
+        if kind == "vrrp":
+            return dataclasses.replace(self.config, virtual_servers=(),
+                                       virtual_server_groups=())
+        return self.config
+
+    def on_message(self, kind: str, msg: channel.Message) -> None:
+        """A child's push: hold the checker's results, relay what the other child needs."""
+        match msg:
+            case channel.RsState(removed=True):
+                self.known.pop((msg.vs, msg.rs), None)
+            case channel.RsState():
+                self.known[(msg.vs, msg.rs)] = msg.alive
+            case channel.ReloadRequest():
+                log.info("%s child asked for a reload (SIGHUP sent to it)", kind)
+                self.reload()
+            case channel.VrrpState() | channel.IpvsSynced():
+                if isinstance(msg, channel.VrrpState):
+                    self.vrrp_states[msg.instance] = msg.state
+                other = self.children.get("checker" if kind == "vrrp" else "vrrp")
+                if other is not None and other.channel is not None:
+                    other.channel.send(msg)
 
     async def release_vips(self) -> None:
         """A dead VRRP child cannot be MASTER: its VIPs left on the interface would answer
@@ -336,7 +389,7 @@ class Supervisor:
         from pykeepalived.daemon.files import write_atomic
 
         try:
-            write_atomic(paths.dump_file(self.args, "parent_data"),
+            write_atomic(paths.dump_file(self.args, "parent_data", self.config.global_defs),
                          dumps.parent_data(self.config))
         except OSError as e:
             log.error("cannot write dump file: %s", e)
@@ -349,9 +402,17 @@ class Supervisor:
     async def _reload(self) -> None:
         if self._stopping:
             return
+        async with self._reloading:  # SIGHUPs that come during a reload queue behind it
+            await self._reload_locked()
+
+    async def _reload_locked(self) -> None:
+        if self._stopping:
+            return
         log.info("Reloading ...")
         sdnotify.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
-        res = load_config(self.args.conf, self.load_options())
+        # in a thread: a 90k-line file takes seconds on a busy host, and the parent must
+        # keep forwarding signals and watching its children meanwhile
+        res = await asyncio.to_thread(load_config, self.args.conf, self.load_options())
         rc = res.exit_code()
         if not runnable(rc):
             for d in res.diagnostics.errors:
@@ -363,13 +424,20 @@ class Supervisor:
         old = set(wanted_children(self.config, self.args))
         self.config = res.config
         self.share_config()  # a child respawned later starts from the new config
+        self.known = channel.prune(self.known, ((vs.key, rs.key) for vs in
+                                                self.config.virtual_servers
+                                                for rs in vs.real_servers))
         new = set(wanted_children(self.config, self.args))
         for kind in old - new:
             await self.stop_child(self.children[kind])
         for kind in old & new:
             ch = self.children.get(kind)
             if ch and ch.proc and ch.proc.returncode is None:
-                ch.proc.send_signal(signal.SIGHUP)
+                if ch.channel is not None and ch.channel.open:
+                    # the model the parent validated: children never parse on a reload
+                    ch.channel.send_model(self.model_for(kind))
+                else:
+                    ch.proc.send_signal(signal.SIGHUP)
         for kind in new - old:
             await self.spawn(kind)
         self.publish()

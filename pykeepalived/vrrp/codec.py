@@ -124,6 +124,7 @@ class DropReason(Enum):
     CHECKSUM = ("checksum", None)
     DEST_KIND = ("dest_kind", "addr_list_err")  # multicast received in unicast mode or v.v.
     ADDRESS_LIST = ("address_list", "addr_list_err")
+    OWNER_IGNORE = ("owner_ignore", None)  # owner_ignore_adverts: the owner ignores them all
 
     def __init__(self, slug: str, counter: str | None) -> None:
         self.slug = slug

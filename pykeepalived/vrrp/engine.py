@@ -20,6 +20,7 @@ import select
 import socket
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
@@ -31,6 +32,7 @@ from pykeepalived.vrrp import codec, fsm, reload_plan
 from pykeepalived.vrrp.addresses import Netlink, vip_str
 from pykeepalived.vrrp.announce import Announcer, Schedule
 from pykeepalived.vrrp.notify import Notifier
+from pykeepalived.vrrp.rxlog import rx_note
 from pykeepalived.vrrp.sockets import IPPROTO_AH, IPPROTO_VRRP, RxPacket, SocketPool, VrrpSocket
 from pykeepalived.vrrp.sync_group import SyncGroup, reconcile
 from pykeepalived.vrrp.tracking import Tracker, tracking_events
@@ -148,6 +150,10 @@ def fsm_config(inst: VrrpInstance, src: IPAddr | None) -> fsm.FsmConfig:
         sync_group=inst.sync_group is not None)
 
 
+# VIP-list differences keepalived 2.3.3 accepts (counted and logged) instead of dropping
+ADDR_MISMATCH = frozenset({codec.DropReason.ADDRESS_COUNT, codec.DropReason.ADDRESS_LIST})
+
+
 class VrrpEngine:
     """Runs every vrrp_instance of a Config in the current asyncio loop."""
 
@@ -171,6 +177,8 @@ class VrrpEngine:
         self.lateness_n = 0
         self.lateness_recent: deque[float] = deque(maxlen=256)
         self.links: dict[int, str] = {}
+        # called (instance, state) at every transition: the daemon pushes it to the checker
+        self.on_state: Callable[[str, str], None] | None = None
 
     # ================================================================== life cycle
     async def run(self) -> None:
@@ -458,6 +466,11 @@ class VrrpEngine:
             init = " (init)" if old.state is fsm.State.INIT else ""
             log.info("(%s) Entering %s STATE%s", rt.name, state.value, init)
         self.notifier.instance(rt.cfg, state.value, prio)
+        if self.on_state is not None:
+            try:
+                self.on_state(rt.name, state.value)
+            except Exception:
+                log.exception("(%s) state push failed", rt.name)
 
     # ================================================================== sending
     def _send_advert(self, rt: Runtime, prio: int) -> None:
@@ -528,8 +541,15 @@ class VrrpEngine:
             dst = pkt.dst or rt.dsts[0]
             res = codec.validate_ipv6(pkt.data, rt.expect, src=pkt.src, dst=dst,
                                       hop_limit=pkt.hop_limit, verify_checksum=False)
+        if isinstance(res, codec.Dropped) and res.reason in ADDR_MISMATCH:
+            res = self._addr_mismatch(rt, pkt, res)
         if isinstance(res, codec.Dropped):
             self._dropped(rt, res)
+            return
+        if inst.owner_ignore_adverts:  # only ever set on an address owner (priority 255)
+            self._dropped(rt, codec.Dropped(
+                codec.DropReason.OWNER_IGNORE,
+                f"Dropping packet(s) from {res.src} since we are address owner"))
             return
         if inst.check_unicast_src and inst.unicast_peer and \
                 res.src not in {p.address for p in inst.unicast_peer}:
@@ -548,24 +568,39 @@ class VrrpEngine:
         self._feed(rt, fsm.AdvertReceived(adv.priority, res.src, ival), pkt.rx_time)
 
     def _log_rx(self, rt: Runtime, src: IPAddr, prio: int) -> None:
-        st = rt.st
-        ours = st.priority
-        if st.state is fsm.State.BACKUP:
-            if prio == 0:
-                log.debug("(%s) Backup received priority 0 advertisement", rt.name)
-            elif prio < ours and st.cfg.preempt:
-                log.info("(%s) received lower priority (%d) advert from %s - discarding",
-                         rt.name, prio, src)
-        elif st.state is fsm.State.MASTER and prio:
-            cmp = fsm.compare_address(src, st.cfg.address)
-            if prio > ours or (prio == ours and cmp > 0):
-                log.info("(%s) Master received advert from %s with higher priority %d, ours %d",
-                         rt.name, src, prio, ours)
-            elif prio < ours or (prio == ours and cmp < 0):
-                if not st.cfg.lower_prio_no_advert:
-                    log.info("(%s) Received advert from %s with lower priority %d, ours %d, "
-                             "forcing new election", rt.name, src, prio, ours)
-                self.notifier.master_rx_lower_pri(rt.cfg, ours)
+        note = rx_note(rt.st, src, prio)
+        if note is None:
+            return
+        if note.fmt:
+            log.log(note.level, note.fmt, rt.name, *note.args)
+        if note.notify_lower:
+            self.notifier.master_rx_lower_pri(rt.cfg, rt.st.priority)
+
+    def _addr_mismatch(self, rt: Runtime, pkt: RxPacket, d: codec.Dropped) -> codec.RxResult:
+        """keepalived 2.3.3: an advert whose VIP list differs from ours is still accepted
+        (counted in addr_list_err, logged with a rate limit), so that a pair with one VIP
+        more on one side never ends with two MASTERs. Checks the rest of it again."""
+        rt.counters["addr_list_err"] += 1
+        rt.counters[f"addr_mismatch_{d.reason.slug}"] += 1
+        self._rate_log(rt, f"mismatch_{d.reason.slug}", f"{d.detail or d.reason.slug} - "
+                       "accepting the advert (as keepalived 2.3.3 does)")
+        loose = replace(rt.expect, check_addresses=False)
+        if pkt.family == 4:
+            return codec.validate_ipv4(pkt.data, loose, ah_last_seq=rt.ah_rx_seq)
+        assert pkt.src is not None
+        return codec.validate_ipv6(pkt.data, loose, src=pkt.src, dst=pkt.dst or rt.dsts[0],
+                                   hop_limit=pkt.hop_limit, verify_checksum=False)
+
+    def _rate_log(self, rt: Runtime, slug: str, text: str) -> None:
+        assert self.loop is not None
+        now = self.loop.time()
+        last, suppressed = rt.drop_log.get(slug, (-1e9, 0))
+        if now - last >= DROP_LOG_INTERVAL:
+            more = f" ({suppressed} more suppressed)" if suppressed else ""
+            log.info("(%s) %s%s", rt.name, text, more)
+            rt.drop_log[slug] = (now, 0)
+        else:
+            rt.drop_log[slug] = (last, suppressed + 1)
 
     def _dropped(self, rt: Runtime, d: codec.Dropped) -> None:
         r = d.reason

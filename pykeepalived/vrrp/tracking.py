@@ -107,7 +107,8 @@ def carried_status(old: Config, new: Config, st: TrackStatus) -> TrackStatus:
     return TrackStatus(scripts=kept,
                        files={k: v for k, v in st.files.items() if k in files},
                        processes={k: v for k, v in st.processes.items() if k in procs},
-                       interfaces=dict(st.interfaces))
+                       interfaces=dict(st.interfaces),
+                       running={n for n in st.running if n in scripts})
 
 
 def tracked_view(inst: VrrpInstance, cfg: Config) -> VrrpInstance:

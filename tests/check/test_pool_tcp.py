@@ -29,6 +29,7 @@ from checkutil import (
 
 from pykeepalived.check.pool import CheckerPool
 from pykeepalived.check.results import QuorumChange, RsChange
+from pykeepalived.config.diagnostics import Loc
 from pykeepalived.config.model import Script
 
 TOL = 0.25  # scheduling tolerance (s) on top of the configured timings
@@ -349,14 +350,14 @@ def test_warmup_spreads_first_checks_deterministically(tcp_server: TcpServer) ->
 def test_reload_keeps_unchanged_starts_new_stops_removed(tcp_server: TcpServer) -> None:
     other = TcpServer()
     other.start()
-    c1 = chk(delay_loop=0.2)
+    c1 = chk(delay_loop=0.2, loc=Loc("k.conf", 10))
     rs_keep = rserver(tcp_server.port, c1)
     rs_gone = rserver(other.port, chk(), ip="127.0.0.2")
     cfg1 = config(vserver(rs_keep, rs_gone), vserver(rserver(tcp_server.port, chk()),
                                                      port=81))
     rs_new = rserver(other.port, chk(), ip="127.0.0.3")
     # same checker config (another source line), weight changed, new RS, VS :81 removed
-    c1b = dataclasses.replace(c1, loc=None)
+    c1b = dataclasses.replace(c1, loc=Loc("k.conf", 14))
     cfg2 = config(vserver(rserver(tcp_server.port, c1b, weight=5), rs_new))
 
     async def main() -> None:

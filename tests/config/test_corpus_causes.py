@@ -6,10 +6,13 @@ PID 1 of its own PID namespace, in a netns holding eth0 and eth1) on the config 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from helpers.configs import load_text
 
+from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.diagnostics import Severity
 
 VS = """virtual_server 192.0.2.1 80 {
@@ -52,3 +55,241 @@ def test_int_keyword_without_its_value_is_a_fatal_parse_error(tmp_path: Path) ->
     assert int(res.exit_code()) == 2
     assert errors(res)[0][0] == 5
     assert "missing a parameter after keyword `debug`" in errors(res)[0][1]
+
+
+def test_hash_and_bang_from_a_parameter_start_a_comment(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 2) Unknown keyword 'x'", "(Line 3) ... 'bogus3'",
+    # "(Line 6) ... 'k'", "(Line 7) ... 'bogus10'"; lines 1, 5 and 9 are comments
+    text = ("${_HASH} bogus1\nx${_HASH}y bogus2\nbogus3 ${_HASH} after\n$H=${_HASH}\n"
+            "$H bogus8\nk$H bogus9\nbogus10 ${_BANG} x\n$B=${_BANG}\n$B bogus11\n")
+    res = load_text(tmp_path, text)
+    assert errors(res) == [(2, "Unknown keyword 'x'"), (3, "Unknown keyword 'bogus3'"),
+                           (6, "Unknown keyword 'k'"), (7, "Unknown keyword 'bogus10'")]
+
+
+def test_hash_parameter_comments_out_a_line_of_a_multiline_definition(tmp_path: Path) -> None:
+    # the corpus's pattern ($V2=${_HASH} then `$V2 ADDRESS \` inside a $VIP= block): the
+    # address is left out and keepalived 2.2.7 -t says nothing, rc 0
+    text = ("$V1=\n$V2=${_HASH}\n$VIP= \\\n virtual_ipaddress { \\\n"
+            "$V1 192.0.2.101 \\\n$V2 192.0.2.102 \\\n }\n" + VI.replace(
+                "  virtual_ipaddress {\n    192.0.2.100\n  }\n", "  $VIP\n"))
+    res = load_text(tmp_path, text)
+    assert int(res.exit_code()) == 0, errors(res)
+    assert [str(v.address) for v in res.config.vrrp_instances[0].virtual_ipaddress] == \
+        ["192.0.2.101/32"]
+
+
+def test_seq_parameters_and_loop_variable_inside_a_multiline_definition(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: Unknown keyword 'bogus_2', 'bogus_3' (line 3), 'other_2',
+    # 'other_3' (line 4), then 'in_1', 'more_1', 'in_2', 'more_2' (line 8)
+    text = ("$S=2\n$E=3\n~SEQ(i,$S,$E) bogus_$i\n~SEQ(j,${S},${E}) other_${j}\n"
+            "$BODY= \\\nin_${N} \\\nmore_$N\n~SEQ(N,1,2) $BODY\n")
+    res = load_text(tmp_path, text)
+    assert errors(res) == [(3, "Unknown keyword 'bogus_2'"), (3, "Unknown keyword 'bogus_3'"),
+                           (4, "Unknown keyword 'other_2'"), (4, "Unknown keyword 'other_3'"),
+                           (8, "Unknown keyword 'in_1'"), (8, "Unknown keyword 'more_1'"),
+                           (8, "Unknown keyword 'in_2'"), (8, "Unknown keyword 'more_2'")]
+
+
+def test_seq_with_parameters_inside_a_multiline_definition(tmp_path: Path) -> None:
+    # the corpus's pattern: $VS holds `~SEQ(RSHOST,$RSTART,$RSEND) $RS`; keepalived 2.2.7
+    # -t: rc 0, real servers .211 and .212
+    text = ("$RS= \\\nreal_server 192.0.2.$RSHOST 80 { \\\n  weight 1 \\\n}\n"
+            "$VS= \\\nvirtual_server 203.0.113.${HOST} 80 { \\\n  lb_algo rr \\\n"
+            "  lb_kind DR \\\n  protocol TCP \\\n  ~SEQ(RSHOST,$RSTART,$RSEND) $RS \\\n}\n"
+            "$RSTART=211\n$RSEND=212\n$HOST=1\n$VS\n")
+    res = load_text(tmp_path, text)
+    assert int(res.exit_code()) == 0, errors(res)
+    assert [str(r.ip) for r in res.config.virtual_servers[0].real_servers] == \
+        ["192.0.2.211", "192.0.2.212"]
+
+
+def test_iptables_keywords_are_config_errors_as_in_the_nftables_only_build(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 (Debian, nftables only) -t, rc 5: "(Line 3) iptables not supported,
+    # using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables'
+    # config option" and "(Line 4) Unknown keyword 'vrrp_ipsets'"; `nftables` alone: rc 0
+    res = load_text(tmp_path, "global_defs {\n router_id x\n vrrp_iptables IN OUT\n"
+                    " vrrp_ipsets\n}\n" + VI)
+    assert int(res.exit_code()) == 5
+    assert [ln for ln, _ in errors(res)] == [3, 4]
+    assert "iptables not supported" in errors(res)[0][1]
+    res = load_text(tmp_path, "global_defs {\n router_id x\n nftables\n}\n" + VI)
+    assert int(res.exit_code()) == 0, errors(res)
+
+
+def tracked(script: str) -> str:
+    return (f'vrrp_script chk {{\n  script "{script}"\n  interval 1\n}}\n' +
+            VI[:-2] + "  track_script {\n    chk\n  }\n}\n")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="scripts run as root only when we are root")
+def test_script_arguments_never_take_a_script_out_of_the_security_check(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: "SECURITY VIOLATION - scripts are being executed but
+    # script_security not enabled." rc 6 for the first two; "Disabling track script chk
+    # since not found/accessible" rc 5 for the third
+    for cmd, rc in (("/bin/true ${UNDEF} $X | grep y", 6),
+                    ("echo hi > /tmp/never-written", 6),
+                    ("${UNDEF}/x.sh", 5)):
+        res = load_text(tmp_path, tracked(cmd), scripts=True)
+        assert int(res.exit_code()) == rc, (cmd, errors(res))
+
+
+def test_a_brace_after_a_word_that_opens_no_block_closes_the_enclosing_block(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5, the same lines and messages: an unknown block's '{' is
+    # ignored, its lines are read in the instance, its '}' closes the instance, and what
+    # follows (priority, the VIP block) is read at the top level
+    text = ("global_defs {\n router_id x\n}\nvrrp_instance VI_1 {\n interface eth0\n"
+            " virtual_router_id 1\n bogusblk {\n  a 1\n }\n priority 100\n"
+            " virtual_ipaddress {\n 192.0.2.1\n }\n}\n")
+    res = load_text(tmp_path, text)
+    assert int(res.exit_code()) == 5
+    assert errors(res)[:9] == [
+        (7, "Unknown keyword 'bogusblk'"), (7, "Unexpected '{' - ignoring"),
+        (8, "Unknown keyword 'a'"), (10, "Unknown keyword 'priority'"),
+        (11, "Unknown keyword 'virtual_ipaddress'"), (11, "Unexpected '{' - ignoring"),
+        (12, "Unknown keyword '192.0.2.1'"), (13, "Unknown keyword '}'"),
+        (14, "Unknown keyword '}'")]
+    assert res.config.vrrp_instances[0].virtual_ipaddress == ()
+
+
+def test_a_brace_after_a_keyword_that_takes_a_value(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: `router_id x {` -> "(Line 2) Unexpected '{' - ignoring", the '}'
+    # on line 3 closes global_defs, "(Line 4) Unknown keyword 'notification_email_from'",
+    # "(Line 5) Unknown keyword '}'", rc 5; `mcast_src_ip {` has no value: rc 2
+    res = load_text(tmp_path, "global_defs {\n router_id x {\n}\n notification_email_from "
+                    "a@b\n}\n")
+    assert [ln for ln, _ in errors(res)] == [2, 4, 5]
+    assert res.config.global_defs.router_id == "x"
+    res = load_text(tmp_path, VI.replace("  priority 100\n", "  mcast_src_ip {\n  192.0.2.1\n"
+                                         "  }\n  priority 100\n"))
+    assert int(res.exit_code()) == 2
+    assert errors(res)[0] == (4, "Configuration line starting `mcast_src_ip` is missing a "
+                                 "parameter after keyword `mcast_src_ip` at word position 2")
+
+
+MISC = """virtual_server 192.0.2.100 80 {
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+  real_server 192.0.2.2 80 {
+    MISC_CHECK {
+      misc_path "/bin/true"
+    }
+  }
+}
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="scripts run as root only when we are root")
+def test_checker_scripts_are_checked_even_when_a_vrrp_interface_is_missing(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 6: "SECURITY VIOLATION - check scripts are being executed but
+    # script_security not enabled." then the VRRP process's "WARNING - interface nosuch0 for
+    # vrrp_instance VI_1 doesn't exist" (it stops there: no VRRP script verdict); with the
+    # interface present both processes say it, checker first
+    res = load_text(tmp_path, tracked("/bin/true") + MISC, scripts=True)
+    assert int(res.exit_code()) == 6
+    got = [m for _, m in errors(res) if m.startswith("SECURITY VIOLATION")]
+    assert [m.split(" - ")[1][:13] for m in got] == ["check scripts", "scripts are b"]
+    res = load_text(tmp_path, tracked("/bin/true").replace("eth0", "nosuch0") + MISC,
+                    scripts=True)
+    assert int(res.exit_code()) == 6
+    assert [m for _, m in errors(res) if m.startswith("SECURITY")] == [
+        "SECURITY VIOLATION - check scripts are being executed but script_security not "
+        "enabled."]
+
+
+def test_optional_values_of_startup_script_and_param_match(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: `startup_script` / `shutdown_script` alone: "(Line 2) startup
+    # script missing", rc 5 (not a fatal parse); `param_match` alone (the command must have
+    # no parameters): rc 0; `param_match bogus`: "Invalid param_match type bogus", rc 5
+    for kw in ("startup_script", "shutdown_script"):
+        res = load_text(tmp_path, f"global_defs {{\n {kw}\n}}\n" + VI)
+        assert int(res.exit_code()) == 5
+        assert errors(res) == [(2, f"{kw.split('_')[0]} script missing")]
+    tp = "vrrp_track_process p {{\n process x\n param_match{}\n}}\n"
+    assert int(load_text(tmp_path, tp.format("") + VI).exit_code()) == 0
+    assert int(load_text(tmp_path, tp.format(" bogus") + VI).exit_code()) == 5
+
+
+def test_multiline_definitions_end_at_an_empty_line_and_comments_keep_a_backslash(
+        tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: an empty line ends a multi-line $X (blank, tab-only and
+    # comment lines do not): "(Line 4) Unknown keyword 'bogus_b'", "(Line 5) ... 'bogus_a'";
+    # a comment line ending in a backslash reads as '\': "(Line 2) Unknown keyword '\'"
+    res = load_text(tmp_path, "$X= \\\nbogus_a \\\n\nbogus_b\n$X\n")
+    assert errors(res) == [(4, "Unknown keyword 'bogus_b'"), (5, "Unknown keyword 'bogus_a'")]
+    for filler in ("   ", "\t", "# c", "# c \\"):
+        res = load_text(tmp_path, f"$X= \\\nbogus_a \\\n{filler}\nbogus_b\n$X\n")
+        assert errors(res) == [(5, "Unknown keyword 'bogus_a'"),
+                               (5, "Unknown keyword 'bogus_b'")], filler
+    res = load_text(tmp_path, "global_defs {\n# comment \\\n router_id x\n}\n! another \\\n")
+    assert errors(res) == [(2, "Unknown keyword '\\'"), (5, "Unknown keyword '\\'")]
+
+
+def test_up_down_delays_name_existing_interfaces(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 4: "(Line 6) unknown interface nosuch1 specified for up/down
+    # delay", "(Line 8) ... nosuch2 ..."; a delay that is not a number: "invalid number 'x'",
+    # rc 5
+    res = load_text(tmp_path, "global_defs {\n router_id x\n}\ninterface_up_down_delays {\n"
+                    " eth0 1 2\n nosuch1 1\n eth1\n nosuch2 3\n}\n" + VI)
+    assert int(res.exit_code()) == 4
+    assert errors(res) == [(6, "unknown interface nosuch1 specified for up/down delay"),
+                           (8, "unknown interface nosuch2 specified for up/down delay")]
+    res = load_text(tmp_path, "interface_up_down_delays {\n eth0 x\n eth1 1 2 3\n}\n" + VI)
+    assert int(res.exit_code()) == 5
+    assert errors(res) == [(2, "invalid number 'x'")]
+
+
+def test_smtp_server_names_must_resolve(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t: `smtp_server localhost4` -> "(Line 2) Invalid smtp server
+    # localhost4 25", rc 5 (getaddrinfo fails); 127.0.0.1, localhost, `192.0.2.1 587`: rc 0;
+    # `1.2.3.4.5`: invalid too. (HostInfo.hosts stands in for the resolver.)
+    from pykeepalived.config.build import HostInfo
+
+    host = HostInfo(frozenset({"eth0", "eth1"}), hosts=frozenset({"localhost"}))
+    for server, rc in (("127.0.0.1", 0), ("localhost", 0), ("192.0.2.1 587", 0),
+                       ("localhost4", 5), ("1.2.3.4.5", 5)):
+        p = tmp_path / "k.conf"
+        p.write_text(f"global_defs {{\n smtp_server {server}\n}}\n" + VI)
+        res = load_config(str(p), LoadOptions(host=host))
+        assert int(res.exit_code()) == rc, (server, errors(res))
+    assert errors(res) == [(2, "Invalid smtp server 1.2.3.4.5 25")]
+
+
+def test_block_end_findings_are_at_the_closing_brace(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 3) No script set for vrrp_script s - removing",
+    # "(Line 6) No file set for track_file tf - ignoring"; an empty unicast_peer block with
+    # use_vmac: "(Line 11) (VI_1) unicast with use_vmac requires vmac_xmit_base - setting"
+    res = load_text(tmp_path, "vrrp_script s {\n interval 1\n}\ntrack_file tf {\n weight 1\n"
+                    "}\n" + VI)
+    assert errors(res) == [(3, "No script set for vrrp_script s - removing"),
+                           (6, "No file set for track_file tf - ignoring")]
+    res = load_text(tmp_path, VI.replace("  priority 100\n", "  priority 100\n  use_vmac\n"
+                                         "  unicast_peer {\n  }\n"))
+    assert errors(res)[0] == (11, "(VI_1) unicast with use_vmac requires vmac_xmit_base - "
+                                  "setting")
+
+
+def test_garp_master_repeat_zero_is_set_to_one(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 2) vrrp_garp_master_repeat must be greater than 0,
+    # setting to 1", "(Line 9) (VI_1): garp_master_repeat must be greater than 0, setting to
+    # 1"; garp_lower_prio_repeat 0 is fine
+    res = load_text(tmp_path, "global_defs {\n vrrp_garp_master_repeat 0\n"
+                    " vrrp_garp_lower_prio_repeat 0\n}\n" + VI.replace(
+                        "  priority 100\n", "  priority 100\n  garp_master_repeat 0\n"
+                        "  garp_lower_prio_repeat 0\n"))
+    assert errors(res) == [
+        (2, "vrrp_garp_master_repeat must be greater than 0, setting to 1"),
+        (9, "(VI_1): garp_master_repeat must be greater than 0, setting to 1")]
+    assert res.config.vrrp_instances[0].garp_master_repeat == 1
+
+
+def test_empty_notification_email_block(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 3) Warning - empty notification_email block" (the
+    # closing brace)
+    res = load_text(tmp_path, "global_defs {\n notification_email {\n }\n router_id x\n}\n" + VI)
+    assert errors(res) == [(3, "Warning - empty notification_email block")]

@@ -7,6 +7,7 @@ every one of them: the checker child used to die of USR2 and 36.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -156,6 +157,9 @@ def test_exporter_signal_pattern_kills_nothing_and_stats_clear_clears(tmp_path: 
             assert proc.poll() is None, text[-3000:]
             assert int((tmp_path / "vrrp.pid").read_text()) == vrrp
             assert "died" not in text and "Respawning" not in text, text[-3000:]
+            parent_state = json.loads((tmp_path / "state" / "parent.json").read_text())
+            vrrp_child = parent_state["children"]["vrrp"]
+            assert vrrp_child["restarts"] == 0 and vrrp_child["last_exit"] is None, vrrp_child
             assert text.count("Printing VRRP stats for process") >= rounds
             assert "Printing and clearing VRRP stats for process" in text
             assert after < 20 < before, (before, after)  # ~0.6 s of adverts since the clear

@@ -112,6 +112,7 @@ def run(file: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None,
                   f"upperdir={q(str(upper))},workdir={q(str(work))} {q(str(merged))}"]
         script += [f"mount --rbind {q(str(tree))} {q(str(merged) + str(tree))}"
                    for tree in trees]
+        script += _netns_binds(upper, merged)
         # --kill-child: a keepalived that hangs (2.3.3 loops on some configs) dies with us
         script.append(f"exec unshare --pid --fork --kill-child --root={q(str(merged))} "
                       f"--wd={q(str(wd))} "
@@ -128,6 +129,15 @@ def run(file: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None,
         # the overlay's work dir holds a root-only 'work' dir: TemporaryDirectory removes it
     lines = [ln.strip() for ln in (p.stdout + p.stderr).splitlines() if ln.strip()]
     return p.returncode, lines
+
+
+def _netns_binds(upper: Path, merged: Path) -> list[str]:
+    """Bind the caller's /run/netns in: keepalived opens `net_namespace NAME` there, and
+    2.3.3 exits 0 without checking the rest of a file whose namespace it cannot open."""
+    if not Path("/run/netns").is_dir():
+        return []
+    (upper / "run" / "netns").mkdir(parents=True, exist_ok=True)
+    return [f"mount --rbind /run/netns {shlex.quote(str(merged) + '/run/netns')}"]
 
 
 def _trees(path: Path, wd: Path) -> list[Path]:
@@ -229,3 +239,40 @@ def _scan(file: str, mtime_ns: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
                                               or re.fullmatch(r"[A-Za-z0-9_.+-]+", tok)):
                 names.append(tok)
     return tuple(dict.fromkeys(names)), tuple(includes)
+
+
+def daemon_argv(netns: str, conf: str | os.PathLike[str], run_dir: str | os.PathLike[str],
+                *extra: str) -> list[str]:
+    """argv running the keepalived 2.3.3 daemon (`-n -l -D -P`) in `netns`, for interop tests.
+
+    The root is mounted as an overlay whose upper layer is `run_dir` (its pidfiles and
+    anything it writes stay there), with /proc, /sys and the config's directory bound in, all
+    inside a private mount namespace that vanishes with the process. keepalived is exec()ed,
+    so the returned process is keepalived itself: signals reach it directly.
+    """
+    reason = skip_reason()
+    if reason:
+        raise RuntimeError(reason)
+    rd = Path(run_dir)
+    upper, work, merged = rd / "upper", rd / "work", rd / "merged"
+    for d in (upper, work, merged):
+        d.mkdir(parents=True, exist_ok=True)
+    path = Path(os.path.abspath(conf))
+    _mkdirs_like_host(upper, path.parent)
+    for f in ("/etc/passwd", "/etc/group"):
+        _copy_like_host(upper, Path(f))
+    q = shlex.quote
+    m = str(merged)
+    script = "\n".join([
+        f"mount -t overlay pyk-kad233 -o lowerdir={q(str(ROOT))},upperdir={q(str(upper))},"
+        f"workdir={q(str(work))} {q(m)}",
+        f"mount --rbind /proc {q(m + '/proc')}",
+        f"mount --rbind /sys {q(m + '/sys')}",
+        f"mount --rbind {q(str(path.parent))} {q(m + str(path.parent))}",
+        *_netns_binds(upper, merged),
+        f"cd {q(m)}",
+        f"exec chroot {q(m)} {KEEPALIVED} -n -l -D -P -f {q(str(path))} "
+        + " ".join(q(a) for a in extra),
+    ])
+    return ["ip", "netns", "exec", netns, "unshare", "--mount", "--propagation", "private",
+            "sh", "-ec", script]

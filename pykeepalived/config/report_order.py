@@ -1,0 +1,111 @@
+"""Diagnostics in the order keepalived reports them, so our first message is keepalived's.
+
+keepalived -t reads the config once per process: the parent's pass (global_defs and anything
+at the top level it does not know), then the checker's (virtual_server...), the VRRP
+process's (vrrp_instance, vrrp_script, static_*...), and BFD's. Each pass reports as it
+reads, line by line, then the checks it makes once the config is read (most without a line).
+We find every problem in one go, in our own order; this puts them in keepalived's: pass,
+then read-time before after-read, then the position in the config as read (includes and
+$NAME expansions in place).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+
+from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc
+from pykeepalived.config.parser import Node
+from pykeepalived.config.reader import LogicalLine
+
+GLOBAL, CHECKER, VRRP, BFD, UNPLACED = range(5)
+_PASS_OF = {
+    "virtual_server": CHECKER, "virtual_server_group": CHECKER, "SSL": CHECKER,
+    "vrrp_instance": VRRP, "vrrp_sync_group": VRRP, "vrrp_script": VRRP,
+    "vrrp_track_process": VRRP, "track_file": VRRP, "vrrp_track_file": VRRP,
+    "static_ipaddress": VRRP, "static_routes": VRRP, "static_rules": VRRP,
+    "garp_group": VRRP, "track_group": VRRP, "linkbeat_interfaces": VRRP,
+    "interface_up_down_delays": VRRP,
+    "bfd_instance": BFD,
+}
+
+
+# What keepalived 2.2.7 reports once a pass has read the config, without a line (seen in its
+# -t output on the real-world corpus): ours say the same things, found while building
+AFTER_READ = re.compile("|".join((
+    r"Disabling track script \S+ since not found", r"ports don't match",
+    r"A unicast keyword has been specified without any unicast peers", r"SECURITY VIOLATION",
+    r"Non-existent interface specified", r"No VIP specified",
+    r"exceeds total weight of real servers", r"has port specified",
+    r"Ignoring track_interface \S+ since own interface", r"missing '}'s or extra '{'s",
+    r"no forwarding method set", r"ignoring weight from tracked file", r"Unknown interface!",
+    r"no protocol set", r"protocol specified for fwmark",
+    r"is configured on VRRP instance and sync group", r"no scheduler set",
+    r"nopreempt will not work with initial state MASTER",
+    r"promote_secondaries is automatically set for vmacs", r"has no real servers",
+    r"Sync group \S+ has only", r"VIP address must be link local",
+    r"does not support authentication", r"tracked interface weight due to SYNC group",
+    r"Number of VIPs .* exceeds", r"nopreempt is incompatible with priority",
+    r"due to address_owner", r"advertisement interval .* must be in units of",
+    r"advertisement interval .* is out of range", r"both use VRID",
+    r"matches sorry server", r"the virtual router id must be set")))
+
+
+# found by our after-read cross-checks, but reported by keepalived as it closes the block
+AT_BLOCK_END = re.compile(r"\S+ not found, ignoring\.\.\.$")
+
+
+def _locs(node: Node) -> Iterable[Loc]:
+    yield node.loc
+    for ch in node.children or ():
+        yield from _locs(ch)
+    if node.end is not None:
+        yield node.end
+
+
+class _Positions:
+    """Where a file:line sits in the config as read; lines that are no logical line (an
+    include, a comment) sit just after the logical line before them in the same file."""
+
+    def __init__(self, lines: Sequence[LogicalLine]) -> None:
+        self.exact: dict[Loc, int] = {}
+        per_file: dict[str, list[tuple[int, int]]] = {}
+        for pos, ln in enumerate(lines):
+            if ln.loc not in self.exact:
+                self.exact[ln.loc] = pos
+                per_file.setdefault(ln.loc.file, []).append((ln.loc.line, pos))
+        self.per_file = {f: sorted(v) for f, v in per_file.items()}
+
+    def __call__(self, loc: Loc) -> float:
+        pos = self.exact.get(loc)
+        if pos is not None:
+            return float(pos)
+        known = self.per_file.get(loc.file)
+        if not known:
+            return -1.0  # a file read without a logical line (an include that failed)
+        i = bisect.bisect_right(known, (loc.line, 1 << 62))
+        return known[i - 1][1] + 0.5 if i else known[0][1] - 0.5
+
+
+def order_like_keepalived(diag: Diagnostics, nodes: Sequence[Node],
+                          lines: Sequence[LogicalLine], after_from: int) -> None:
+    """Reorder diag.items in place. Items from index `after_from` on were found once the
+    config was read (cross-checks, script checks), and so were those AFTER_READ matches: they
+    follow their pass's read-time ones."""
+    pass_of: dict[Loc, int] = {}
+    for node in nodes:
+        p = _PASS_OF.get(node.keyword, GLOBAL)
+        for loc in _locs(node):
+            pass_of.setdefault(loc, p)
+    position = _Positions(lines)
+
+    def key(item: tuple[int, Diagnostic]) -> tuple[int, int, float]:
+        i, d = item
+        after = int((i >= after_from and not AT_BLOCK_END.search(d.message))
+                    or AFTER_READ.search(d.message) is not None)
+        if d.loc is None:
+            return (UNPLACED, after, float(i))
+        return (pass_of.get(d.loc, GLOBAL), after, position(d.loc))
+
+    diag.items[:] = [d for _, d in sorted(enumerate(diag.items), key=key)]
