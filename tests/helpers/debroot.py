@@ -87,15 +87,17 @@ def chroot(root: Path, *argv: str, timeout: float = 300,
 
 def install_deb(root: Path, deb: Path) -> str:
     """`dpkg -i`, then `apt-get -f install` from the root's own apt (its cache holds the
-    dependencies: no network); returns what dpkg -i said."""
+    dependencies: no network); returns what dpkg and apt said (the maintainer scripts too)."""
     shutil.copy(deb, root / "tmp" / deb.name)
     first = chroot(root, "dpkg", "-i", f"/tmp/{deb.name}", check=False)
+    said = first.stdout + first.stderr
     if first.returncode != 0:
-        chroot(root, "apt-get", "-f", "install", "-y", "-qq", "--no-download",
-               "--no-install-recommends")
+        fix = chroot(root, "apt-get", "-f", "install", "-y", "-qq", "--no-download",
+                     "--no-install-recommends")
+        said += fix.stdout + fix.stderr
     status = chroot(root, "dpkg-query", "-W", "-f=${Status}", "pykeepalived").stdout
-    assert status == "install ok installed", first.stdout + first.stderr
-    return first.stdout + first.stderr
+    assert status == "install ok installed", said
+    return said
 
 
 def _children(pid: int) -> list[int]:

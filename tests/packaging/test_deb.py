@@ -123,3 +123,29 @@ print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'scapy'))
         assert not (root / "etc/default/pykeepalived").exists()
         assert not list((root / "etc/systemd/system").rglob("pykeepalived*"))
 
+
+
+def test_install_enables_the_unit_unless_keepalived_is(deb: Path, tmp_path: Path) -> None:
+    """Like keepalived's package, postinst enables pykeepalived.service (deb-systemd-helper);
+    but where keepalived.service is enabled, enabling a conflicting unit would make the two
+    race at boot: it is left disabled, with a message saying how to switch."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (chroot)")
+    wants = "etc/systemd/system/multi-user.target.wants"
+    with overlay(debian_root("bookworm"), tmp_path / "ov") as root:
+        # keepalived installed and enabled, as its package leaves it
+        (root / "lib/systemd/system/keepalived.service").write_text(
+            "[Service]\nExecStart=/usr/sbin/keepalived --dont-fork\n"
+            "[Install]\nWantedBy=multi-user.target\n")
+        (root / wants).mkdir(parents=True, exist_ok=True)
+        (root / wants / "keepalived.service").symlink_to(
+            "/lib/systemd/system/keepalived.service")
+        said = install_deb(root, deb)
+        assert not (root / wants / "pykeepalived.service").is_symlink()
+        assert "keepalived.service is enabled" in said and "systemctl enable --now" in said, said
+        # once the operator switched (keepalived disabled), a reinstall enables it as usual
+        (root / wants / "keepalived.service").unlink()
+        chroot(root, "dpkg", "--purge", "pykeepalived")
+        install_deb(root, deb)
+        assert (root / wants / "pykeepalived.service").is_symlink()
+        assert not (root / wants / "pykeepalived-hardened.service").exists()

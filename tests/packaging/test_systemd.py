@@ -10,6 +10,8 @@ the container's own systemctl:
   reports no address deletion (`ip monitor address` watching the namespace all along);
 * SIGKILL of the main process: Restart=on-failure brings a new daemon back (NRestarts=1) and it
   takes the VIPs again;
+* reinstalling the package (an upgrade) restarts the running daemon from postinst
+  (deb-systemd-invoke try-restart);
 * `systemctl stop` releases the VIPs and leaves the unit inactive with Result=success;
 * pykeepalived-hardened.service (capability list, read-only file system, syscall filter) still
   does VRRP and runs scripts as script_user (setuid: a track script and a notify script run as
@@ -20,6 +22,7 @@ not exercised here; the IPVS guest tests (tests/ipvsvm) cover the daemon's IPVS 
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import time
@@ -70,6 +73,7 @@ def booted(request: pytest.FixtureRequest, deb: Path,
     lower = debian_root(request.param)
     with overlay(lower, tmp_path / "ov") as root:
         install_deb(root, deb)
+        shutil.copy(deb, root / "var/tmp" / deb.name)  # for the upgrade (/tmp may be a tmpfs)
         (root / "etc/keepalived").mkdir(exist_ok=True)
         (root / "etc/keepalived/keepalived.conf").write_text(CONF % f"{VIP}/32")
         for name, text in (("pyk-check", CHECK), ("pyk-notify", NOTIFY)):
@@ -93,7 +97,7 @@ def has(ns: str, ip: str) -> bool:
     return f" {ip}/32 " in addrs(ns)
 
 
-def test_units_under_systemd(booted: tuple[Container, str], tmp_path: Path) -> None:
+def test_units_under_systemd(booted: tuple[Container, str], deb: Path, tmp_path: Path) -> None:
     c, ns = booted
     unit = "pykeepalived.service"
     props = ("ActiveState", "SubState", "MainPID", "NRestarts", "Result", "StatusText",
@@ -138,6 +142,15 @@ def test_units_under_systemd(booted: tuple[Container, str], tmp_path: Path) -> N
         (s := c.show(unit, "ActiveState", "NRestarts", "MainPID"))["ActiveState"] == "active"
         and s["NRestarts"] == "1" and s["MainPID"] not in (pid, "0")), timeout=45)
     c.wait_for(f"{VIP} and {VIP2} after the restart", lambda: has(ns, VIP) and has(ns, VIP2))
+
+    # an upgrade (here: the same package again) restarts the running daemon from postinst
+    # (deb-systemd-invoke try-restart, under the real systemd)
+    pid = c.show(unit, "MainPID")["MainPID"]
+    c.sh("dpkg", "-i", f"/var/tmp/{deb.name}", timeout=120)
+    c.wait_for("a new daemon after the upgrade", lambda: (
+        (s := c.show(unit, "ActiveState", "MainPID"))["ActiveState"] == "active"
+        and s["MainPID"] not in (pid, "0")), timeout=45)
+    c.wait_for(f"{VIP} after the upgrade", lambda: has(ns, VIP))
 
     # stop releases them
     c.ctl("stop", unit, timeout=60)
