@@ -1,27 +1,35 @@
 #!/usr/bin/env python3
 """Conformance runner: `pykeepalived -t` against keepalived's `-t` verdicts on a config corpus.
 
-    .venv/bin/python bench/conformance.py --corpus ../shared/corpus/wild-dev [--live] [--json F]
+    .venv/bin/python bench/conformance.py --corpus ../shared/corpus/wild-dev [--live]
+        [--kad233] [--oracle NAME=MODULE:CALLABLE] [--only REGEX] [--json FILE] [-v]
 
 The corpus holds `EXPECTED-keepalived-2.2.7.tsv` (entry point, exit code, wall s, first
 message), recorded in one network namespace holding a veth (up) for every interface name the
 corpus mentions. The runner rebuilds that world without touching the host: it re-executes
-itself under `unshare --mount --net` (a private mount namespace and a fresh netns), mounts
-sysfs (so /sys/class/net is this netns's), a tmpfs on /run/netns with a bind mount of this
-netns for every `net_namespace NAME` the corpus names (keepalived 2.2.7 exits 0 without
-checking a file whose namespace it cannot open) and creates the veths. Everything vanishes
-with the process.
+itself under `unshare --mount --net --uts` (private mount, network and host-name namespaces),
+mounts sysfs (so /sys/class/net is this netns's), a tmpfs on /run/netns with a bind mount of
+this netns for every `net_namespace NAME` the corpus names (keepalived 2.2.7 exits 0 without
+checking a file whose namespace it cannot open), sets a host name no `@ID` line names, and
+creates the veths (names from `interface`, `dev` and track_interface, parameters substituted;
+not `use_vmac` names, not wireless ones: the recording had none). Everything vanishes with the
+process; the live keepalived run against its own recording tells whether the world matches.
 
 Oracles: the recorded 2.2.7 verdicts always; `--live` adds the installed keepalived (run as PID
 1 of its own PID namespace, else 2.2.7's -t SIGTERMs itself when it checks scripts);
-`--oracle NAME=module:function` plugs in another (e.g. keepalived 2.3.3 in a chroot): a
-callable (file, cwd, netns) -> (rc, messages), run inside the namespace; `netns` names it in
-the private /run/netns so `ip netns exec NETNS ...` works too.
+`--kad233` keepalived 2.3.3 in its debootstrap'd root (tests/helpers/kad233.py);
+`--oracle NAME=module:attr` any other: a callable (file, cwd, netns) -> (rc, messages), run
+inside the namespaces with the corpus as working directory; `netns` names this netns in the
+private /run/netns so `ip netns exec NETNS ...` works too. A version in NAME selects the
+compat.py differences that apply to it.
 
-Ours runs in-process (forked per file from a warmed-up parent: the grammar is built once) with a
-per-file timeout; `--ours-cli` runs the installed command instead. A disagreement counts as
-agreement only when keepalived failed with 5, we passed, and every keepalived message is an
-intended difference listed in pykeepalived/config/compat.py (or one it only logs).
+Ours runs in-process (forked per file from a warmed-up parent: the grammar is built once), two
+at a time, each with its own timeout (a hang); `--ours-cli` runs the command instead.
+Exit codes must be equal; a disagreement counts as agreement only when keepalived failed with
+5, we passed, and every keepalived message is an intended difference listed in
+pykeepalived/config/compat.py (or one it only logs). First error line: where both fail and
+keepalived's first message has a line, our first error must be on that line (our first
+warning, when keepalived's first message is an intended difference).
 """
 
 from __future__ import annotations
@@ -398,7 +406,9 @@ def run_oracle(oracle: Oracle, files: list[str], cwd: Path, jobs: int) -> dict[s
         out = {}
         for f, fut in futs.items():
             try:
-                out[f] = fut.result()
+                rc, msgs = fut.result()
+                # a run killed by a signal (subprocess's -N) is 128+N, as a shell reports it
+                out[f] = (128 - rc if rc is not None and rc < 0 else rc, msgs)
             except Exception:  # an oracle that breaks is reported, not fatal
                 tb = traceback.format_exc().strip().splitlines()
                 out[f] = (None, [f"oracle error: {tb[-1]} ({' / '.join(tb[-3:-1])})"])

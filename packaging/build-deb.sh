@@ -119,7 +119,12 @@ gzip -9n -c "$HERE/pykeepalived.8" > "$STAGE/usr/share/man/man8/pykeepalived.8.g
 for f in "$SRC"/conf.d/*; do
     case "$f" in
         *.sh) install -m 0755 "$f" "$STAGE/usr/share/doc/pykeepalived/examples/" ;;
-        *) install -m 0644 "$f" "$STAGE/usr/share/doc/pykeepalived/examples/" ;;
+        *) if [ -d "$f" ]; then  # a set-up of several files (conf.d/ecmp)
+               install -d -m 0755 "$STAGE/usr/share/doc/pykeepalived/examples/${f##*/}"
+               install -m 0644 "$f"/* "$STAGE/usr/share/doc/pykeepalived/examples/${f##*/}/"
+           else
+               install -m 0644 "$f" "$STAGE/usr/share/doc/pykeepalived/examples/"
+           fi ;;
     esac
 done
 YEAR=$(date -u -d "@$EPOCH" +%Y)

@@ -59,7 +59,7 @@ mirror_from_apt() {
     awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i !~ /^\[/) {print $i; break}}' "$f"
   done
 }
-MIRROR=${PYK_DEBIAN_MIRROR:-$(mirror_from_apt | grep -E '/debian/?$' | head -n1 || true)}
+MIRROR=${PYK_DEBIAN_MIRROR:-$(mirror_from_apt | grep -E '/debian/?$' | sed -n 1p || true)}
 if [ -z "$MIRROR" ]; then
   echo "$NAME: no Debian archive found in apt's sources (set PYK_DEBIAN_MIRROR)" >&2
   exit 1
@@ -78,6 +78,7 @@ cleanup() {
     umount -R "$tmp/proc" 2>/dev/null || true
     rm -rf --one-file-system "$tmp" "$tmp.log"
   fi
+  return 0  # the script's own exit status stands
 }
 trap cleanup EXIT
 
@@ -106,7 +107,7 @@ if [ -n "$CHECK" ]; then
     echo "$NAME: the new root fails its check ($CHECK): $note" >&2
     exit 1
   fi
-  note=$(printf '%s\n' "$note" | head -n1)
+  note=$(printf '%s\n' "$note" | sed -n 1p)
 fi
 [ "$KEEP_LISTS" = 0 ] && rm -rf "$tmp"/var/lib/apt/lists/*
 echo "$note" >"$tmp/$MARK"

@@ -13,6 +13,6 @@ if [ -f "$DEST/.pykeepalived-complete" ] && [ -x "$DEST/usr/sbin/keepalived" ]; 
 fi
 # the check fails the build unless the root's keepalived is a 2.3 release
 exec bash "$(dirname "$0")/debian-root.sh" \
-  -c 'v=$(chroot "$ROOT" /usr/sbin/keepalived --version 2>&1 | head -n1)
+  -c 'v=$(chroot "$ROOT" /usr/sbin/keepalived --version 2>&1 | sed -n 1p)
       case "$v" in *"v2.3."*) echo "$v" ;; *) echo "unexpected keepalived: $v"; exit 1 ;; esac' \
   trixie "$DEST" keepalived,iproute2

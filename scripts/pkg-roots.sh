@@ -14,7 +14,7 @@ DEPS=python3-lark,python3-psutil,procps
 pids=()
 for suite in ${@:-bookworm trixie}; do
   bash "$HERE/debian-root.sh" -k -d "$DEPS" \
-      -c 'chroot "$ROOT" /usr/lib/systemd/systemd --version | head -n1' \
+      -c 'chroot "$ROOT" /usr/lib/systemd/systemd --version | sed -n 1p' \
       "$suite" "$DIR/$suite-systemd" systemd,iproute2,python3 &
   pids+=($!)
 done

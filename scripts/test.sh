@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl debootstrap prometheus
+APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl debootstrap prometheus frr bird2
           lintian systemd-container)
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -23,6 +23,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ -s /run/prometheus/prometheus.pid ]; then
       kill "$(cat /run/prometheus/prometheus.pid)" 2>/dev/null || true
     fi
+    # the same for FRR and BIRD (tests/ecmp runs its own copies inside namespaces): nothing
+    # may route on the host; stopped by their pidfiles, and kept from starting at boot
+    for svc in frr bird; do
+      systemctl disable --now "$svc" 2>/dev/null || true
+    done
+    for pf in /run/frr/*.pid /run/bird/bird.pid; do
+      if [ -f "$pf" ]; then kill "$(cat "$pf")" 2>/dev/null || true; fi
+    done
   else
     echo "== missing system packages (${missing[*]}); tests that need them will be skipped" >&2
   fi

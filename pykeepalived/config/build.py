@@ -16,6 +16,8 @@ import pwd
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pykeepalived.config.announce import build_announce
+from pykeepalived.config.announce import check_refs as check_announce_refs
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
@@ -467,19 +469,38 @@ class Builder:
                         "global_defs")
         return True
 
-    def script(self, w: tuple[str, ...], loc: Loc, user_keyword: bool = False) -> Script:
-        """A script keyword's command [user [group]]; `user_keyword`: the block has its own
-        `user` keyword (vrrp_script, MISC_CHECK), which the caller checks."""
+    def script(self, w: tuple[str, ...], loc: Loc, kind: str = "notify") -> Script | None:
+        """A notify-type script keyword: `COMMAND [USER [GROUP]]`. keepalived drops the
+        script (a log line, not a config error) when USER or GROUP does not exist."""
+        s = self.command(w[:1], loc)
+        user = w[1] if len(w) > 1 else None
+        group = w[2] if len(w) > 2 else None
+        missing = [f"{what} '{name}'" for what, name, ok in (
+            ("user", user, user is None or not self.check_users or self.host.has_user(user)),
+            ("group", group, group is None or not self.check_users
+             or self.host.has_group(group))) if not ok]
+        if missing:
+            self.diag.warning(f"Invalid user/group for {kind} script "
+                              f"{s.argv[0] if s.argv else w[0]} - ignoring", loc,
+                              hint=f"{' and '.join(missing)} does not exist: the script will "
+                                   "not run (quote the command if those words are arguments)")
+            return None
+        if not user and s.argv:
+            self.default_user_unusable(loc)
+        return replace(s, user=user, group=group)
+
+    def command(self, w: tuple[str, ...], loc: Loc, keyword: str = "") -> Script:
+        """A script whose block has its own `user` keyword (vrrp_script, MISC_CHECK): only
+        the first word is the command, as keepalived reads it; quote it to give arguments."""
         argv = split_command(w[0]) if len(w) >= 1 else ()
         if not argv:
             self.diag.error("empty script command", loc)
-        user = w[1] if len(w) > 1 else None
-        group = w[2] if len(w) > 2 else None
-        if user:
-            self.check_user(w[1:3], loc, "script")
-        elif not user_keyword and argv:
-            self.default_user_unusable(loc)
-        return Script(tuple(argv), user, group, loc)
+        if len(w) > 1 and keyword:
+            self.diag.warning(f"{keyword}: words after the command are ignored: "
+                              f"{' '.join(w[1:])}", loc,
+                              hint=f'quote the command to give it arguments: {keyword} '
+                                   f'"{" ".join(w)}"')
+        return Script(tuple(argv), None, None, loc)
 
     def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
                ) -> tuple[int | None, bool]:
@@ -547,7 +568,7 @@ class Builder:
                             Loc(c.loc.file, c.end_line),
                             hint="add: script \"/path/to/check args\"")
             return None
-        s = self.script(c.get("script"), c.where("script"), user_keyword=True)
+        s = self.command(c.get("script"), c.where("script"), "script")
         if c.has("user"):
             u = c.get("user")
             self.check_user(u, c.where("user"), f"vrrp_script {name} user")
@@ -1233,7 +1254,7 @@ class Builder:
             kw[k] = bool(c.get(k, False))
         for k in ("quorum_up", "quorum_down"):
             if c.has(k):
-                kw[k] = self.script(c.get(k), c.where(k))
+                kw[k] = self.script(c.get(k), c.where(k), "quorum")
         kw["quorum"] = int(c.get("quorum", 1))
         kw["hysteresis"] = int(c.get("hysteresis", 0))
         if c.has("sorry_server"):
@@ -1280,6 +1301,7 @@ class Builder:
                             f"of real servers {total}, reducing quorum to {total}",
                             c.where("quorum"), hint=f"quorum is a sum of weights: at most {total}")
             kw["quorum"] = max(1, total)
+        kw["announce"] = build_announce(c, kw, name, self.diag, self.iface_ok)
         return VirtualServer(**kw)
 
     def rs_port(self, rs: RealServer, vs: dict[str, Any], vsname: str, loc: Loc) -> RealServer:
@@ -1476,7 +1498,7 @@ class Builder:
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.script(c.get("misc_path"), c.where("misc_path"), user_keyword=True)
+            s = self.command(c.get("misc_path"), c.where("misc_path"), "misc_path")
             if c.has("user"):
                 u = c.get("user")
                 self.check_user(u, c.where("user"), "MISC_CHECK user")
@@ -1609,8 +1631,9 @@ class Builder:
         sync = cfg.global_defs.lvs_sync_daemon
         if sync and sync.instance and sync.instance not in names:
             self.diag.error(f"lvs_sync_daemon: vrrp instance {sync.instance} not found", None)
-        return replace(cfg, vrrp_instances=tuple(fixed), sync_groups=tuple(groups),
-                       virtual_servers=tuple(vss))
+        return check_announce_refs(replace(cfg, vrrp_instances=tuple(fixed),
+                                           sync_groups=tuple(groups), virtual_servers=tuple(vss)),
+                                   self.diag)
 
     def duplicate_vrids(self, instances: list[VrrpInstance], g: GlobalDefs) -> None:
         """Two instances on one interface and family with one VRID clash only when their

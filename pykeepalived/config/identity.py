@@ -13,10 +13,10 @@ The VRRP engine, the reload plan, the tracker and the checker pool all ask this 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from pykeepalived.config.model import Config, RealServer, VirtualServer, VrrpInstance, VrrpScript
+from pykeepalived.config.model import RealServer, VirtualServer, VrrpInstance, VrrpScript
 
 T = TypeVar("T")
 InstanceKey = tuple[object, ...]
@@ -63,11 +63,4 @@ def match(old: Iterable[T], new: Iterable[T], key: Callable[[T], object]
     for n in new:
         out.append((by_key.pop(key(n), None), n))
     out.extend((o, None) for o in by_key.values())
-    return out
-
-
-def instances_by_key(cfg: Config) -> Mapping[InstanceKey, VrrpInstance]:
-    out: dict[InstanceKey, VrrpInstance] = {}
-    for i in cfg.vrrp_instances:
-        out.setdefault(instance_key(i), i)
     return out

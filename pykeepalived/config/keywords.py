@@ -40,6 +40,7 @@ class Kw:
     legacy: str | None = None
     noop: str | None = None
     min_args: int = 1
+    ext: str | None = None  # a pykeepalived extension: what it does
     bare: str | None = None  # the value keepalived uses when an optional value is left out
     empty: str | None = None  # keepalived's config error (rc 5) when the value is left out
 
@@ -87,6 +88,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             legacy=kv.get("legacy"),
             noop=kv.get("noop"),
             min_args=int(kv.get("min", "0" if is_flag else "1")),
+            ext=kv.get("ext"),
             bare=kv.get("bare"),
             empty=kv.get("empty"),
         )
@@ -217,6 +219,10 @@ class Walker:
         loc = node.loc
         if kw.legacy:
             self.diag.warning(f"'{kw.name}' is a legacy keyword: {kw.legacy}", loc)
+        if kw.ext:
+            self.diag.warning(f"'{kw.name}' is a pykeepalived extension ({kw.ext}): keepalived "
+                              "rejects this line (Unknown keyword)", loc,
+                              hint="keep it out of configs that keepalived must also read")
         if kw.noop and kw.name not in self.warned_noop:
             self.warned_noop.add(kw.name)
             self.diag.warning(f"'{kw.name}' is recognised but not acted on: {kw.noop}", loc)
@@ -266,6 +272,11 @@ class Walker:
             ctx.values[kw.field] = True
             ctx.locs[kw.field] = loc
             return []
+        if t == "script" and node.line.text:
+            # keepalived re-reads a script line with '...' quotes and backslash escapes
+            from pykeepalived.config.scripts import split_quoted_escaped
+
+            args = split_quoted_escaped(node.line.text)[1:] or args
         value = self.convert(kw, args, loc, ctx)
         if value is not None:
             ctx.values[kw.field] = value

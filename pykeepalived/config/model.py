@@ -413,6 +413,29 @@ class VirtualServerGroup:
 
 
 @dataclass(frozen=True)
+class AnnounceRoute:
+    """announce_route (pykeepalived extension): the VIP as a kernel route a routing daemon
+    redistributes; the protocol number says which routes are ours."""
+
+    table: int = 254
+    proto: int = 18  # RTPROT_KEEPALIVED
+    metric: int | None = None
+    dev: str = "lo"
+
+
+@dataclass(frozen=True)
+class Announce:
+    """The announce_* lines of a virtual_server (pykeepalived extension, health-driven ECMP):
+    the VIP is announced exactly while the quorum is up (and the instance is MASTER)."""
+
+    address_dev: str | None = None  # the VIP as a /32 (/128) address on this device
+    route: AnnounceRoute | None = None
+    only_if_master: str | None = None  # a vrrp_instance name
+    without_ipvs: bool = False  # the service runs on this host: no IPVS service
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class VirtualServer:
     """A virtual_server block: one IPVS service (or a group's), its pool and checks."""
 
@@ -445,6 +468,7 @@ class VirtualServer:
     smtp_alert: bool = False
     real_servers: tuple[RealServer, ...] = ()
     loc: Loc | None = field(default=None, compare=False)
+    announce: Announce | None = None  # pykeepalived extension
 
     @property
     def key(self) -> str:

@@ -52,6 +52,7 @@ class LogicalLine(NamedTuple):
 
     loc: Loc
     words: tuple[str, ...]
+    text: str = ""  # the statement as written (after substitution), when it is one line
 
     @property
     def keyword(self) -> str:
@@ -624,7 +625,10 @@ class Reader:
         if len(words) > 1 and words[-1] == "\\":
             # keepalived has no continuation here: it glues the '\\' to the word before it
             words[-2:] = [words[-2] + "\\"]
-        split_braces(words, loc, out)
+        if "{" in words or "}" in words:
+            split_braces(words, loc, out)
+        else:  # script keywords re-read the text with quotes and escapes, as keepalived does
+            out.append(LogicalLine(loc, tuple(words), s))
 
 
 def split_braces(words: list[str], loc: Loc, out: list[LogicalLine]) -> None:

@@ -93,6 +93,8 @@ def order_like_keepalived(diag: Diagnostics, nodes: Sequence[Node],
     """Reorder diag.items in place. Items from index `after_from` on were found once the
     config was read (cross-checks, script checks), and so were those AFTER_READ matches: they
     follow their pass's read-time ones."""
+    if len(diag.items) < 2:
+        return
     pass_of: dict[Loc, int] = {}
     for node in nodes:
         p = _PASS_OF.get(node.keyword, GLOBAL)

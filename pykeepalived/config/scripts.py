@@ -18,49 +18,52 @@ from pykeepalived.config.diagnostics import Diagnostics, Rc
 from pykeepalived.config.model import Config, Script
 
 _ESC = {"a": "\a", "b": "\b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
-        "v": "\v", "\\": "\\", "'": "'", '"': '"', " ": " "}
+        "v": "\v"}
 SHELL_CHARS = frozenset("|&;<>()$`*?[]{}~\n")
+_HEX = "0123456789abcdefABCDEF"
 
 
-def split_command(cmd: str) -> tuple[str, ...]:
-    """Split a script command line: whitespace separates, '...' groups, backslash escapes."""
+def split_quoted_escaped(text: str) -> tuple[str, ...]:
+    """Split a line as keepalived re-reads script lines: whitespace separates, "..." and
+    '...' group, a backslash escapes (C escapes, \\xHH, \\cX, octal; any other character
+    stands for itself, in quotes too)."""
     out: list[str] = []
     cur: list[str] = []
     have = False
-    i, n = 0, len(cmd)
-    quote = False
+    quote = ""
+    i, n = 0, len(text)
     while i < n:
-        c = cmd[i]
+        c = text[i]
+        if c == "\\" and i + 1 < n:
+            i += 1
+            nx = text[i]
+            if nx == "x" and i + 1 < n and text[i + 1] in _HEX:
+                j = i + 1
+                while j < n and text[j] in _HEX:
+                    j += 1
+                cur.append(chr(int(text[i + 1 : j], 16) & 0xFF))
+                i = j
+            elif nx == "c" and i + 1 < n:
+                cur.append(chr(ord(text[i + 1]) & 0x1F))
+                i += 2
+            elif nx in "01234567":
+                j = i
+                while j < n and j < i + 3 and text[j] in "01234567":
+                    j += 1
+                cur.append(chr(int(text[i:j], 8) & 0xFF))
+                i = j
+            else:
+                cur.append(_ESC.get(nx, nx))
+                i += 1
+            have = True
+            continue
         if quote:
-            if c == "'":
-                quote = False
+            if c == quote:
+                quote = ""
             else:
                 cur.append(c)
-        elif c == "'":
-            quote, have = True, True
-        elif c == "\\" and i + 1 < n:
-            nx = cmd[i + 1]
-            if nx in "01234567":
-                j = i + 1
-                while j < n and j < i + 4 and cmd[j] in "01234567":
-                    j += 1
-                cur.append(chr(int(cmd[i + 1 : j], 8)))
-                i = j
-                continue
-            if nx == "x" and i + 3 < n + 1:
-                try:
-                    cur.append(chr(int(cmd[i + 2 : i + 4], 16)))
-                    i += 4
-                    continue
-                except ValueError:
-                    pass
-            if nx == "c" and i + 2 < n:
-                cur.append(chr(ord(cmd[i + 2].upper()) ^ 0x40))
-                i += 3
-                continue
-            cur.append(_ESC.get(nx, nx))
-            i += 2
-            continue
+        elif c in "\"'":
+            quote, have = c, True
         elif c.isspace():
             if cur or have:
                 out.append("".join(cur))
@@ -71,6 +74,11 @@ def split_command(cmd: str) -> tuple[str, ...]:
     if cur or have:
         out.append("".join(cur))
     return tuple(out)
+
+
+def split_command(cmd: str) -> tuple[str, ...]:
+    """A script command's argv: keepalived splits the command word again the same way."""
+    return split_quoted_escaped(cmd)
 
 
 def needs_shell(argv: tuple[str, ...]) -> bool:

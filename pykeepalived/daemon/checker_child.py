@@ -40,6 +40,7 @@ class CheckerChild(ChildBase):
 
     def __init__(self, args: argparse.Namespace, config: Config) -> None:
         super().__init__(args, config)
+        from pykeepalived.announce.service import AnnounceService
         from pykeepalived.check.pool import CheckerPool
         from pykeepalived.daemon import channel
         from pykeepalived.ipvs.desired import Health
@@ -55,6 +56,10 @@ class CheckerChild(ChildBase):
         self.vrrp_states: dict[str, str] = {}  # pushed over the channel (VrrpState)
         self.sync_lock = asyncio.Lock()
         self.synced = False  # the first reconcile is done: the VRRP child may take the VIP
+        self.ipvs_open = False  # IPVS initialised
+        self.ipvs_unused = False  # every virtual_server is announce_without_ipvs: no IPVS
+        self.ipvs_missing_warned = False
+        self.announce = AnnounceService(config, paths.state_dir(args), self.vrrp_states)
         self.lvs_stats: list[dict[str, Any]] = []
         self.stats_at = 0.0
         # every netlink call on one thread: pyroute2 keeps per-thread state, and calls must
@@ -78,6 +83,7 @@ class CheckerChild(ChildBase):
         follows it now, not at the next sync-loop round."""
         if isinstance(msg, VrrpState):
             self.vrrp_states[msg.instance] = msg.state
+            self.dirty.set()  # announce_only_if_master follows now
             spec = self.config.global_defs.lvs_sync_daemon
             if spec is not None and spec.instance == msg.instance and self.synced:
                 self.spawn(self._follow_sync_daemon())  # before the first sync: its loop does
@@ -95,13 +101,19 @@ class CheckerChild(ChildBase):
             if self.pending:
                 events, self.pending = self.pending, []
                 self.health = self.health.apply(*events)
-            table = desired_table(self.config, self.health)
-            rep = await self.ipvs(lambda t=table: self.syncer.reconcile(t))
-            for err in rep.errors:
-                log.error("%s", err)
-            if rep.writes:
-                log.info("IPVS: %s", rep)
-            self.last_report = str(rep)
+            if not self.ipvs_unused:
+                table = desired_table(ipvs_config(self.config), self.health)
+                rep = await self.ipvs(lambda t=table: self.syncer.reconcile(t))
+                for err in rep.errors:
+                    log.error("%s", err)
+                if rep.writes:
+                    log.info("IPVS: %s", rep)
+                self.last_report = str(rep)
+            elif ipvs_config(self.config).virtual_servers and not self.ipvs_missing_warned:
+                self.ipvs_missing_warned = True
+                log.error("IPVS: a reload added virtual servers that need IPVS; restart "
+                          "pykeepalived to open IPVS")
+            await self.announce.update(self.config, self.health.quorum)
             if not self.synced:
                 self.synced = True
                 self.write_state()  # publish at once: the VRRP child is waiting for it
@@ -130,7 +142,7 @@ class CheckerChild(ChildBase):
 
     async def _follow_sync_daemon_locked(self) -> None:
         spec = self.config.global_defs.lvs_sync_daemon
-        if spec is None:
+        if spec is None or self.ipvs_unused:
             return
         state = "BACKUP"
         if spec.instance and spec.instance in self.vrrp_states:
@@ -159,13 +171,16 @@ class CheckerChild(ChildBase):
     def snapshot(self) -> dict[str, Any]:
         # status reads the pool snapshot's own keys (virtual_servers, real_servers, ...)
         return {"role": "checker", **_plain(self.pool.snapshot()), "ipvs": self.last_report,
-                "ipvs_synced": self.synced, "lvs_stats": self.lvs_stats}
+                "ipvs_synced": self.synced, "lvs_stats": self.lvs_stats,
+                "announce": self.announce.snapshot()}
 
     def dump(self) -> None:
+        from pykeepalived.announce.core import dump_lines
         from pykeepalived.daemon import dumps
 
         write_atomic(paths.dump_file(self.args, "check_data", self.config.global_defs),
-                     dumps.checker_data(self.pool.snapshot(), self.config))
+                     dumps.checker_data(self.pool.snapshot(), self.config)
+                     + dump_lines(self.announce.decisions))
         log.info("Printing checker data for process(%d) on signal", os.getpid())
 
     def signal_handlers(self) -> dict[int, Callable[[], None]]:
@@ -180,25 +195,20 @@ class CheckerChild(ChildBase):
         self.install_signals(self.signal_handlers())
         await self.start_channel()
         self.syncer = IpvsSyncer()
-        try:
-            k = await self.ipvs(lambda: self.syncer.kernel)
-            if self.config.global_defs.lvs_flush:
-                await self.ipvs(self.syncer.flush)
-            gd = self.config.global_defs
-            await self.ipvs(lambda: apply_timeouts(k, gd))
-        except Exception as e:
-            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL, which
-            # stops the whole daemon (supervisor.EXIT_FATAL says why we do the same)
-            log.error("IPVS: Can't initialize ipvs: %s", e)
-            self.exit_reason = f"IPVS: Can't initialize ipvs: {e}"
+        if not ipvs_config(self.config).virtual_servers:
+            log.info("IPVS: not used (every virtual_server is announce_without_ipvs)")
+            self.ipvs_unused = True
+        elif not await self._open_ipvs(apply_timeouts):
             return EXIT_FATAL
         await self.pool.start()
         self.dirty.set()
         self.spawn(self._sync_loop())
         self.spawn(self.state_loop())
+        self.spawn(self.announce.follow_vrrp(self.stopping, self.dirty.set))
         await self.stopping.wait()
+        await self.announce.stop()  # traffic leaves this director before the checks stop
         await self.pool.stop()
-        if not self.args.dont_release_ipvs:
+        if self.ipvs_open and not self.args.dont_release_ipvs:
             flush = self.config.global_defs.lvs_flush_on_stop
             rep = await self.ipvs(lambda: self.syncer.release(flush))
             log.info("IPVS released: %s", rep)
@@ -210,9 +220,36 @@ class CheckerChild(ChildBase):
                 await self.ipvs(lambda: stop_sync_daemons(self.syncer.kernel))
             except Exception as e:
                 log.error("lvs_sync_daemon: stop: %s", e)
-        await self.ipvs(self.syncer.close)
+        if self.ipvs_open:
+            await self.ipvs(self.syncer.close)
         self.ipvs_thread.shutdown(wait=True)
         return 0
+
+    async def _open_ipvs(self, apply_timeouts: Callable[..., Any]) -> bool:
+        try:
+            k = await self.ipvs(lambda: self.syncer.kernel)
+            if self.config.global_defs.lvs_flush:
+                await self.ipvs(self.syncer.flush)
+            gd = self.config.global_defs
+            await self.ipvs(lambda: apply_timeouts(k, gd))
+        except Exception as e:
+            # keepalived: "IPVS: Can't initialize ipvs" and the checker exits FATAL, which
+            # stops the whole daemon (supervisor.EXIT_FATAL says why we do the same)
+            log.error("IPVS: Can't initialize ipvs: %s", e)
+            self.exit_reason = f"IPVS: Can't initialize ipvs: {e}"
+            return False
+        self.ipvs_open = True
+        return True
+
+
+def ipvs_config(cfg: Config) -> Config:
+    """CFG without the virtual servers IPVS must not carry (announce_without_ipvs)."""
+    from dataclasses import replace
+
+    from pykeepalived.announce.core import ipvs_servers
+
+    vss = ipvs_servers(cfg)
+    return cfg if len(vss) == len(cfg.virtual_servers) else replace(cfg, virtual_servers=vss)
 
 
 def _plain(obj: Any) -> Any:

@@ -225,7 +225,7 @@ class VrrpChild(ChildBase):
     def dump(self, kind: str) -> None:
         from pykeepalived.daemon import dumps
 
-        snap = self.engine.snapshot()
+        snap = self.engine.typed_snapshot()
         gd = self.config.global_defs  # state/stats/json_dump_file
         if kind == "data":
             from pykeepalived.daemon import ifinfo

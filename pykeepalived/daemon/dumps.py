@@ -16,9 +16,11 @@ import json
 import os
 import socket
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from pykeepalived.config.model import Config, GlobalDefs, VirtualServer, VrrpInstance
+from pykeepalived.vrrp.snapshot import InstanceSnapshot, VrrpSnapshot
 
 STATE_NUM = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
 AUTH_NUM = {None: 0, "PASS": 1, "AH": 2}
@@ -171,17 +173,16 @@ def _script_line(label: str, script: Any) -> str:
     return f"   {label} = {cmd_str(script)}, uid:gid 0:0"
 
 
-def _instance_lines(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
+def _instance_lines(s: InstanceSnapshot, cfg: VrrpInstance | None,
                     now: float, config_scripts: dict[str, int]) -> list[str]:
-    state = s.get("state", "INIT")
-    prio = int(s.get("effective_priority", cfg.priority if cfg else 100))
-    base = int(s.get("base_priority", cfg.priority if cfg else 100))
-    version = int(s.get("version", cfg.version if cfg else 2))
+    name = s.name
+    state = s.state or "INIT"
+    prio, base, version = s.effective_priority, s.base_priority, s.version
     out = [f" VRRP Instance = {name}", f"   VRRP Version = {version}", f"   State = {state}"]
-    if state == "BACKUP" and s.get("master_address"):
-        out.append(f"   Master router = {s['master_address']}")
-        out.append(f"   Master priority = {s.get('master_priority') or 0}")
-    faults = s.get("faults") or []
+    if state == "BACKUP" and s.master_address:
+        out.append(f"   Master router = {s.master_address}")
+        out.append(f"   Master priority = {s.master_priority or 0}")
+    faults = s.faults
     down_us = _down_timer_us(cfg, prio)
     adv = cfg.advert_int if cfg else 1.0
     read_to = now + (adv if state == "MASTER" else down_us / 1e6)
@@ -191,19 +192,19 @@ def _instance_lines(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
         "   Number of config faults = 0",
         f"   Number of interface and track script faults = {len(faults)}",
         "   Number of track scripts init = 0",
-        f"   Last transition = {ka_time(float(s.get('last_transition') or now))}",
+        f"   Last transition = {ka_time(float(s.last_transition or now))}",
         f"   Read timeout = {ka_time(read_to)}",
         f"   Master down timer = {down_us} usecs",
-        f"   Interface = {s.get('interface') or (cfg.interface if cfg else '')}",
+        f"   Interface = {s.interface or (cfg.interface if cfg else '')}",
     ]
-    if s.get("source"):
-        out.append(f"   Using src_ip = {s['source']}")
+    if s.source:
+        out.append(f"   Using src_ip = {s.source}")
     if cfg is not None and cfg.unicast_peer:
         out.append(f"   Unicast TTL = {cfg.unicast_ttl}")
         out.append(f"   Unicast Peers ({len(cfg.unicast_peer)}):")
         out += [f"     {p.address}" for p in cfg.unicast_peer]
     else:
-        fam = s.get("family", cfg.family if cfg else 4)
+        fam = s.family
         grp = (cfg.mcast_dst_ip if cfg and cfg.mcast_dst_ip else
                ("224.0.0.18" if fam == 4 else "ff02::12"))
         out.append(f"   Multicast address {grp}")
@@ -222,7 +223,7 @@ def _instance_lines(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
             f"{_tf(cfg.higher_prio_send_advert)}",
         ]
     out += [
-        f"   Virtual Router ID = {s.get('vrid', cfg.virtual_router_id if cfg else 0)}",
+        f"   Virtual Router ID = {s.vrid}",
         f"   Priority = {base}",
         f"   Effective priority = {prio}",
         f"   Total priority = {prio}",
@@ -242,7 +243,7 @@ def _instance_lines(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
                        f"{AUTH_NAME.get(cfg.auth_type, cfg.auth_type) or 'none'}")
             if cfg.auth_type == "PASS":
                 out.append(f"   Password = {cfg.auth_pass or ''}")
-    vips = list(s.get("vips") or [])
+    vips = list(s.vips)
     n_excl = len(cfg.virtual_ipaddress_excluded) if cfg is not None else 0
     main, excl = vips[:len(vips) - n_excl], vips[len(vips) - n_excl:]
     if main:
@@ -251,7 +252,7 @@ def _instance_lines(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
     if excl:
         out.append(f"   Virtual IP Excluded ({len(excl)}):")
         out += [f"     {v}" for v in excl]
-    fds = s.get("fds")  # (fd_in, fd_out) when the engine exposes its socket
+    fds = s.fds  # (fd_in, fd_out) when the engine exposes its socket
     if fds:
         out.append(f"   fd_in {fds[0]}, fd_out {fds[1]}")
     if cfg is not None:
@@ -280,12 +281,12 @@ def _ref_weight(ref: Any, scripts: dict[str, int]) -> int:
     return int(ref.weight) if ref.weight is not None else scripts.get(ref.name, 0)
 
 
-def _scripts_section(snap: dict[str, Any], config: Config) -> list[str]:
+def _scripts_section(snap: VrrpSnapshot, config: Config) -> list[str]:
     """'------< VRRP Scripts >------': mehdy's exporter reads Status/State from here."""
     if not config.vrrp_scripts:
         return []
-    results: dict[str, Any] = snap.get("scripts") or {}
-    running = set(snap.get("scripts_running") or ())
+    results = snap.scripts
+    running = set(snap.scripts_running)
     out = ["------< VRRP Scripts >------"]
     for sc in config.vrrp_scripts:
         res = results.get(sc.name)
@@ -317,22 +318,21 @@ def _scripts_section(snap: dict[str, Any], config: Config) -> list[str]:
     return out
 
 
-def _sockpool_section(snap: dict[str, Any]) -> list[str]:
+def _sockpool_section(snap: VrrpSnapshot) -> list[str]:
     """'------< VRRP Sockpool >------': one entry per socket and the instances on it (ours
     reads and sends on one socket, so fd_in and fd_out are the same number)."""
-    pool = snap.get("sockpool")
-    if not pool:
+    if not snap.sockpool:
         return []
     out = ["------< VRRP Sockpool >------"]
-    for p in pool:
-        out += [f" fd_in {p['fd']} fd_out = {p['fd']}",
-                f"   Interface = {p['interface']}",
-                f"   Family = IPv{p['family']}",
-                f"   Protocol = {'AH' if p.get('proto') == 51 else 'VRRP'}",
-                f"   Type = {'Unicast' if p.get('unicast') else 'Multicast'}",
+    for p in snap.sockpool:
+        out += [f" fd_in {p.fd} fd_out = {p.fd}",
+                f"   Interface = {p.interface}",
+                f"   Family = IPv{p.family}",
+                f"   Protocol = {'AH' if p.proto == 51 else 'VRRP'}",
+                f"   Type = {'Unicast' if p.unicast else 'Multicast'}",
                 "   Rx buf size = 0",
                 "   VRRP instances"]
-        out += [f"     {name} vrid {vrid}" for name, vrid in p.get("instances") or []]
+        out += [f"     {name} vrid {vrid}" for name, vrid in p.instances]
     return out
 
 
@@ -385,36 +385,40 @@ def interfaces_section(ifaces: list[Any], config: Config) -> list[str]:
     return out
 
 
-def vrrp_data(snap: dict[str, Any], config: Config, now: float | None = None,
-              ifaces: list[Any] | None = None) -> str:
+def as_vrrp(snap: VrrpSnapshot | Mapping[str, Any]) -> VrrpSnapshot:
+    """The typed snapshot, from itself or from its published (state file) form."""
+    return snap if isinstance(snap, VrrpSnapshot) else VrrpSnapshot.from_dict(snap)
+
+
+def vrrp_data(snap: VrrpSnapshot | Mapping[str, Any], config: Config,
+              now: float | None = None, ifaces: list[Any] | None = None) -> str:
     """/tmp/keepalived.data as the VRRP child writes it on USR1 (ifaces: ifinfo.collect())."""
     now = time.time() if now is None else now
+    v = as_vrrp(snap)
     lines = global_section(config.global_defs)
-    insts: dict[str, Any] = snap.get("instances") or {}
     weights = {sc.name: sc.weight for sc in config.vrrp_scripts}
-    if insts:
+    if v.instances:
         lines.append("------< VRRP Topology >------")
-        for name, s in insts.items():
-            lines += _instance_lines(name, s, _inst_cfg(config, name), now, weights)
-    lines += _sockpool_section(snap)
-    lines += _scripts_section(snap, config)
+        for s in v.instances:
+            lines += _instance_lines(s, _inst_cfg(config, s.name), now, weights)
+    lines += _sockpool_section(v)
+    lines += _scripts_section(v, config)
     lines += interfaces_section(ifaces or [], config)
     return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ keepalived.stats
-def instance_stats(s: dict[str, Any]) -> dict[str, int]:
+def instance_stats(s: InstanceSnapshot) -> dict[str, int]:
     """keepalived's 14 counters from one instance's snapshot counters (missing = 0)."""
-    c = s.get("counters") or {}
-    return {k: int(c.get(k, 0)) for k in STATS_KEYS}
+    return {k: int(s.counters.get(k, 0)) for k in STATS_KEYS}
 
 
-def vrrp_stats(snap: dict[str, Any]) -> str:
+def vrrp_stats(snap: VrrpSnapshot | Mapping[str, Any]) -> str:
     """/tmp/keepalived.stats as the VRRP child writes it on USR2."""
     lines: list[str] = []
-    for name, s in (snap.get("instances") or {}).items():
+    for s in as_vrrp(snap).instances:
         st = instance_stats(s)
-        lines.append(f"VRRP Instance: {name}")
+        lines.append(f"VRRP Instance: {s.name}")
         section: str | None = None
         for sec, label, key in STATS_LAYOUT:
             if sec is None:
@@ -447,10 +451,11 @@ def _js(v: Any) -> str:
     return _js(str(v))
 
 
-def instance_json_data(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
+def instance_json_data(s: InstanceSnapshot, cfg: VrrpInstance | None,
                        now: float) -> dict[str, Any]:
     """The "data" object of one instance, keys and types as keepalived's vrrp_json.c."""
-    state = STATE_NUM.get(s.get("state", "INIT"), 0)
+    name = s.name
+    state = STATE_NUM.get(s.state or "INIT", 0)
     adv = cfg.advert_int if cfg else 1.0
     return {
         "iname": name,
@@ -458,9 +463,9 @@ def instance_json_data(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
         "skip_check_adv_addr": int(bool(cfg and cfg.skip_check_adv_addr)),
         "strict_mode": int(bool(cfg and cfg.strict_mode)),
         "vmac_ifname": (cfg.use_vmac or "") if cfg else "",
-        "ifp_ifname": s.get("interface") or (cfg.interface if cfg else "") or "",
-        "master_priority": int(s.get("master_priority") or 0) if state != 2 else 0,
-        "last_transition": float(s.get("last_transition") or now),
+        "ifp_ifname": s.interface or (cfg.interface if cfg else "") or "",
+        "master_priority": int(s.master_priority or 0) if state != 2 else 0,
+        "last_transition": float(s.last_transition or now),
         "garp_delay": cfg.garp_master_delay if cfg else 5,
         "garp_refresh": cfg.garp_master_refresh if cfg else 0,
         "garp_rep": cfg.garp_master_repeat if cfg else 5,
@@ -469,10 +474,10 @@ def instance_json_data(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
         "garp_lower_prio_rep": cfg.garp_lower_prio_repeat if cfg else 5,
         "lower_prio_no_advert": int(bool(cfg and cfg.lower_prio_no_advert)),
         "higher_prio_send_advert": int(bool(cfg and cfg.higher_prio_send_advert)),
-        "vrid": int(s.get("vrid", cfg.virtual_router_id if cfg else 0)),
-        "base_priority": int(s.get("base_priority", cfg.priority if cfg else 100)),
-        "effective_priority": int(s.get("effective_priority", cfg.priority if cfg else 100)),
-        "vipset": bool(s.get("vips_set", False)),
+        "vrid": s.vrid,
+        "base_priority": s.base_priority,
+        "effective_priority": s.effective_priority,
+        "vipset": s.vips_set,
         "promote_secondaries": False,
         "adver_int": int(adv),
         "master_adver_int": int(adv),
@@ -481,21 +486,22 @@ def instance_json_data(name: str, s: dict[str, Any], cfg: VrrpInstance | None,
         "preempt_delay": int(cfg.preempt_delay) if cfg else 0,
         "state": state,
         "wantstate": state,
-        "version": int(s.get("version", cfg.version if cfg else 2)),
+        "version": s.version,
         "smtp_alert": bool(cfg and cfg.smtp_alert),
         "notify_deleted": bool(cfg and cfg.notify_deleted),
-        "vips": list(s.get("vips") or []),
+        "vips": list(s.vips),
         "auth_type": AUTH_NUM.get(cfg.auth_type, 0) if cfg else 0,
         "auth_data": (cfg.auth_pass or "") if cfg and cfg.auth_type == "PASS" else "",
     }
 
 
-def vrrp_json(snap: dict[str, Any], config: Config, now: float | None = None) -> str:
+def vrrp_json(snap: VrrpSnapshot | Mapping[str, Any], config: Config,
+              now: float | None = None) -> str:
     """/tmp/keepalived.json (one line, like keepalived's JSON signal dump)."""
     now = time.time() if now is None else now
-    items = [{"data": instance_json_data(n, s, _inst_cfg(config, n), now),
+    items = [{"data": instance_json_data(s, _inst_cfg(config, s.name), now),
               "stats": instance_stats(s)}
-             for n, s in (snap.get("instances") or {}).items()]
+             for s in as_vrrp(snap).instances]
     return _js(items) + "\n"
 
 

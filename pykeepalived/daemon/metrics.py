@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from pykeepalived.config.model import Config, VrrpInstance
-from pykeepalived.daemon.dumps import STATE_NUM, instance_stats
+from pykeepalived.daemon.dumps import STATE_NUM, STATS_KEYS
+from pykeepalived.vrrp.snapshot import InstanceSnapshot, VrrpSnapshot
 
 # (metric, JSON stats key, help) in mehdy's order; labels {iname,intf,vrid,state}
 VRRP_COUNTERS: tuple[tuple[str, str, str], ...] = (
@@ -93,25 +94,28 @@ LVS_COUNTERS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def render(vrrp_snap: dict[str, Any] | None, checker_snap: Any = None,
+def render(vrrp_snap: VrrpSnapshot | dict[str, Any] | None, checker_snap: Any = None,
            config: Config | None = None, parent: dict[str, Any] | None = None) -> str:
-    """Prometheus text (version 0.0.4) for one VRRP snapshot, one checker snapshot and the
-    parent's record of its children. With the config, also the per-instance GARP delay."""
+    """Prometheus text (version 0.0.4) for one VRRP snapshot (typed, or the state file's
+    form), one checker snapshot and the parent's record of its children. With the config,
+    also the per-instance GARP delay."""
     o = _Out()
     o.add("keepalived_up", "gauge", "Status", _up(vrrp_snap, checker_snap, parent))
-    for name, s in ((vrrp_snap or {}).get("instances") or {}).items():
-        _render_instance(o, name, s, config.instance(name) if config is not None else None)
-    _render_scripts(o, vrrp_snap or {})
-    loop = (vrrp_snap or {}).get("loop")
-    if loop:
-        o.add("pykeepalived_loop_lateness_max_seconds", "gauge",
-              "Worst timer lateness of the VRRP loop since start", loop.get("lateness_max", 0))
-        o.add("pykeepalived_loop_lateness_avg_seconds", "gauge",
-              "Mean timer lateness of the VRRP loop", loop.get("lateness_avg", 0))
-        o.add("pykeepalived_loop_lateness_recent_max_seconds", "gauge",
-              "Worst lateness over the last 256 timers", loop.get("lateness_recent_max", 0))
-        o.add("pykeepalived_loop_timers_total", "counter", "Timers fired",
-              loop.get("timers", 0))
+    v = vrrp_snap if isinstance(vrrp_snap, VrrpSnapshot) or vrrp_snap is None else \
+        VrrpSnapshot.from_dict(vrrp_snap)
+    if v is not None:
+        for inst in v.instances:
+            _render_instance(o, inst, config.instance(inst.name) if config else None)
+        _render_scripts(o, v)
+        loop = v.loop
+        if loop is not None:
+            o.add("pykeepalived_loop_lateness_max_seconds", "gauge",
+                  "Worst timer lateness of the VRRP loop since start", loop.lateness_max)
+            o.add("pykeepalived_loop_lateness_avg_seconds", "gauge",
+                  "Mean timer lateness of the VRRP loop", loop.lateness_avg)
+            o.add("pykeepalived_loop_lateness_recent_max_seconds", "gauge",
+                  "Worst lateness over the last 256 timers", loop.lateness_recent_max)
+            o.add("pykeepalived_loop_timers_total", "counter", "Timers fired", loop.timers)
     pool = _pool_dict(checker_snap)
     _render_checker(o, pool)
     _render_lvs(o, (pool or {}).get("lvs_stats"))
@@ -130,11 +134,12 @@ def _up(vrrp: Any, checker: Any, parent: dict[str, Any] | None) -> int:
     return 1 if wanted and all(live.get(k) and kids[k].get("running") for k in wanted) else 0
 
 
-def _render_instance(o: _Out, name: str, s: dict[str, Any], cfg: VrrpInstance | None) -> None:
-    state = STATE_NUM.get(s.get("state", "INIT"), 0)
-    intf = s.get("interface") or ""
-    vrid = s.get("vrid", 0)
-    vips = list(s.get("vips") or [])
+def _render_instance(o: _Out, s: InstanceSnapshot, cfg: VrrpInstance | None) -> None:
+    name = s.name
+    state = STATE_NUM.get(s.state or "INIT", 0)
+    intf = s.interface
+    vrid = s.vrid
+    vips = list(s.vips)
     n_excl = len(cfg.virtual_ipaddress_excluded) if cfg is not None else 0
     main, excl = vips[:len(vips) - n_excl], vips[len(vips) - n_excl:]
     for metric, help_, group in (("keepalived_vrrp_state", "State of vrrp", main),
@@ -150,7 +155,7 @@ def _render_instance(o: _Out, name: str, s: dict[str, Any], cfg: VrrpInstance | 
               vrid=vrid, ip_address="")
     # mehdy's labels since v1.3.0: no `state`, so a failover does not split the series
     common = {"iname": name, "intf": intf, "vrid": vrid}
-    st = instance_stats(s)
+    st = {k: int(s.counters.get(k, 0)) for k in STATS_KEYS}
     for metric, key, help_ in VRRP_COUNTERS:
         o.add(metric, "counter", help_, st[key], **common)
     if cfg is not None:
@@ -158,33 +163,33 @@ def _render_instance(o: _Out, name: str, s: dict[str, Any], cfg: VrrpInstance | 
               cfg.garp_master_delay, **common)
     # ours: things keepalived's dumps do not carry
     o.add("pykeepalived_vrrp_priority", "gauge", "Effective priority",
-          s.get("effective_priority", 0), iname=name, vrid=vrid)
+          s.effective_priority, iname=name, vrid=vrid)
     o.add("pykeepalived_vrrp_base_priority", "gauge", "Configured priority",
-          s.get("base_priority", 0), iname=name, vrid=vrid)
+          s.base_priority, iname=name, vrid=vrid)
     o.add("pykeepalived_vrrp_last_transition_timestamp_seconds", "gauge",
-          "Wall-clock time of the last state change", s.get("last_transition") or 0,
+          "Wall-clock time of the last state change", s.last_transition or 0,
           iname=name, vrid=vrid)
-    last = (s.get("last_advert") or {}).get("time")
-    if last:
+    if s.last_advert.time:
         o.add("pykeepalived_vrrp_last_advert_timestamp_seconds", "gauge",
-              "Wall-clock time of the last accepted advert", last, iname=name, vrid=vrid)
+              "Wall-clock time of the last accepted advert", s.last_advert.time, iname=name,
+              vrid=vrid)
     o.add("pykeepalived_gratuitous_arp_sent_total", "counter",
-          "GARP/NA packets sent", s.get("garp_sent", 0), iname=name, vrid=vrid)
-    for key, val in sorted((s.get("counters") or {}).items()):
+          "GARP/NA packets sent", s.garp_sent, iname=name, vrid=vrid)
+    for key, val in sorted(s.counters.items()):
         if key.startswith("drop_"):
             o.add("pykeepalived_vrrp_dropped_packets_total", "counter",
                   "Received packets dropped, by reason", val, iname=name, vrid=vrid,
                   reason=key[5:])
-    if s.get("counters", {}).get("send_error"):
+    if s.counters.get("send_error"):
         o.add("pykeepalived_vrrp_send_errors_total", "counter", "Adverts not sent",
-              s["counters"]["send_error"], iname=name, vrid=vrid)
+              s.counters["send_error"], iname=name, vrid=vrid)
 
 
-def _render_scripts(o: _Out, snap: dict[str, Any]) -> None:
+def _render_scripts(o: _Out, snap: VrrpSnapshot) -> None:
     """keepalived_script_status/state{name}: what mehdy's exporter reads from the
     "VRRP Scripts" section of keepalived.data (GOOD 1 / BAD 0; idle 0 / running 1 ...)."""
-    running = set(snap.get("scripts_running") or ())
-    for name, ok in sorted((snap.get("scripts") or {}).items()):
+    running = set(snap.scripts_running)
+    for name, ok in sorted(snap.scripts.items()):
         if ok is None:
             continue
         o.add("keepalived_script_status", "gauge", "Tracker Script Status",
@@ -197,6 +202,10 @@ def _render_checker(o: _Out, pool: dict[str, Any] | None) -> None:
     if not pool:
         return
     o.add("pykeepalived_checks_total", "counter", "Health check attempts", pool.get("checks", 0))
+    for a in pool.get("announce") or []:  # announce_* lines (health-driven ECMP)
+        o.add("pykeepalived_announce_vip_announced", "gauge",
+              "1 while the VIP is announced to the routing daemon", bool(a.get("announced")),
+              vs=a.get("vs", ""), vip=a.get("vip", ""), reason=a.get("reason", ""))
     for vs in pool.get("virtual_servers") or []:
         v = vs["key"]
         o.add("pykeepalived_lvs_vs_quorum_up", "gauge", "1 when the VS quorum is met",

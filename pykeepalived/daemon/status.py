@@ -13,11 +13,13 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pykeepalived.daemon.dumps import STATS_KEYS
 from pykeepalived.daemon.files import pid_alive
+from pykeepalived.vrrp.snapshot import VrrpSnapshot
 
 EXIT_OK = 0
 EXIT_NOT_RUNNING = 3  # LSB "program is not running"
@@ -99,8 +101,7 @@ def _age(t: float | None, now: float) -> str:
     return f"{d / 3600:.1f}h ago"
 
 
-def _nonzero_counters(s: dict[str, Any]) -> dict[str, int]:
-    c = s.get("counters") or {}
+def _nonzero_counters(c: Mapping[str, int]) -> dict[str, int]:
     keys = list(STATS_KEYS) + sorted(k for k in c if k not in STATS_KEYS)
     return {k: int(c[k]) for k in keys if c.get(k)}
 
@@ -111,20 +112,17 @@ def summarize(vrrp: dict[str, Any] | None, checker: dict[str, Any] | None,
     out: dict[str, Any] = {"time": now, "vrrp": None, "checker": None}
     if vrrp is not None:
         insts = []
-        for name, s in (vrrp.get("instances") or {}).items():
-            last = s.get("last_advert") or {}
+        for i in VrrpSnapshot.from_dict(vrrp).instances:  # fields, not string keys
+            last = i.last_advert
             insts.append({
-                "name": name, "state": s.get("state"), "vrid": s.get("vrid"),
-                "version": s.get("version"), "interface": s.get("interface"),
-                "base_priority": s.get("base_priority"),
-                "effective_priority": s.get("effective_priority"),
-                "master_address": s.get("master_address"),
-                "last_advert_source": last.get("source"),
-                "last_advert_priority": last.get("priority"),
-                "last_advert_age": (now - last["time"]) if last.get("time") else None,
-                "last_transition": s.get("last_transition"),
-                "faults": s.get("faults") or [], "vips": s.get("vips") or [],
-                "counters": _nonzero_counters(s),
+                "name": i.name, "state": i.state, "vrid": i.vrid, "version": i.version,
+                "interface": i.interface, "base_priority": i.base_priority,
+                "effective_priority": i.effective_priority,
+                "master_address": i.master_address, "last_advert_source": last.source,
+                "last_advert_priority": last.priority,
+                "last_advert_age": (now - last.time) if last.time else None,
+                "last_transition": i.last_transition, "faults": list(i.faults),
+                "vips": list(i.vips), "counters": _nonzero_counters(i.counters),
             })
         out["vrrp"] = {"pid": vrrp.get("pid"), "config": vrrp.get("config"),
                        "instances": insts, "groups": vrrp.get("groups") or {},
@@ -148,7 +146,8 @@ def summarize(vrrp: dict[str, Any] | None, checker: dict[str, Any] | None,
             vss.append({"key": vs.get("key"), "quorum": vs.get("quorum"),
                         "quorum_up": vs.get("quorum_up"), "weight_sum": vs.get("weight_sum"),
                         "real_servers": rss})
-        out["checker"] = {"pid": checker.get("pid"), "virtual_servers": vss}
+        out["checker"] = {"pid": checker.get("pid"), "virtual_servers": vss,
+                          "announce": checker.get("announce") or []}
     return out
 
 
@@ -208,6 +207,10 @@ def format_text(doc: dict[str, Any], now: float) -> str:
                 for ch in rs["checkers"]:
                     if not ch["up"] and ch["detail"]:
                         lines.append(f"      {ch['kind']}: {ch['detail']}")
+        for a in c.get("announce") or []:  # pykeepalived extension: health-driven ECMP
+            st = "ANNOUNCED" if a.get("announced") else "withdrawn"
+            lines.append(f"  announce {a.get('vip')} for {a.get('vs')}: {st} "
+                         f"({a.get('reason')}) via {', '.join(a.get('via') or [])}")
     return "\n".join(lines) + "\n"
 
 

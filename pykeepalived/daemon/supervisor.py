@@ -136,6 +136,7 @@ class Supervisor:
         if metrics is not None:
             metrics.close()
         await self.stop_children()
+        await self.withdraw_announcements()  # a checker killed after CHILD_WAIT did not
         self.publish(final=True)
         return self.exit_code
 
@@ -283,6 +284,8 @@ class Supervisor:
                     f"exit status {rc}" if rc >= 0 else f"signal {-rc}")
         if ch.kind == "vrrp" and not self.args.dont_release_vrrp:
             await self.release_vips()
+        if ch.kind == "checker":
+            await self.withdraw_announcements()
         if self.args.dont_respawn:
             self.exit_code = rc if rc > 0 else 1
             self.request_stop()
@@ -335,6 +338,25 @@ class Supervisor:
                     stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
                 await p.wait()
         log.info("Released the VIPs of the dead VRRP child")
+
+    async def withdraw_announcements(self) -> None:
+        """A dead checker child cannot vouch for its quorum: withdraw what it announced
+        (announce_* lines), so the router stops sending it traffic; a respawned child
+        announces again once it has quorum."""
+        from pykeepalived.announce.core import possible
+
+        anns = possible(self.config)
+        if not anns:
+            return
+        from pykeepalived.announce.netlink import withdraw
+
+        try:
+            rep = await asyncio.to_thread(withdraw, anns)
+        except Exception as e:  # no netlink at all: say so, keep supervising
+            log.error("Checker child gone: cannot withdraw its announcements: %s", e)
+            return
+        if rep.removed or rep.errors:
+            log.info("Checker child gone: %s", rep)
 
     def signal_children(self, sig: int) -> None:
         for ch in self.children.values():

@@ -33,6 +33,15 @@ from pykeepalived.vrrp.addresses import Netlink, vip_str
 from pykeepalived.vrrp.announce import Announcer, Schedule
 from pykeepalived.vrrp.notify import Notifier
 from pykeepalived.vrrp.rxlog import rx_note
+from pykeepalived.vrrp.snapshot import (
+    AdvertSeen,
+    GroupSnapshot,
+    InstanceSnapshot,
+    LoopSnapshot,
+    SocketSnapshot,
+    SockpoolEntry,
+    VrrpSnapshot,
+)
 from pykeepalived.vrrp.sockets import IPPROTO_AH, IPPROTO_VRRP, RxPacket, SocketPool, VrrpSocket
 from pykeepalived.vrrp.sync_group import SyncGroup, reconcile
 from pykeepalived.vrrp.tracking import Tracker, tracking_events
@@ -172,6 +181,7 @@ class VrrpEngine:
         self._stopped = asyncio.Event()
         self._stopping = False
         self._started = False
+        self._delayed_start: asyncio.TimerHandle | None = None
         self.lateness_max = 0.0
         self.lateness_sum = 0.0
         self.lateness_n = 0
@@ -201,9 +211,21 @@ class VrrpEngine:
         for inst in self.config.vrrp_instances:
             await self._add_instance(inst)
         log.info("Startup complete")
+        delay = self.config.global_defs.vrrp_startup_delay
+        if delay > 0:  # vrrp_startup_delay: instances stay in INIT, silent, until it expires
+            log.info("Delaying startup for %g seconds", delay)
+            self._delayed_start = self.loop.call_later(delay, self._start_all)
+        else:
+            self._start_all()
+
+    def _start_all(self) -> None:
+        self._delayed_start = None
+        if self._stopping:
+            return
         self._started = True
         for rt in list(self.rts.values()):
-            self._start_instance(rt)
+            if rt.st.state is fsm.State.INIT:  # a reload during the delay may have started it
+                self._start_instance(rt)
 
     async def stop(self) -> None:
         """Graceful stop: priority-0 adverts, VIPs removed (unless kept), notify STOP."""
@@ -212,6 +234,8 @@ class VrrpEngine:
             return
         self._stopping = True
         log.info("Stopping")
+        if self._delayed_start is not None:
+            self._delayed_start.cancel()
         for rt in list(self.rts.values()):
             self._feed(rt, fsm.Shutdown())
         for rt in list(self.rts.values()):
@@ -903,55 +927,50 @@ class VrrpEngine:
             rt.counters.clear()
 
     def snapshot(self) -> dict[str, Any]:
-        """Plain data for status/dump files: per-instance state, priority, counters, VIPs."""
-        out: dict[str, Any] = {"instances": {}, "groups": {}}
+        """The published form (state file, dumps) of typed_snapshot()."""
+        return self.typed_snapshot().to_dict()
+
+    def typed_snapshot(self) -> VrrpSnapshot:
+        """Per-instance state, priority, counters, VIPs; groups, scripts, loop, sockets."""
+        insts = []
         for name, rt in self.rts.items():
             st = rt.st
-            out["instances"][name] = {
-                "state": st.state.value,
-                "vrid": rt.cfg.virtual_router_id,
-                "version": rt.cfg.version,
-                "family": rt.cfg.family,
-                "interface": rt.ifname,
-                "source": str(rt.src) if rt.src else None,
-                "base_priority": st.base_priority,
-                "effective_priority": st.priority,
-                "master_address": str(st.master_address) if st.master_address else None,
-                "master_priority": st.master_priority,
-                "last_advert": {
-                    "source": str(rt.last_src) if rt.last_src else None,
-                    "priority": rt.last_prio,
-                    "time": rt.last_time,
-                },
-                "last_transition": rt.last_transition,
-                "faults": sorted(st.faults),
-                "vips": [vip_str(v, rt.ifname) + (" set" if rt.vips_set else "")
-                         for v in rt.all_vips()],
-                "vips_set": rt.vips_set,
-                "counters": dict(rt.counters),
-                "garp_sent": self.announcer.sent.get(name, 0),
+            insts.append(InstanceSnapshot(
+                name=name, state=st.state.value, vrid=rt.cfg.virtual_router_id,
+                version=rt.cfg.version, family=rt.cfg.family, interface=rt.ifname,
+                source=str(rt.src) if rt.src else None, base_priority=st.base_priority,
+                effective_priority=st.priority,
+                master_address=str(st.master_address) if st.master_address else None,
+                master_priority=st.master_priority,
+                last_advert=AdvertSeen(str(rt.last_src) if rt.last_src else None,
+                                       rt.last_prio, rt.last_time),
+                last_transition=rt.last_transition, faults=tuple(sorted(st.faults)),
+                vips=tuple(vip_str(v, rt.ifname) + (" set" if rt.vips_set else "")
+                           for v in rt.all_vips()),
+                vips_set=rt.vips_set, counters=dict(rt.counters),
+                garp_sent=self.announcer.sent.get(name, 0),
                 # one raw socket both reads and sends (keepalived has two): fd_in == fd_out
-                "fds": [rt.sock.sock.fileno()] * 2 if rt.sock is not None else None,
-            }
-        for name, g in self.groups.items():
-            out["groups"][name] = {"state": g.state.value, "members": list(g.members)}
-        out["scripts"] = dict(self.tracker.status.scripts)
-        out["scripts_running"] = sorted(self.tracker.status.running)
+                fds=(rt.sock.sock.fileno(),) * 2 if rt.sock is not None else None))
         n = self.lateness_n or 1
-        out["loop"] = {"lateness_max": self.lateness_max,
-                       "lateness_avg": self.lateness_sum / n, "timers": self.lateness_n,
-                       "lateness_recent_max": max(self.lateness_recent, default=0.0)}
+        pool, socks = None, None
         if self.pool is not None:
             # keepalived.data's "VRRP Sockpool": which instances share which socket
-            out["sockpool"] = [{
-                "fd": s.sock.fileno(), "interface": k[0], "family": k[1], "proto": k[2],
-                "unicast": bool(users) and all(rt.cfg.unicast_peer for rt in users),
-                "instances": [[rt.cfg.name, rt.cfg.virtual_router_id] for rt in users]}
+            pool = tuple(SockpoolEntry(
+                s.sock.fileno(), k[0], k[1], k[2],
+                bool(users) and all(rt.cfg.unicast_peer for rt in users),
+                tuple((rt.cfg.name, rt.cfg.virtual_router_id) for rt in users))
                 for k, s in self.pool.sockets.items()
-                for users in [[rt for rt in self.rts.values() if rt.sock is s]]]
-            out["sockets"] = {f"{k[0]}/v{k[1]}/{k[2]}": {
-                "rx": s.rx_packets, "unknown_vrid": s.unknown_vrid,
-                "full_batches": s.batches_full, "vrid_filter": s.filtered}
+                for users in [[rt for rt in self.rts.values() if rt.sock is s]])
+            socks = {f"{k[0]}/v{k[1]}/{k[2]}": SocketSnapshot(
+                s.rx_packets, s.unknown_vrid, s.batches_full, s.filtered)
                 for k, s in self.pool.sockets.items()}
-        return out
+        return VrrpSnapshot(
+            instances=tuple(insts),
+            groups=tuple(GroupSnapshot(name, g.state.value, tuple(g.members))
+                         for name, g in self.groups.items()),
+            scripts=dict(self.tracker.status.scripts),
+            scripts_running=tuple(sorted(self.tracker.status.running)),
+            loop=LoopSnapshot(self.lateness_max, self.lateness_sum / n, self.lateness_n,
+                              max(self.lateness_recent, default=0.0)),
+            sockpool=pool, sockets=socks)
 

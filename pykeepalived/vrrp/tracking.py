@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from pykeepalived.config.identity import same
+from pykeepalived.config.identity import match, same, script_key
 from pykeepalived.config.model import Config, TrackRef, VrrpInstance, VrrpScript
 from pykeepalived.vrrp import fsm
 from pykeepalived.vrrp.notify import run_script
@@ -100,10 +100,10 @@ def carried_status(old: Config, new: Config, st: TrackStatus) -> TrackStatus:
     command changed starts again from its initial result; untracked objects are dropped."""
     scripts, files, procs, _ifs = tracked_names(new)
     kept: dict[str, bool] = {}
-    for name, ok in st.scripts.items():
-        o, n = old.script(name), new.script(name)
-        if name in scripts and o is not None and n is not None and o.script == n.script:
-            kept[name] = ok
+    for o, n in match(old.vrrp_scripts, new.vrrp_scripts, script_key):
+        if o is not None and n is not None and n.name in scripts and o.name in st.scripts \
+                and o.script == n.script:
+            kept[n.name] = st.scripts[o.name]
     return TrackStatus(scripts=kept,
                        files={k: v for k, v in st.files.items() if k in files},
                        processes={k: v for k, v in st.processes.items() if k in procs},

@@ -293,3 +293,30 @@ def test_empty_notification_email_block(tmp_path: Path) -> None:
     # closing brace)
     res = load_text(tmp_path, "global_defs {\n notification_email {\n }\n router_id x\n}\n" + VI)
     assert errors(res) == [(3, "Warning - empty notification_email block")]
+
+
+def test_notify_lines_as_keepalived_reads_them(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 0 and no message: an unquoted `notify_master /bin/bash /x.sh 3`
+    # is command /bin/bash run as user '/x.sh' (which does not exist: keepalived drops the
+    # script with a log line); escaped quotes inside a quoted command; '...' quotes
+    res = load_text(tmp_path, "global_defs {\n enable_script_security\n script_user root\n}\n" +
+                    VI.replace("  priority 100\n", "  priority 100\n"
+                               "  notify_master /bin/bash /x.sh 3 4 5\n"
+                               '  notify_backup "/bin/logger -t vrrp \\"became backup\\""\n'
+                               "  notify_fault '/bin/logger -t vrrp \"fault\"'\n"), scripts=True)
+    assert int(res.exit_code()) == 0, errors(res)
+    inst = res.config.vrrp_instances[0]
+    assert inst.notify_master is None
+    assert inst.notify_backup.argv == ("/bin/logger", "-t", "vrrp", "became backup")
+    assert inst.notify_fault.argv == ("/bin/logger", "-t", "vrrp", "fault")
+    assert [d.message[:34] for d in res.diagnostics.warnings] == [
+        "Invalid user/group for notify scri"]
+
+
+def test_words_after_a_check_command_are_ignored(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 0: `script /bin/true nosuchuser` in a vrrp_script and
+    # `misc_path /bin/true nosuchuser` take /bin/true alone (quote to pass arguments)
+    res = load_text(tmp_path, "global_defs {\n enable_script_security\n script_user root\n}\n"
+                    "vrrp_script chk {\n script /bin/true nosuchuser\n interval 1\n}\n" + VI)
+    assert int(res.exit_code()) == 0, errors(res)
+    assert res.config.vrrp_scripts[0].script.argv == ("/bin/true",)

@@ -9,6 +9,7 @@ notify_backup); a reload with a file that does not load changes nothing.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -93,13 +94,19 @@ def test_reload_after_comment_shift_and_unrelated_change_keeps_vip(rig: Rig) -> 
             "    virtual_ipaddress", "    # the VIPs\n\n    virtual_ipaddress"))
         reload_and_wait(rig, d, conf, "# edited\n" + base + SECOND)
         assert rig.wait_vip("a", "192.0.2.150", 5) is not None
+        # renamed and moved below the other: keepalived matches by VRID/interface, not name
+        top, _, inst = base.partition("vrrp_instance VI_1")
+        reload_and_wait(rig, d, conf, top + SECOND + "vrrp_instance WEB" + inst)
     events = mon.read_text()
     during = d.text()[len(before):]
     assert "Deleted" not in " ".join(ln for ln in events.splitlines() if f" {VIP}/" in ln), \
         events
     assert "192.0.2.150" in events  # the monitor did see the added instance's VIP
-    for line in ("(VI_1) Entering", "(VI_1) removing VIPs", "(VI_1) setting VIPs"):
-        assert line not in during, during[-3000:]
+    for name in ("VI_1", "WEB"):
+        for line in ("Entering", "removing VIPs", "setting VIPs", "sent 0 priority"):
+            assert f"({name}) {line}" not in during, during[-3000:]
+    state = json.loads((rig.tmp / "state" / "vrrp.json").read_text())
+    assert state["instances"]["WEB"]["state"] == "MASTER" and "VI_1" not in state["instances"]
     assert rig.has_vip("a", VIP)
 
 

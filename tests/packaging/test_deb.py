@@ -40,6 +40,9 @@ EXPECTED = {
     *(f"{EXAMPLES[1:]}/{n}" for n in ("lvs-dr-master.conf", "lvs-dr-backup.conf",
                                       "haproxy-master.conf", "haproxy-backup.conf",
                                       "check_haproxy.sh", "README.md")),
+    *(f"{EXAMPLES[1:]}/ecmp/{n}" for n in ("pykeepalived-director.conf", "sysctl-ecmp.conf",
+                                           "frr-director1.conf", "bird-director2.conf",
+                                           "frr-router.conf", "README.md")),
 }
 SAMPLES = Path("/usr/share/doc/keepalived/samples")  # keepalived's Debian package, if installed
 CONFS = ("lvs-dr-master.conf", "lvs-dr-backup.conf", "haproxy-master.conf",

@@ -45,6 +45,20 @@ def test_rehearsal_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture
 
 
 def test_precise_stage_rehearses_once_then_fires(tmp_path: Path) -> None:
+    # On a loaded machine the loop can wake after the 2 ms window has passed (then it fires at
+    # once, without a rehearsal): up to 5 attempts, at least one must rehearse, none twice.
+    results = []
+    for i in range(5):
+        calls, when = _one_takeover(tmp_path / str(i))
+        results.append((calls, when))
+        assert calls in ([], [when]), (calls, when)  # never twice, never for another deadline
+        if calls:
+            break
+    assert any(calls for calls, _ in results), results
+
+
+def _one_takeover(tmp_path: Path) -> tuple[list[float], float]:
+    tmp_path.mkdir()
     eng, rt = engine_rt(tmp_path)
     calls: list[float] = []
     real = eng._rehearse
@@ -54,6 +68,7 @@ def test_precise_stage_rehearses_once_then_fires(tmp_path: Path) -> None:
         real(r, when)
 
     eng._rehearse = spy  # type: ignore[method-assign]
+    deadline: list[float] = []
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -62,12 +77,12 @@ def test_precise_stage_rehearses_once_then_fires(tmp_path: Path) -> None:
         eng._apply = lambda r, old, a, fast=False: None  # type: ignore[method-assign]
         eng._feed(rt, fsm.Startup())
         assert rt.st.state is fsm.State.BACKUP and rt.st.master_down_at is not None
-        when = rt.st.master_down_at
+        deadline.append(rt.st.master_down_at)
         for _ in range(100):  # bounded: 100 x 50 ms
             if rt.st.state is fsm.State.MASTER:
                 break
             await asyncio.sleep(0.05)
         assert rt.st.state is fsm.State.MASTER
-        assert calls == [when]  # once, for that deadline
 
     asyncio.run(main())
+    return calls, deadline[0]
