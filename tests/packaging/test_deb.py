@@ -46,7 +46,7 @@ EXPECTED = {
 }
 SAMPLES = Path("/usr/share/doc/keepalived/samples")  # keepalived's Debian package, if installed
 CONFS = ("lvs-dr-master.conf", "lvs-dr-backup.conf", "haproxy-master.conf",
-         "haproxy-backup.conf")
+         "haproxy-backup.conf", "ecmp/pykeepalived-director.conf")  # the keepalived configs
 
 
 
@@ -119,7 +119,7 @@ def test_install_check_run_purge(deb: Path, suite: str, tmp_path: Path) -> None:
         # test venv gives, on the shipped configs and keepalived's Debian samples
         cfg = root / "tmp" / "cfg"
         cfg.mkdir()
-        for f in [*(ROOT / "conf.d").glob("*.conf"), *SAMPLES.glob("keepalived.conf.*")]:
+        for f in [*(ROOT / "conf.d" / c for c in CONFS), *SAMPLES.glob("keepalived.conf.*")]:
             shutil.copy(f, cfg / f.name)
         loop = ('cd /tmp/cfg && for f in *; do echo "== $f"; "$@" -t -f "$f" --no-host-checks'
                 ' 2>&1; echo "rc=$?"; done')
