@@ -17,7 +17,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from pykeepalived.config.diagnostics import Rc
 from pykeepalived.config.model import Config
 from pykeepalived.daemon import channel, sdnotify, signals
 from pykeepalived.daemon.files import remove_pidfile, write_pidfile
+from pykeepalived.reexec import self_command
 
 log = logging.getLogger("pykeepalived.daemon")
 
@@ -56,22 +56,6 @@ def wanted_children(cfg: Config, args: argparse.Namespace) -> list[str]:
     if cfg.has_checker and not args.vrrp_only:
         kinds.append("checker")
     return kinds
-
-
-# The child imports pykeepalived from the directory the parent's came from: the .deb keeps it
-# (with its bundled pyroute2) in /usr/lib/pykeepalived, on no interpreter's default path, and
-# a child must never run other code than its parent. -P: never import from the cwd (root
-# started in /tmp must not run a planted module).
-_CHILD_BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-               "from pykeepalived.cli import main; sys.exit(main())")
-
-
-def child_command(kind: str, argv: list[str]) -> list[str]:
-    """The argv that re-executes this pykeepalived as the `kind` child."""
-    import pykeepalived
-
-    lib = os.path.dirname(os.path.dirname(os.path.abspath(pykeepalived.__file__)))
-    return [sys.executable, "-P", "-c", _CHILD_BOOT, lib, "--child", kind, *argv]
 
 
 @dataclass
@@ -228,7 +212,7 @@ class Supervisor:
         try:
             with signals.held():  # the child starts with them held, until its handlers exist
                 ch.proc = await asyncio.create_subprocess_exec(
-                    *child_command(kind, self.argv),
+                    *self_command("--child", kind, *self.argv),
                     stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=tuple(fds))
         finally:
             theirs.close()

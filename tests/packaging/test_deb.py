@@ -135,6 +135,13 @@ import pykeepalived.daemon.main, pykeepalived.vrrp.addresses, pykeepalived.ipvs.
 print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'scapy')))""").stdout
         assert probe.strip() == "[]", probe
         assert chroot(root, "python3", "-c", "import scapy", check=False).returncode != 0
+        # a re-executed pykeepalived (daemon children, lab nodes) finds the private directory
+        again = chroot(root, "python3", "-P", "-c", f"""import subprocess, sys
+sys.path.insert(0, "/{LIB}")
+from pykeepalived.reexec import self_command
+r = subprocess.run(self_command("-v"), capture_output=True, text=True, cwd="/")
+print(r.returncode, r.stdout + r.stderr)""").stdout
+        assert again.startswith("0 ") and "pykeepalived v" in again, again
         # enabled on install, like keepalived's unit (no keepalived.service here)
         wants = root / "etc/systemd/system/multi-user.target.wants"
         assert (wants / "pykeepalived.service").is_symlink()
