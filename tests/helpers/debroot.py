@@ -179,9 +179,9 @@ class Container:
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}\n{self.journal()}")
 
-    def journal(self, unit: str = "pykeepalived*") -> str:
+    def journal(self, unit: str = "pykeepalived*", tail: int = 6000) -> str:
         return self.sh("journalctl", "--no-pager", "-o", "short-monotonic", "-u", unit,
-                       check=False).stdout[-6000:]
+                       check=False).stdout[-tail:]
 
     def tail(self) -> str:
         try:

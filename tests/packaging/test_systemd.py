@@ -177,3 +177,7 @@ def test_units_under_systemd(booted: tuple[Container, str], deb: Path, tmp_path:
     c.ctl("stop", hard, timeout=60)
     assert c.show(hard, "Result")["Result"] == "success"
     assert VIP not in addrs(ns)
+    # nothing went wrong on the way that only the journal would show
+    journal = c.journal(tail=10**7)
+    for bad in ("Traceback", "Logging error", "Operation not permitted", "Permission denied"):
+        assert bad not in journal, journal
