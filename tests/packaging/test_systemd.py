@@ -62,6 +62,8 @@ vrrp_instance VI_1 {
     notify /usr/local/bin/pyk-notify
 }
 """
+# CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_ADMIN, CAP_NET_RAW (linux/capability.h)
+HARDENED_CAPS = sum(1 << n for n in (5, 6, 7, 12, 13))
 CHECK = "#!/bin/sh\ntest ! -e /tmp/pyk-down\n"
 NOTIFY = '#!/bin/sh\necho "$(id -un) $1 $2 $3" >> /tmp/pyk-notify.log\n'
 
@@ -167,6 +169,15 @@ def test_units_under_systemd(booted: tuple[Container, str], deb: Path, tmp_path:
     st = c.show(hard, *props)
     assert st["ActiveState"] == "active" and st["StatusText"].startswith("running: vrrp"), st
     c.wait_for(f"{VIP} under the hardened unit", lambda: has(ns, VIP))
+    # the sandbox is really applied to the daemon (not silently ignored by this systemd)
+    status = c.sh("cat", f"/proc/{st['MainPID']}/status").stdout
+    fields = dict(ln.split(":\t", 1) for ln in status.splitlines() if ":\t" in ln)
+    assert int(fields["CapBnd"], 16) == HARDENED_CAPS, fields["CapBnd"]
+    assert fields["NoNewPrivs"].strip() == "1" and fields["Seccomp"].strip() == "2", fields
+    mounts = c.sh("cat", f"/proc/{st['MainPID']}/mounts").stdout
+    opts = {ln.split()[1]: ln.split()[3].split(",") for ln in mounts.splitlines()}  # last wins
+    assert "ro" in opts["/"], mounts  # ProtectSystem=strict
+    assert "ro" in opts["/home"] and "rw" in opts["/run"] and "rw" in opts["/tmp"]
     c.sh("touch", "/tmp/pyk-down")
     c.wait_for("FAULT: VIP released on a failing track script", lambda: not has(ns, VIP))
     c.sh("rm", "/tmp/pyk-down")
