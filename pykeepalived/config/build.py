@@ -956,6 +956,11 @@ class Builder:
         kw["strict_mode"] = bool(c.get("strict_mode", g.vrrp_strict))
         kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", g.v3_checksum_as_v2))
         kw["owner_ignore_adverts"] = self.owner_ignore_adverts(c, g, tag, prio)
+        kw["promote_secondaries"] = c.has("promote_secondaries")
+        if kw["promote_secondaries"] and c.has("use_vmac"):  # a config error for 2.2.7/2.3.3
+            self.diag.error(f"{tag} promote_secondaries is automatically set for vmacs - "
+                            "ignoring", c.where("promote_secondaries"))
+            kw["promote_secondaries"] = False
         for k in ("timer_expired_backup", "thread_timer_expired"):
             if c.get(k):  # [HIGHEST_PRIORITY_OF_OTHER_INSTANCES]
                 self.int_in(c.get(k)[0], 1, 254, c.where(k),

@@ -268,6 +268,7 @@ class VrrpInstance:
     strict_mode: bool = False
     v3_checksum_as_v2: bool = False
     owner_ignore_adverts: bool = False  # an address owner (priority 255) ignores adverts
+    promote_secondaries: bool = False  # set on the interface while we run, then restored
     accept: bool = True
     use_vmac: str | None = None
     vmac_xmit_base: bool = False

@@ -182,6 +182,7 @@ class VrrpEngine:
         self._stopping = False
         self._started = False
         self._delayed_start: asyncio.TimerHandle | None = None
+        self._promote_saved: dict[str, str] = {}  # interface -> promote_secondaries before us
         self.lateness_max = 0.0
         self.lateness_sum = 0.0
         self.lateness_n = 0
@@ -242,6 +243,7 @@ class VrrpEngine:
             await self._finish_worker(rt)
         await self.tracker.stop()
         await self.notifier.drain(5.0)
+        self._restore_promote_secondaries()
         self._teardown()
         await self.vmacs.remove_all(self.nl.ipr)
         await self.nl.close()
@@ -312,6 +314,8 @@ class VrrpEngine:
             ifname, ifindex, mac = vm.name, vm.index, vm.mac
             if src is None and vm.lladdr is not None:
                 src = vm.lladdr
+        if inst.promote_secondaries and vm is None and inst.family == 4:
+            self._promote_secondaries(ifname)
         dsts = self._dsts(inst)
         rt = Runtime(cfg=inst, st=fsm.initial_state(fsm_config(inst, src)), ifname=ifname,
                      ifindex=ifindex, mac=mac, src=src, dsts=dsts, expect=build_expect(inst),
@@ -325,6 +329,37 @@ class VrrpEngine:
             for vip in rt.all_vips():
                 await self.nl.del_vip(vip, self._vip_index(rt, vip))
         return rt
+
+    @staticmethod
+    def _promote_path(ifname: str) -> str:
+        return f"/proc/sys/net/ipv4/conf/{ifname}/promote_secondaries"
+
+    def _promote_secondaries(self, ifname: str) -> None:
+        """promote_secondaries: removing one address of a subnet keeps the others (as
+        keepalived: set while we run, the old value put back at stop)."""
+        if ifname in self._promote_saved:
+            return
+        path = self._promote_path(ifname)
+        try:
+            with open(path, encoding="ascii") as f:
+                old = f.read().strip()
+            if old != "1":
+                with open(path, "w", encoding="ascii") as f:
+                    f.write("1")
+            self._promote_saved[ifname] = old
+        except OSError as e:
+            log.warning("cannot set promote_secondaries on %s: %s", ifname, e)
+
+    def _restore_promote_secondaries(self) -> None:
+        for ifname, old in self._promote_saved.items():
+            if old == "1":
+                continue
+            try:
+                with open(self._promote_path(ifname), "w", encoding="ascii") as f:
+                    f.write(old)
+            except OSError as e:
+                log.warning("cannot restore promote_secondaries on %s: %s", ifname, e)
+        self._promote_saved.clear()
 
     def _attach_socket(self, rt: Runtime) -> None:
         assert self.pool is not None

@@ -203,3 +203,14 @@ def test_same_verdict_as_keepalived_233(ns: str, tmp_path: Path, name: str, text
         assert rc3 != 0 and p.returncode == 0, report
         return
     assert p.returncode == rc3, report
+
+
+def test_promote_secondaries(tmp_path: Path) -> None:
+    """Honoured on the interface (tests/integration/test_vrrp_promote_secondaries.py); with a
+    VMAC keepalived 2.2.7 and 2.3.3 both call it a config error (corpus kdt/1887)."""
+    assert load_text(tmp_path, inst(" promote_secondaries")).config.vrrp_instances[0] \
+        .promote_secondaries
+    res = load_text(tmp_path, inst(" promote_secondaries\n use_vmac"))
+    assert res.exit_code() == 5
+    assert "promote_secondaries is automatically set for vmacs" in " ".join(
+        d.message for d in res.diagnostics.errors)
