@@ -13,9 +13,11 @@ the container's own systemctl:
 * reinstalling the package (an upgrade) restarts the running daemon from postinst
   (deb-systemd-invoke try-restart);
 * `systemctl stop` releases the VIPs and leaves the unit inactive with Result=success;
-* pykeepalived-hardened.service (capability list, read-only file system, syscall filter) still
-  does VRRP and runs scripts as script_user (setuid: a track script and a notify script run as
-  `nobody`), and a failing track script takes the VIP away (FAULT) and back.
+* pykeepalived-hardened.service (capability list, read-only file system, syscall filter) is
+  really applied (the daemon's CapBnd, NoNewPrivs, Seccomp and mounts), still does VRRP and
+  runs scripts as script_user (setuid: a track script and a notify script run as `nobody`),
+  and a failing track script takes the VIP away (FAULT) and back;
+* the units' journal shows no traceback, logging error, EPERM or EACCES.
 IPVS is not in this machine's kernel (no /proc/net/ip_vs), so the hardened unit's IPVS side is
 not exercised here; the IPVS guest tests (tests/ipvsvm) cover the daemon's IPVS code.
 """
