@@ -17,6 +17,8 @@ the container's own systemctl:
   really applied (the daemon's CapBnd, NoNewPrivs, Seccomp and mounts), still does VRRP and
   runs scripts as script_user (setuid: a track script and a notify script run as `nobody`),
   and a failing track script takes the VIP away (FAULT) and back;
+* under the running systemd, a fresh `dpkg -i` enables and starts the unit, `dpkg -r` stops
+  it and releases the VIP, `dpkg --purge` leaves no unit behind;
 * the units' journal shows no traceback, logging error, EPERM or EACCES.
 IPVS is not in this machine's kernel (no /proc/net/ip_vs), so the hardened unit's IPVS side is
 not exercised here; the IPVS guest tests (tests/ipvsvm) cover the daemon's IPVS code.
@@ -190,6 +192,18 @@ def test_units_under_systemd(booted: tuple[Container, str], deb: Path, tmp_path:
     c.ctl("stop", hard, timeout=60)
     assert c.show(hard, "Result")["Result"] == "success"
     assert VIP not in addrs(ns)
+    # maintainer scripts under the running systemd: a fresh install enables and starts the
+    # unit (its config exists), removing the package stops it, purging forgets it
+    c.sh("dpkg", "--purge", "pykeepalived", timeout=120)
+    assert c.show(unit, "LoadState")["LoadState"] == "not-found"
+    c.sh("dpkg", "-i", f"/var/tmp/{deb.name}", timeout=120)
+    st = c.show(unit, *props)
+    assert st["ActiveState"] == "active" and st["UnitFileState"] == "enabled", st
+    c.wait_for(f"{VIP} after a fresh install", lambda: has(ns, VIP))
+    c.sh("dpkg", "-r", "pykeepalived", timeout=120)
+    assert c.show(unit, "ActiveState")["ActiveState"] in ("inactive", "unknown")
+    assert VIP not in addrs(ns), addrs(ns)
+
     # nothing went wrong on the way that only the journal would show
     journal = c.journal(tail=10**7)
     for bad in ("Traceback", "Logging error", "Operation not permitted", "Permission denied"):
