@@ -17,7 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # the package's postinst may start keepalived: it must not run beside our tests
     systemctl stop keepalived 2>/dev/null || true
-    pkill -x keepalived 2>/dev/null || true
+    # by its pidfile, never by name (a running pykeepalived also shows as comm 'keepalived')
+    if [ -s /run/keepalived.pid ]; then kill "$(cat /run/keepalived.pid)" 2>/dev/null || true; fi
     # prometheus (for promtool and a one-shot scrape test) likewise: stop the packaged server
     systemctl stop prometheus 2>/dev/null || true
     if [ -s /run/prometheus/prometheus.pid ]; then

@@ -28,6 +28,7 @@ from typing import Any
 from pykeepalived.config.model import Config, VirtualIP, VrrpInstance, VrrpSyncGroup
 from pykeepalived.config.model import State as CfgState
 from pykeepalived.logdefer import deferred, later
+from pykeepalived.loglevels import DETAIL
 from pykeepalived.vrrp import codec, fsm, reload_plan
 from pykeepalived.vrrp.addresses import Netlink, vip_str
 from pykeepalived.vrrp.announce import Announcer, Schedule
@@ -188,13 +189,15 @@ class VrrpEngine:
         self.lateness_n = 0
         self.lateness_recent: deque[float] = deque(maxlen=256)
         self.links: dict[int, str] = {}
+        self._assigned: dict[str, set[IPAddr]] = {}  # -D's "Assigned address" per interface
         # called (instance, state) at every transition: the daemon pushes it to the checker
         self.on_state: Callable[[str, str], None] | None = None
 
     # ================================================================== life cycle
     async def run(self) -> None:
-        """Start, then wait until stop() has finished."""
-        await self.start()
+        """Start (unless started already), then wait until stop() has finished."""
+        if self.loop is None:  # start() not called yet
+            await self.start()
         await self._stopped.wait()
 
     async def start(self) -> None:
@@ -211,7 +214,7 @@ class VrrpEngine:
         self._build_groups()
         for inst in self.config.vrrp_instances:
             await self._add_instance(inst)
-        log.info("Startup complete")
+        # keepalived's parent says "Startup complete", not this child
         delay = self.config.global_defs.vrrp_startup_delay
         if delay > 0:  # vrrp_startup_delay: instances stay in INIT, silent, until it expires
             log.info("Delaying startup for %g seconds", delay)
@@ -234,7 +237,6 @@ class VrrpEngine:
             await self._stopped.wait()
             return
         self._stopping = True
-        log.info("Stopping")
         if self._delayed_start is not None:
             self._delayed_start.cancel()
         for rt in list(self.rts.values()):
@@ -247,8 +249,7 @@ class VrrpEngine:
         self._teardown()
         await self.vmacs.remove_all(self.nl.ipr)
         await self.nl.close()
-        log.info("Stopped")
-        self._stopped.set()
+        self._stopped.set()  # the process logs "Stopped" (with its CPU time under -D)
 
     async def _finish_worker(self, rt: Runtime, timeout: float = 5.0) -> None:
         if rt.timer is not None:
@@ -290,9 +291,20 @@ class VrrpEngine:
                 await asyncio.sleep(0.1)
                 waited += 0.1
                 src = await self.nl.primary_address(li.index, inst.family)
-        if src is not None:
-            log.info("Assigned address %s for interface %s", src, ifname)
+        await self._log_assigned(li.index, ifname)
         return ifname, li.index, li.mac, src
+
+    async def _log_assigned(self, index: int, ifname: str) -> None:
+        """-D: keepalived's "Assigned address" for the interface's primary IPv4 and IPv6
+        addresses, once per interface at start and at each reload."""
+        if not log.isEnabledFor(DETAIL) or ifname in self._assigned:
+            return
+        self._assigned[ifname] = set()
+        for fam in (4, 6):
+            a = await self.nl.primary_address(index, fam)
+            if a is not None:
+                self._assigned[ifname].add(a)
+                log.log(DETAIL, "Assigned address %s for interface %s", a, ifname)
 
     async def _add_vmac(self, inst: VrrpInstance, ifname: str, ifindex: int, mac: str,
                         src: IPAddr | None) -> VmacLink:
@@ -325,7 +337,7 @@ class VrrpEngine:
         self.rts[inst.name] = rt
         rt.worker = asyncio.get_running_loop().create_task(self._worker(rt))
         if self.options.remove_stale_vips:
-            log.info("(%s) removing VIPs.", rt.name)
+            log.log(DETAIL, "(%s) removing VIPs.", rt.name)
             for vip in rt.all_vips():
                 await self.nl.del_vip(vip, self._vip_index(rt, vip))
         return rt
@@ -415,7 +427,7 @@ class VrrpEngine:
             # the failover path: advert, VIPs and the first GARPs go out before the log lines
             # are written (they keep their order and time)
             with deferred():
-                later(log, logging.INFO, "(%s) Receive advertisement timeout", rt.name)
+                later(log, DETAIL, "(%s) Receive advertisement timeout", rt.name)
                 for a in actions:
                     self._apply(rt, old, a, fast=True)
         else:
@@ -522,7 +534,12 @@ class VrrpEngine:
         if state is fsm.State.MASTER:
             rt.counters["become_master"] += 1
         if state is not fsm.State.STOP:
+            # keepalived: "(init)" on BACKUP; an address owner (priority 255) goes MASTER by
+            # a 1 us backup timeout: its (-D) timeout line and no "(init)"
             init = " (init)" if old.state is fsm.State.INIT else ""
+            if init and state is fsm.State.MASTER:
+                init = ""
+                later(log, DETAIL, "(%s) Receive advertisement timeout", rt.name)
             log.info("(%s) Entering %s STATE%s", rt.name, state.value, init)
         self.notifier.instance(rt.cfg, state.value, prio)
         if self.on_state is not None:
@@ -562,7 +579,7 @@ class VrrpEngine:
             if prio == 0:
                 rt.counters["pri_zero_sent"] += 1
         if prio == 0:
-            log.info("(%s) sent 0 priority", rt.name)
+            log.log(DETAIL, "(%s) sent 0 priority", rt.name)
 
     @staticmethod
     def _advert_msg(rt: Runtime, prio: int, dst: IPAddr) -> bytes:
@@ -714,7 +731,7 @@ class VrrpEngine:
 
     def _add_addresses(self, rt: Runtime) -> None:
         """The VIPs, one synchronous rtnetlink request each (the kernel answers in µs)."""
-        later(log, logging.INFO, "(%s) setting VIPs.", rt.name)
+        later(log, DETAIL, "(%s) setting VIPs.", rt.name)
         rt.vips_set = True
         for vip in rt.all_vips():
             self.nl.add_vip_now(vip, self._vip_index(rt, vip))
@@ -742,7 +759,7 @@ class VrrpEngine:
     async def _clear_vips(self, rt: Runtime) -> None:
         if not rt.vips_set:
             return
-        log.info("(%s) removing VIPs.", rt.name)
+        log.log(DETAIL, "(%s) removing VIPs.", rt.name)
         rt.vips_set = False
         for r in rt.cfg.virtual_rules:
             await self.nl.ip_cmd("rule", "del", r)
@@ -817,6 +834,10 @@ class VrrpEngine:
         self.tracker.set_interface(name, up)
 
     def _on_addr_del(self, index: int, addr: IPAddr, plen: int) -> None:
+        ifname = self.links.get(index, "")
+        if addr in self._assigned.get(ifname, ()):
+            self._assigned[ifname].discard(addr)
+            log.log(DETAIL, "Deassigned address %s from interface %s", addr, ifname)
         for rt in self.rts.values():
             if not rt.vips_set or rt.st.state is not fsm.State.MASTER:
                 continue
@@ -927,7 +948,9 @@ class VrrpEngine:
             if rt not in created:
                 self._apply_tracking(rt)
                 self._arm(rt)
-        log.info("Reload complete")
+        self._assigned.clear()  # keepalived logs the interfaces' addresses again
+        for rt in new_rts.values():
+            await self._log_assigned(rt.ifindex, rt.ifname)
 
     def _reconfigure(self, rt: Runtime, a: reload_plan.KeepInstance) -> None:
         """A kept instance whose config changed: new expectations, FSM config and (when its
