@@ -28,6 +28,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon import channel, loglines, sdnotify, signals
 from pykeepalived.daemon.files import remove_pidfile, write_pidfile
 from pykeepalived.loglevels import ALERT, DETAIL
+from pykeepalived.reexec import self_command
 
 log = logging.getLogger("pykeepalived.daemon")
 
@@ -215,9 +216,7 @@ class Supervisor:
         try:
             with signals.held():  # the child starts with them held, until its handlers exist
                 ch.proc = await asyncio.create_subprocess_exec(
-                    # -P: never import from the cwd (root started in /tmp must not run a
-                    # planted module)
-                    sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
+                    *self_command("--child", kind, *self.argv),
                     stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=tuple(fds))
         finally:
             theirs.close()
