@@ -28,6 +28,7 @@ from pykeepalived.config.model import Config
 from pykeepalived.daemon import channel, loglines, sdnotify, signals
 from pykeepalived.daemon.files import remove_pidfile, write_pidfile
 from pykeepalived.loglevels import ALERT, DETAIL
+from pykeepalived.reexec import self_command
 
 log = logging.getLogger("pykeepalived.daemon")
 
@@ -215,9 +216,7 @@ class Supervisor:
         try:
             with signals.held():  # the child starts with them held, until its handlers exist
                 ch.proc = await asyncio.create_subprocess_exec(
-                    # -P: never import from the cwd (root started in /tmp must not run a
-                    # planted module)
-                    sys.executable, "-P", "-m", "pykeepalived", "--child", kind, *self.argv,
+                    *self_command("--child", kind, *self.argv),
                     stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=tuple(fds))
         finally:
             theirs.close()
@@ -278,6 +277,7 @@ class Supervisor:
         log.log(ALERT, "%s child process(%d) died: %s", name, proc.pid,
                 "Exiting" if self.args.dont_respawn else "Respawning")
         if ch.kind == "vrrp" and not self.args.dont_release_vrrp:
+            self.demote_dead_vrrp()
             await self.release_vips()
         if ch.kind == "checker":
             await self.withdraw_announcements()
@@ -319,6 +319,19 @@ class Supervisor:
                 other = self.children.get("checker" if kind == "vrrp" else "vrrp")
                 if other is not None and other.channel is not None:
                     other.channel.send(msg)
+
+    def demote_dead_vrrp(self) -> None:
+        """A dead VRRP child's instances are MASTER no more (their VIPs go next): the checker
+        hears it now, so lvs_sync_daemon leaves the master role before the peer takes over
+        (two master sync daemons, and nobody receiving the peer's connections, otherwise)
+        and announce_only_if_master withdraws. The respawned child pushes its own state."""
+        chk = self.children.get("checker")
+        for inst, state in list(self.vrrp_states.items()):
+            if state != "MASTER":
+                continue
+            self.vrrp_states[inst] = "BACKUP"
+            if chk is not None and chk.channel is not None:
+                chk.channel.send(channel.VrrpState(inst, "BACKUP"))
 
     async def release_vips(self) -> None:
         """A dead VRRP child cannot be MASTER: its VIPs left on the interface would answer
