@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -480,6 +481,9 @@ def run_parent(args: argparse.Namespace, argv: list[str], pidfile: str) -> int:
         daemonize()
     write_pidfile(pidfile)
     log.info("Starting pykeepalived (keepalived 2.2.7 compatible), pid %d", os.getpid())
+    # the modules and the model are kept for good: out of the collector's scans, so they are
+    # not rewritten (un-shared from the forked children) by a collection here
+    gc.freeze()
     try:
         return asyncio.run(Supervisor(args, argv, res.config).run())
     finally:
