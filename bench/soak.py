@@ -31,6 +31,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -339,7 +340,8 @@ class Soak:
             before = [f for t, f in self.fault_log if t <= worst[0] + 0.05]
             cause = before[-1] if before else "start"
         logs = {n: (self.tmp / f"{n}.log").read_text(errors="replace") for n in ("a", "b")}
-        respawns = {n: logs[n].count("Respawning vrrp child") for n in logs}
+        respawns = {n: len(re.findall(r"VRRP child process\(\d+\) died: Respawning", logs[n]))
+                    for n in logs}
         tracebacks = {n: logs[n].count("Traceback") for n in logs}
         over = [d for _t, d in absences if d > bound]
         single = [d for i, (_t, d) in enumerate(absences) if i not in self.double]

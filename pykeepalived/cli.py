@@ -7,6 +7,8 @@ and must not import pyroute2 or scapy (they cost ~200 ms and are not needed to c
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--json", action="store_true", help="with -t: print diagnostics as JSON")
     a("--strict", action="store_true", help="with -t: warnings fail the check too")
     a("--no-host-checks", dest="host_checks", action="store_false",
-      help="with -t: do not check interfaces and scripts against this host")
+      help="with -t: do not check interfaces, users and scripts against this host")
     a("-d", "--dump-conf", dest="dump", action="store_true",
       help="dump the parsed configuration")
     a("-P", "--vrrp", dest="vrrp_only", action="store_true", help="only run the VRRP subsystem")
@@ -64,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("-x", "--snmp", action="store_true", help="SNMP (not implemented; use --metrics)")
     a("-A", "--snmp-agent-socket", default=None, metavar="FILE", help=argparse.SUPPRESS)
     a("-s", "--namespace", default=None, metavar="NAME",
-      help="network namespace (not implemented: use `ip netns exec NAME pykeepalived`)")
+      help="run in network namespace NAME (/run/netns/NAME, as made by `ip netns add`)")
     a("-m", "--core-dump", action="store_true", help=argparse.SUPPRESS)
     a("-M", "--core-dump-pattern", nargs="?", const="core", default=None, help=argparse.SUPPRESS)
     a("-T", "--genhash", action="store_true",
@@ -80,9 +82,56 @@ def build_parser() -> argparse.ArgumentParser:
     a("--child", default=None, choices=("vrrp", "checker"), help=argparse.SUPPRESS)
     a("-v", "--version", action="store_true", help="print the version and exit")
     a("-h", "--help", action="help", help="show this help and exit")
+    a("unexpected", nargs="*", help=argparse.SUPPRESS)  # reported as keepalived does
     return p
 
 
+def getopt_style(argv: list[str]) -> list[str]:
+    """keepalived parses with getopt_long: `-t`'s log file is optional, so it is only taken
+    when attached (`-tLOG`, `--config-test=LOG`); `-t FILE` leaves FILE a stray argument.
+    argparse would take it as the log file and append the findings to it."""
+    out = []
+    for i, a in enumerate(argv):
+        if a == "--":
+            return out + argv[i:]
+        out.append("--config-test=" if a in ("-t", "--config-test") else a)
+    return out
+
+
+def version_text() -> str:
+    """`keepalived -v`'s layout on stderr. The first line's second word is the keepalived
+    version we follow: mehdy/keepalived-exporter parses it (`v2.2.7`) to pick its signals."""
+    import platform
+
+    u = platform.uname()
+    distro = ""
+    with contextlib.suppress(OSError):
+        distro = platform.freedesktop_os_release().get("PRETTY_NAME", "")
+    return "\n".join([
+        f"Keepalived v2.2.7 (pykeepalived {__version__})",
+        "",
+        "pykeepalived: a keepalived-compatible HA agent in Python",
+        "",
+        f"Running on {u.system} {u.release} {u.version}",
+        *([f"Distro: {distro}"] if distro else []),
+        "",
+        f"Python {platform.python_version()} ({sys.executable})",
+        "",
+        "Config options:  LVS VRRP VRRP_AUTH VRRP_VMAC JSON",
+    ])
+
+
+def log_target(path: str, conf: str) -> str | None:
+    """Why the -t findings must not be appended to `path` (None: they may). Appending to the
+    config (or to any keepalived.conf-looking file) would corrupt what the user checks."""
+    try:
+        if os.path.exists(path) and os.path.samefile(path, conf):
+            return "it is the configuration file being checked"
+    except OSError:
+        pass
+    if os.path.basename(path).endswith((".conf", ".cfg")) and os.path.exists(path):
+        return "it looks like a configuration file"
+    return None
 
 
 def config_test(args: argparse.Namespace) -> int:
@@ -97,13 +146,24 @@ def config_test(args: argparse.Namespace) -> int:
         gc.freeze()
         gc.enable()
 
+    ns_error = getattr(args, "netns_error", None)
     res = load_config(args.conf, LoadOptions(
         config_id=args.config_id, all_config=args.all_config,
-        check_interfaces=args.host_checks, check_scripts=args.host_checks))
+        check_interfaces=args.host_checks and not ns_error, check_scripts=args.host_checks,
+        check_users=args.host_checks))
     diag = res.diagnostics
+    if ns_error:  # keepalived -t ignores -s and skips the interface checks then, silently
+        diag.info(f"host check skipped: interfaces of network namespace {args.namespace} "
+                  f"({ns_error})")
     out = sys.stdout if args.json else sys.stderr
     if args.config_test:
-        out = open(args.config_test, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+        why = log_target(args.config_test, args.conf)
+        if why:
+            print(f"pykeepalived: not appending the findings to '{args.config_test}': {why}; "
+                  "writing them to stderr", file=sys.stderr)
+        else:
+            fd = os.open(args.config_test, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            out = open(fd, "a", encoding="utf-8")  # noqa: SIM115 - closed below
     try:
         if args.json:
             print(diag.to_json(), file=out)
@@ -119,7 +179,29 @@ def config_test(args: argparse.Namespace) -> int:
     finally:
         if out not in (sys.stdout, sys.stderr):
             out.close()
-    return int(res.exit_code(args.strict))
+    rc = res.exit_code(args.strict)
+    if facility_code(args.log_facility) is None:
+        return max(int(rc), 5)  # keepalived -t counts a bad -S as a config error
+    return int(rc)
+
+
+def facility_code(name: str) -> int | None:
+    from pykeepalived.daemon.logsetup import facility_code as fc
+
+    return fc(name)
+
+
+def enter_namespace(args: argparse.Namespace) -> str | None:
+    """-s NAME, before anything else; the children inherit it (None: done or not asked)."""
+    if not args.namespace or args.child:
+        return None
+    from pykeepalived.daemon import netns
+
+    try:
+        netns.enter(args.namespace)
+    except netns.NamespaceError as e:
+        return str(e)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,10 +218,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pykeepalived.lab import main as lab_main
 
         return lab_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_intermixed_args(getopt_style(argv))
+    if args.unexpected:  # keepalived's words, on stdout (stderr under --json); it goes on
+        print("Unexpected argument(s): " + "".join(f"{a} " for a in args.unexpected),
+              file=sys.stderr if args.json else sys.stdout)
     if args.version:
-        print(f"pykeepalived v{__version__} (keepalived 2.2.7 compatible)")
+        print(version_text(), file=sys.stderr)
         return 0
+    if facility_code(args.log_facility) is None:
+        print(f"Invalid log facility '{args.log_facility}'", file=sys.stderr)
     if args.signum is not None:
         from pykeepalived.daemon.signals import signum
 
@@ -152,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(n)
         return 0
+    args.netns_error = enter_namespace(args)
     if args.config_test is not None:
         return config_test(args)
     if args.dump and not (args.vrrp_only or args.check_only or args.dont_fork):

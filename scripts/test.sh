@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl debootstrap prometheus frr bird2)
+APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl debootstrap prometheus frr bird2
+          lintian systemd-container)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,7 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # the package's postinst may start keepalived: it must not run beside our tests
     systemctl stop keepalived 2>/dev/null || true
-    pkill -x keepalived 2>/dev/null || true
+    # by its pidfile, never by name (a running pykeepalived also shows as comm 'keepalived')
+    if [ -s /run/keepalived.pid ]; then kill "$(cat /run/keepalived.pid)" 2>/dev/null || true; fi
     # prometheus (for promtool and a one-shot scrape test) likewise: stop the packaged server
     systemctl stop prometheus 2>/dev/null || true
     if [ -s /run/prometheus/prometheus.pid ]; then
@@ -41,6 +43,15 @@ if [ "$(id -u)" -eq 0 ]; then
   if ! bash scripts/kad233-root.sh; then
     echo "== keepalived 2.3.3 root not built: its tests will skip" >&2
     export PYK_KAD233_BUILD=0  # do not try again from inside the tests
+  fi
+fi
+
+# the clean Debian 12 / 13 roots (with systemd) the .deb is installed into and booted under
+# systemd-nspawn (~1 min each, reused); tests that need them skip with the reason when missing
+if [ "$(id -u)" -eq 0 ]; then
+  if ! bash scripts/pkg-roots.sh; then
+    echo "== Debian roots for the .deb tests not built: those tests will skip" >&2
+    export PYK_PKG_ROOTS_BUILD=0  # do not try again from inside the tests
   fi
 fi
 

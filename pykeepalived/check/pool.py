@@ -365,6 +365,9 @@ class CheckerPool:
             up = self._known.get((v.vs.key, rs.key), False)
             for c in r.runs:
                 c.is_up = up
+        for _ in r.runs:  # keepalived: one line per checker
+            self.log.info("Activating healthchecker for service %s for VS %s", r.name,
+                          v.vs.key)
         r.alive = all(c.is_up for c in r.runs)
         r.last_change = time.time()
         self._emit(self._rs_event(r, initial=initial))

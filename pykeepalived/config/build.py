@@ -84,6 +84,37 @@ def _version(text: str | None) -> int | None:
         return None
 
 
+# route options keepalived 2.2.7 accepts (tried on its -t): with one value, and alone
+_ROUTE_ARG = frozenset((
+    "src", "from", "to", "via", "gw", "or", "dev", "oif", "table", "tos", "dsfield",
+    "protocol", "proto", "scope", "metric", "priority", "preference", "pref", "mtu",
+    "hoplimit", "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh",
+    "realms", "rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl",
+    "fastopen_no_cookie", "ttl-propagate", "expires", "vrf", "track_group", "weight"))
+_ROUTE_FLAG = frozenset((
+    "blackhole", "unreachable", "prohibit", "throw", "unicast", "local", "broadcast",
+    "multicast", "nat", "anycast", "xresolve", "onlink", "pervasive", "no_track", "append",
+    "nexthop", "default", "inet", "inet6"))
+
+
+def _unknown_route_word(w: tuple[str, ...]) -> str | None:
+    """The first word of a route that is no option, value or address (None: all known)."""
+    i = 0
+    while i < len(w):
+        o = w[i]
+        if o in _ROUTE_ARG:
+            # `mtu lock 1400`, `via inet6 ADDR`: a modifier before the value
+            extra = i + 1 < len(w) and w[i + 1] in ("lock", "inet", "inet6")
+            i += 3 if extra else 2
+            continue
+        if o == "encap":
+            return None  # an encapsulation has its own grammar: not checked here
+        if o not in _ROUTE_FLAG and _version(o) is None:
+            return o
+        i += 1
+    return None
+
+
 def _is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
@@ -159,6 +190,8 @@ class Builder:
     missing_interface: bool = False  # keepalived stops before its script checks then
     rule_pref: int = 16384
     vsgs: dict[str, VirtualServerGroup] = field(default_factory=dict)
+    skipped_users: set[str] = field(default_factory=set)  # not looked up (check_users off)
+    skipped_interfaces: set[str] = field(default_factory=set)  # likewise (check_interfaces)
     vmac_names: dict[str, str] = field(default_factory=dict)  # use_vmac name -> instance
     check_users: bool = True  # host check: do the users and groups scripts name exist?
     script_security: bool = False  # enable_script_security, known before any script is built
@@ -167,7 +200,10 @@ class Builder:
     after_read_from: int = 0  # diag.items index from which findings are after-read checks
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
-        if not self.check_interfaces or self.host.has_interface(name):
+        if not self.check_interfaces:
+            self.skipped_interfaces.add(name)
+            return True
+        if self.host.has_interface(name):
             return True
         if self.gdefs.dynamic_interfaces:
             self.diag.warning(f"interface {name} for {what} doesn't exist (yet): "
@@ -206,8 +242,7 @@ class Builder:
             static_ipaddress=tuple(
                 v for v in (self.vip(w, loc, None) for w, loc in root.entries.get(
                     "static_ipaddress", [])) if v is not None),
-            static_routes=tuple(self.route(w, loc) for w, loc in root.entries.get(
-                "static_routes", [])),
+            static_routes=self.routes(root.entries.get("static_routes", [])),
             static_rules=tuple(self.rule(w, loc) for w, loc in root.entries.get(
                 "static_rules", [])),
             vrrp_scripts=tuple(scripts),
@@ -444,7 +479,8 @@ class Builder:
         return self.int_in(text, 0, 65535, loc, f"{what} port")
 
     def check_user(self, w: tuple[str, ...], loc: Loc, what: str) -> None:
-        if not self.check_users:  # a host fact: --no-host-checks skips it
+        if not self.check_users:  # a host fact: --no-host-checks skips it (and says so)
+            self.skipped_users.add(w[0])
             return
         if not self.host.has_user(w[0]):
             self.diag.error(f"{what}: user '{w[0]}' does not exist", loc,
@@ -457,6 +493,8 @@ class Builder:
         script_user, else as keepalived_script, else as root; with enable_script_security it
         will not fall back to root, so without both users it reports once and counts a config
         error (-t exits 5). A host fact: --no-host-checks skips it."""
+        if not self.check_users and self.script_security and not self.script_user_set:
+            self.skipped_users.add(DEFAULT_SCRIPT_USER)
         if not (self.check_users and self.script_security) or self.script_user_set:
             return False
         if self.default_user_failed:
@@ -668,6 +706,10 @@ class Builder:
                 val = w[i + 1]
                 if o in ("brd", "broadcast"):
                     kw["brd"] = val
+                elif o == "scope" and addr.version == 6 and val not in ("global", "0"):
+                    self.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - "
+                                    "ignoring scope", loc,
+                                    hint="the kernel derives an IPv6 address's scope itself")
                 elif o == "scope":
                     if val not in SCOPES and not val.isdigit():
                         self.diag.error(f"Invalid scope '{val}' for {w[0]}", loc,
@@ -690,7 +732,18 @@ class Builder:
         kw.setdefault("dev", default_dev)
         return VirtualIP(addr, options=tuple(opts), loc=loc, **kw)
 
-    def route(self, w: tuple[str, ...], loc: Loc) -> RouteSpec:
+    def routes(self, entries: list[tuple[tuple[str, ...], Loc]]) -> tuple[RouteSpec, ...]:
+        return tuple(r for r in (self.route(w, loc) for w, loc in entries) if r is not None)
+
+    def route(self, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
+        bad = _unknown_route_word(w)
+        if bad is not None:
+            # keepalived's two messages, and the route is left out
+            self.diag.error(f"VRRP parsed invalid IP {bad}. skipping IP...", loc)
+            self.diag.error(f"unknown route keyword {bad}", loc,
+                            hint="a route option iproute2 does not have (e.g. 'scope link', "
+                                 "not 'link')")
+            return None
         kw: dict[str, Any] = {}
         fam = 4
         via_fam: int | None = None  # `via inet|inet6 ADDR` names the gateway's family
@@ -891,8 +944,7 @@ class Builder:
                 self.diag.error(f"{tag} Ignoring track_interface {iface} since own interface",
                                 ref.loc, hint="the instance's own interface is always tracked")
             kw["track_interface"] = tuple(r for r in kw["track_interface"] if r.name != iface)
-        kw["virtual_routes"] = tuple(self.route(w, loc) for w, loc in
-                                     c.entries.get("virtual_routes", []))
+        kw["virtual_routes"] = self.routes(c.entries.get("virtual_routes", []))
         kw["virtual_rules"] = tuple(self.rule(w, loc) for w, loc in
                                     c.entries.get("virtual_rules", []))
         # unicast / multicast
@@ -957,7 +1009,8 @@ class Builder:
         kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", g.v3_checksum_as_v2))
         kw["owner_ignore_adverts"] = self.owner_ignore_adverts(c, g, tag, prio)
         kw["promote_secondaries"] = c.has("promote_secondaries")
-        if kw["promote_secondaries"] and c.has("use_vmac"):  # a config error for 2.2.7/2.3.3
+        if kw["promote_secondaries"] and (c.has("use_vmac") or c.has("use_ipvlan")):
+            # a config error for 2.2.7/2.3.3 (use_ipvlan too, tried on 2.2.7)
             self.diag.error(f"{tag} promote_secondaries is automatically set for vmacs - "
                             "ignoring", c.where("promote_secondaries"))
             kw["promote_secondaries"] = False

@@ -173,8 +173,10 @@ class Walker:
         self._walk(nodes, ctx)
         return ctx
 
-    def _walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Ctx) -> list[Node | _Close]:
-        """Walk one block's nodes; returns what is read after the block closed early."""
+    def _walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Ctx
+              ) -> list[Node | _Close] | None:
+        """Walk one block's nodes; if a stray '}' closed the block early, returns what is
+        read after it (maybe nothing), else None."""
         kws = table()[ctx.section]
         items: deque[Node | _Close] = deque(nodes)
         while items:
@@ -199,9 +201,9 @@ class Walker:
                 self._unknown(it, ctx.section, kws)
                 continue
             escaped = self._one(it, kw, ctx)
-            if escaped:  # the block closed early: the rest is read here, then its '}'
+            if escaped is not None:  # closed early: the rest is read here, then its '}'
                 items.extendleft(reversed([*escaped, _Close(it.end or it.loc)]))
-        return []
+        return None
 
     def _unknown(self, node: Node, section: str, kws: dict[str, Kw]) -> None:
         word = node.keyword
@@ -214,7 +216,7 @@ class Walker:
             hint = f"'{word}' belongs in {' or '.join(sorted(set(other))[:3])}, not {section}"
         self.diag.error(f"Unknown keyword '{word}'", node.loc, hint=hint)
 
-    def _one(self, node: Node, kw: Kw, ctx: Ctx) -> list[Node | _Close]:
+    def _one(self, node: Node, kw: Kw, ctx: Ctx) -> list[Node | _Close] | None:
         args = node.args
         loc = node.loc
         if kw.legacy:
@@ -228,15 +230,15 @@ class Walker:
             self.diag.warning(f"'{kw.name}' is recognised but not acted on: {kw.noop}", loc)
         if kw.type in BLOCK_TYPES and not node.is_block:
             if kw.type == "skipblock":
-                return []
+                return None
             self.diag.error(f"'{kw.name}' needs a block: missing '{{'", loc,
                             hint=f"write '{kw.name} {' '.join(args)} {{ ... }}'")
-            return []
+            return None
         if not args and kw.bare is not None:
             args = (kw.bare,)
         if not args and kw.empty is not None:
             self.diag.error(kw.empty, loc, hint=f"give '{kw.name}' its value or remove the line")
-            return []
+            return None
         if len(args) < max(kw.min_args, 0 if kw.type in VALUELESS_OK else 1):
             # keepalived exit()s here, even under -t: KEEPALIVED_EXIT_CONFIG (2)
             self.diag.error(
@@ -245,7 +247,7 @@ class Walker:
                 loc,
                 Rc.FATAL_PARSE,
             )
-            return []
+            return None
         t = kw.type
         if t == "block":
             assert kw.arg is not None
@@ -256,6 +258,9 @@ class Walker:
         if t == "vblock":
             ctx.locs.setdefault(kw.field, Loc(loc.file, node.last_line))  # its closing brace
             lst = ctx.entries.setdefault(kw.field, [])
+            if not kw.min_args and args:
+                self.diag.error(f"Block {kw.name} has extra parameters {args[0]} ...", loc,
+                                hint=f"'{kw.name}' takes no name: the words are ignored")
             if kw.min_args:  # a named value block (virtual_server_group NAME { ... })
                 holder = Ctx(kw.arg or "", args, loc, node.last_line)
                 ctx.blocks.setdefault(kw.field, []).append(holder)
@@ -267,11 +272,11 @@ class Walker:
                     continue
                 if ch.line.words:
                     lst.append((ch.line.words, ch.loc))
-            return []
+            return None
         if t in ("skipblock", "obsolete"):
             ctx.values[kw.field] = True
             ctx.locs[kw.field] = loc
-            return []
+            return None
         if t == "script" and node.line.text:
             # keepalived re-reads a script line with '...' quotes and backslash escapes
             from pykeepalived.config.scripts import split_quoted_escaped
@@ -281,7 +286,7 @@ class Walker:
         if value is not None:
             ctx.values[kw.field] = value
             ctx.locs[kw.field] = loc
-        return []
+        return None
 
     def convert(self, kw: Kw, args: tuple[str, ...], loc: Loc, ctx: Ctx) -> Any:
         t = kw.type

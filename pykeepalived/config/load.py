@@ -18,6 +18,7 @@ class LoadOptions:
     all_config: bool = False
     check_interfaces: bool = True
     check_scripts: bool = True
+    check_users: bool = True
     host: HostInfo = field(default_factory=HostInfo)
 
 
@@ -42,7 +43,8 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     lines = reader.read(path)
     nodes = parse_lines(lines, diag)
     root = Walker(diag).walk(nodes, Ctx("root", (), Loc(path, 0), 0))
-    builder = Builder(diag, opts.host, opts.check_interfaces, check_users=opts.check_scripts)
+    builder = Builder(diag, opts.host, opts.check_interfaces,
+                      check_users=opts.check_users and opts.check_scripts)
     cfg = builder.build(root, reader.files)
     if opts.check_scripts:
         from pykeepalived.config.scripts import CHECKER, VRRP, check_scripts
@@ -66,4 +68,23 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     from pykeepalived.config.report_order import order_like_keepalived
 
     order_like_keepalived(diag, nodes, lines, builder.after_read_from)
+    _note_skipped(cfg, builder, opts, diag)
     return LoadResult(cfg, diag)
+
+
+def _note_skipped(cfg: Config, builder: Builder, opts: LoadOptions, diag: Diagnostics) -> None:
+    """`-t --no-host-checks` checks a config for another machine: say which facts of this
+    host were not looked at, so a clean result is not read as "the target has them"."""
+    if not opts.check_interfaces and builder.skipped_interfaces:
+        diag.info("host check skipped: interface(s) "
+                  f"{', '.join(sorted(builder.skipped_interfaces))} not looked up")
+    if not opts.check_users and builder.skipped_users:
+        diag.info("host check skipped: user(s) "
+                  f"{', '.join(sorted(builder.skipped_users))} not looked up")
+    if not opts.check_scripts:
+        from pykeepalived.config.scripts import script_uses
+
+        n = sum(1 for _ in script_uses(cfg))
+        if n:
+            diag.info(f"host check skipped: {n} script(s) not checked (file, permissions, "
+                      "user, script security)")

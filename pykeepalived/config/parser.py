@@ -135,6 +135,8 @@ def balance(lines: list[LogicalLine], diag: Diagnostics) -> list[tuple[str, int]
         elif w == ("}",):
             if depth == 0:
                 diag.error("Extra '}' found", ln.loc, hint="remove it or add the missing '{'")
+                # read at the top level, keepalived also takes it for a keyword
+                diag.error("Unknown keyword '}'", ln.loc)
                 continue
             depth -= 1
             toks.append(("CLOSE", i))

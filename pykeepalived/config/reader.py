@@ -123,9 +123,11 @@ def _strip_comment(text: str) -> tuple[str, bool, bool]:
 def tokenize(text: str) -> tuple[list[str], bool]:
     """Split on whitespace, `"..."` groups (quotes removed), braces become their own words.
 
-    Returns the words and whether a quote was unmatched.
+    A `#` or `!` left in the text (written `\\#`) ends the line after the first word, braces
+    included, as keepalived's tokenizer does (`priority 1\\#0` is priority 1); in the first
+    word it is kept. Returns the words and whether a quote was unmatched.
     """
-    if '"' not in text and "{" not in text and "}" not in text:
+    if not any(c in text for c in '"{}#!'):
         return text.split(), False
     words: list[str] = []
     cur: list[str] = []
@@ -149,6 +151,8 @@ def tokenize(text: str) -> tuple[list[str], bool]:
                 words.append("".join(cur))
                 cur, have = [], False
             words.append(c)
+        elif c in "#!" and words:
+            break
         else:
             cur.append(c)
     if cur or have:
@@ -329,8 +333,12 @@ class Reader:
             elif os.path.exists(pat):
                 matched.append(pat)
         if not matched:
-            # a glob matching nothing is silent in keepalived unless a check asks for a match
-            if checks or not glob.has_magic(pattern):
+            # a glob matching nothing in a directory that exists is silent in keepalived
+            # (unless a check asks for a match); a missing file or directory is said
+            missing_dir = any(not glob.has_magic(os.path.dirname(p))
+                              and not os.path.isdir(os.path.dirname(p))
+                              for p in brace_expand(pattern))
+            if checks or not glob.has_magic(pattern) or missing_dir:
                 self._missing_include(words[1], loc, checks)
             return
         for p in matched:

@@ -103,11 +103,8 @@ class CheckerChild(ChildBase):
                 self.health = self.health.apply(*events)
             if not self.ipvs_unused:
                 table = desired_table(ipvs_config(self.config), self.health)
+                # the syncer logs what it changed and each error, once
                 rep = await self.ipvs(lambda t=table: self.syncer.reconcile(t))
-                for err in rep.errors:
-                    log.error("%s", err)
-                if rep.writes:
-                    log.info("IPVS: %s", rep)
                 self.last_report = str(rep)
             elif ipvs_config(self.config).virtual_servers and not self.ipvs_missing_warned:
                 self.ipvs_missing_warned = True
@@ -165,6 +162,7 @@ class CheckerChild(ChildBase):
             log.error("lvs_sync_daemon on %s: %s", spec.interface, e)
 
     async def apply_reload(self, cfg: Config) -> None:
+        log.info("Reloading")  # keepalived's checker child says it too
         await self.pool.reload(cfg)
         self.dirty.set()
 
@@ -223,9 +221,13 @@ class CheckerChild(ChildBase):
         if self.ipvs_open:
             await self.ipvs(self.syncer.close)
         self.ipvs_thread.shutdown(wait=True)
+        from pykeepalived.daemon.child import log_stopped
+
+        log_stopped(with_children=True)
         return 0
 
     async def _open_ipvs(self, apply_timeouts: Callable[..., Any]) -> bool:
+        log.info("Initializing ipvs")  # keepalived's line, before it opens IPVS
         try:
             k = await self.ipvs(lambda: self.syncer.kernel)
             if self.config.global_defs.lvs_flush:

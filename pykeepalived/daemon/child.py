@@ -261,7 +261,16 @@ class VrrpChild(ChildBase):
         self.spawn(self.state_loop())
         await self.stopping.wait()
         await self.engine.stop()
+        log_stopped()
         return 0
+
+
+def log_stopped(with_children: bool = False) -> None:
+    """A child's last line, as keepalived's: "Stopped", with its CPU time under -D."""
+    from pykeepalived.daemon.loglines import child_stopped
+    from pykeepalived.loglevels import DETAIL
+
+    log.info("%s", child_stopped(with_children) if log.isEnabledFor(DETAIL) else "Stopped")
 
 
 def tell_exit_reason(args: argparse.Namespace, kind: str, reason: str) -> None:
@@ -292,7 +301,7 @@ def run_child(kind: str, args: argparse.Namespace, config: Config | None = None)
     from pykeepalived.daemon.logsetup import setup_logging
 
     setup_logging(kind, args.log_console, args.log_detail, args.log_facility,
-                  not args.no_syslog)
+                  not args.no_syslog, args.namespace)
     pidfile = paths.pidfile(args, kind)
     write_pidfile(pidfile)
     with contextlib.suppress(OSError):  # a crashed predecessor's state is not ours

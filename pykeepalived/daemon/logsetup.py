@@ -7,9 +7,14 @@ packets or a failing script cannot fill the disk.
 from __future__ import annotations
 
 import logging
+import os
+import select
+import socket
 import sys
 import time
 from logging.handlers import SysLogHandler
+
+from pykeepalived.loglevels import ALERT, DETAIL
 
 IDENTS = {"parent": "Keepalived", "vrrp": "Keepalived_vrrp",
           "checker": "Keepalived_healthcheckers"}
@@ -45,34 +50,144 @@ class RateLimit(logging.Filter):
         return False
 
 
-def facility_code(name: str | int | None) -> int:
-    """keepalived's -S: 0-7 or local0-7 (LOCALn), user, daemon (the default)."""
-    s = str(name if name is not None else "daemon").lower()
-    if s.isdigit() and 0 <= int(s) <= 7:
-        return SysLogHandler.LOG_LOCAL0 + int(s)
-    if s.startswith("local") and s[5:].isdigit() and 0 <= int(s[5:]) <= 7:
+def facility_code(name: str | int | None) -> int | None:
+    """keepalived's -S: 0-7 (LOCALn), local0-7, user, daemon (the default); None if invalid.
+
+    Names are case-sensitive, as keepalived's ('LOCAL7' is invalid there too)."""
+    s = str(name if name is not None else "daemon")
+    if s.isdigit():
+        return SysLogHandler.LOG_LOCAL0 + int(s) if int(s) <= 7 else None
+    if s.startswith("local") and s[5:].isdigit() and len(s) == 6 and int(s[5:]) <= 7:
         return SysLogHandler.LOG_LOCAL0 + int(s[5:])
-    if s == "user":
-        return SysLogHandler.LOG_USER
-    return SysLogHandler.LOG_DAEMON
+    return {"user": SysLogHandler.LOG_USER, "daemon": SysLogHandler.LOG_DAEMON}.get(s)
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# (lowest level, syslog severity), highest first: keepalived's LOG_ALERT .. LOG_DEBUG
+SEVERITIES = ((ALERT, 1), (logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4),
+              (DETAIL, 6), (0, 7))
+RECONNECT_EVERY = 1.0  # seconds between attempts while /dev/log is missing
+SEND_WAIT = 0.05  # seconds a line may wait for room in syslogd's queue
+
+
+def syslog_time(t: float) -> str:
+    """syslog(3)'s "%h %e %T" in the C locale: 'Dec  5 21:10:31'."""
+    tm = time.localtime(t)
+    return f"{MONTHS[tm.tm_mon - 1]} {tm.tm_mday:2d} {tm.tm_hour:02d}:{tm.tm_min:02d}:" \
+           f"{tm.tm_sec:02d}"
+
+
+def syslog_datagram(facility: int, levelno: int, t: float, ident: str, pid: int,
+                    msg: str) -> bytes:
+    """What glibc's syslog(3) with LOG_PID sends: `<PRI>Mmm dd hh:mm:ss ident[pid]: msg`,
+    no trailing NUL (Python's SysLogHandler appends one and sends no timestamp)."""
+    pri = facility * 8 + next(sev for lo, sev in SEVERITIES if levelno >= lo)
+    return f"<{pri}>{syslog_time(t)} {ident}[{pid}]: {msg}".encode("utf-8", "replace")
+
+
+class Syslog(logging.Handler):
+    """A datagram to /dev/log per record, as syslog(3): no syslog daemon means the line is
+    dropped quietly (keepalived is silent then too) and the socket is retried about once a
+    second, so a journald/rsyslog that starts later gets the lines from then on. Sends never
+    block the event loop for long: a queue still full after SEND_WAIT drops the line
+    (counted)."""
+
+    def __init__(self, ident: str, facility: int, address: str = "/dev/log") -> None:
+        super().__init__()
+        self.ident = ident
+        self.facility = facility
+        self.address = address
+        self.sock: socket.socket | None = None
+        self.next_try = 0.0
+        self.dropped = 0
+
+    def _connect(self) -> socket.socket | None:
+        now = time.monotonic()
+        if now < self.next_try:
+            return None
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        try:
+            s.connect(self.address)
+        except OSError:
+            s.close()
+            self.next_try = now + RECONNECT_EVERY
+            return None
+        self.sock = s
+        return s
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            data = syslog_datagram(self.facility, record.levelno, record.created, self.ident,
+                                   record.process or os.getpid(), self.format(record))
+        except Exception:  # a bad format argument: the logging module's own report
+            self.handleError(record)
+            return
+        for _ in range(2):  # once more on a fresh socket if syslogd restarted
+            s = self.sock or self._connect()
+            if s is None:
+                self.dropped += 1
+                return
+            try:
+                self._send(s, data)
+                return
+            except BlockingIOError:  # syslogd stalled for SEND_WAIT: the line is lost
+                self.dropped += 1
+                return
+            except OSError:
+                self.sock = None
+                s.close()
+        self.dropped += 1
+
+    @staticmethod
+    def _send(s: socket.socket, data: bytes) -> None:
+        """syslog(3) blocks while the receiver's queue is full (a burst of lines, a busy
+        journald); we wait for it too, but at most SEND_WAIT, so a stalled syslogd cannot
+        hold a VRRP advert back for long."""
+        flags = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
+        try:
+            s.send(data, flags)
+        except BlockingIOError:
+            if not select.select([], [s], [], SEND_WAIT)[1]:
+                raise
+            s.send(data, flags)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        super().close()
+
+
+class ConsoleFormatter(logging.Formatter):
+    """keepalived's -l lines: 'Sat Dec  5 21:10:08 2026: msg' (ctime without the newline)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        tm = time.localtime(record.created)
+        return (f"{DAYS[tm.tm_wday]} {MONTHS[tm.tm_mon - 1]} {tm.tm_mday:2d} "
+                f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} {tm.tm_year}: "
+                f"{record.getMessage()}")
+
+
+def ident(role: str, namespace: str | None = None) -> str:
+    """keepalived's syslog idents; with -s NAME it appends _NAME (Keepalived_vrrp_NAME)."""
+    base = IDENTS.get(role, "Keepalived")
+    return f"{base}_{namespace}" if namespace else base
 
 
 def setup_logging(role: str, console: bool, detail: bool, facility: str | int | None = None,
-                  syslog: bool = True) -> None:
-    level = logging.DEBUG if detail else logging.INFO
+                  syslog: bool = True, namespace: str | None = None) -> None:
+    level = logging.DEBUG if detail else logging.INFO  # DETAIL lines need -D
     handlers: list[logging.Handler] = []
     if console:
         h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(logging.Formatter("%(asctime)s: %(message)s", "%a %b %d %H:%M:%S %Y"))
+        h.setFormatter(ConsoleFormatter())
         handlers.append(h)
     if syslog:
-        try:
-            s = SysLogHandler(address="/dev/log", facility=facility_code(facility))
-            s.setFormatter(logging.Formatter(f"{IDENTS.get(role, 'Keepalived')}"
-                                             "[%(process)d]: %(message)s"))
-            handlers.append(s)
-        except OSError:
-            pass  # no syslog daemon (containers, CI): console only
+        fac = facility_code(facility)
+        sh = Syslog(ident(role, namespace), SysLogHandler.LOG_DAEMON if fac is None else fac)
+        sh.setFormatter(logging.Formatter("%(message)s"))
+        handlers.append(sh)
     limiter = RateLimit()
     for h in handlers:
         h.addFilter(limiter)

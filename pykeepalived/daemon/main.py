@@ -17,6 +17,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             print(f"pykeepalived: invalid umask '{args.umask}' (numeric, e.g. 022)",
                   file=sys.stderr)
             return 1
+    if os.path.basename(sys.argv[0]) in ("pykeepalived", "__main__.py"):  # not in-process
+        from pykeepalived.daemon.proctitle import name_process
+
+        name_process(sys.argv[1:])  # comm `keepalived`, cmdline `pykeepalived ARGS`
     if args.child:
         from pykeepalived.daemon.child import run_child
 
@@ -26,4 +30,18 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
     setup_logging("parent", args.log_console, args.log_detail, args.log_facility,
                   not args.no_syslog)
+    if args.namespace:
+        import logging
+
+        from pykeepalived.daemon.logsetup import ident
+
+        log = logging.getLogger("pykeepalived.daemon")
+        log.info("Changing syslog ident to %s", ident("parent", args.namespace))
+        setup_logging("parent", args.log_console, args.log_detail, args.log_facility,
+                      not args.no_syslog, args.namespace)
+        if getattr(args, "netns_error", None):
+            log.error("%s", args.netns_error)
+            log.error("Unable to set network namespace %s - exiting", args.namespace)
+            return 1
+        os.makedirs(paths.ns_run_dir(args) or paths.RUN_DIR, mode=0o755, exist_ok=True)
     return run_parent(args, argv, paths.pidfile(args, "parent"))

@@ -19,11 +19,18 @@ def pidfile(args: argparse.Namespace, role: str) -> str:
              "checker": args.checkers_pidfile}[role]
     default = {"parent": "pykeepalived.pid", "vrrp": "pykeepalived_vrrp.pid",
                "checker": "pykeepalived_checkers.pid"}[role]
-    return given or os.path.join(RUN_DIR, default)
+    return given or os.path.join(ns_run_dir(args) or RUN_DIR, default)
+
+
+def ns_run_dir(args: argparse.Namespace) -> str | None:
+    """With -s NAME, as keepalived's /run/keepalived/NAME/: one daemon per namespace."""
+    ns = getattr(args, "namespace", None)
+    return os.path.join(RUN_DIR, "pykeepalived", ns) if ns else None
 
 
 def state_dir(args: argparse.Namespace) -> str:
-    return getattr(args, "state_dir", None) or os.path.join(RUN_DIR, "pykeepalived")
+    return (getattr(args, "state_dir", None) or ns_run_dir(args)
+            or os.path.join(RUN_DIR, "pykeepalived"))
 
 
 def state_file(args: argparse.Namespace, role: str) -> str:

@@ -218,9 +218,14 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="pykeepalived status",
                                  description="Show the running daemon's state.")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
-    ap.add_argument("--state-dir", default="/run/pykeepalived",
+    ap.add_argument("--state-dir", default=None,
                     help="where the daemon writes its state (default /run/pykeepalived)")
+    ap.add_argument("-s", "--namespace", default=None, metavar="NAME",
+                    help="the daemon started with -s NAME (state in /run/pykeepalived/NAME)")
     args = ap.parse_args(argv)
+    from pykeepalived.daemon import paths
+
+    args.state_dir = paths.state_dir(args)
     now = time.time()
     states = {r: read_state(args.state_dir, r, now) for r in ROLES}
     parent = read_parent(args.state_dir)

@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +26,10 @@ from typing import Any
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.diagnostics import Rc
 from pykeepalived.config.model import Config
-from pykeepalived.daemon import channel, sdnotify, signals
+from pykeepalived.daemon import channel, loglines, sdnotify, signals
 from pykeepalived.daemon.files import remove_pidfile, write_pidfile
 from pykeepalived.daemon.forked import ForkedProcess
+from pykeepalived.loglevels import ALERT, DETAIL
 
 log = logging.getLogger("pykeepalived.daemon")
 
@@ -106,9 +108,11 @@ class Supervisor:
                                 "parent process has used too much CPU time")
         kinds = wanted_children(self.config, self.args)
         if not kinds:
-            log.warning("Warning - keepalived has no configuration to run")
+            log.info("Warning - keepalived has no configuration to run")  # at info there
         for kind in kinds:
             await self.spawn(kind)
+        if kinds:
+            log.info("Startup complete")
         self.publish()
         sdnotify.notify("READY=1", f"STATUS=running: {', '.join(kinds) or 'nothing'}")
         metrics = await self._start_metrics()
@@ -261,9 +265,16 @@ class Supervisor:
             self.exit_code = EXIT_CONFIG
             self.request_stop()
             return
-        log.warning("%s child process(%d) died: %s", ch.kind, proc.pid,
-                    f"exit status {rc}" if rc >= 0 else f"signal {-rc}")
+        if rc < 0:
+            log.info("pid %d exited due to signal %d (%s)", proc.pid, -rc,
+                     signal.strsignal(-rc) or "unknown")
+        else:
+            log.info("pid %d exited with status %d", proc.pid, rc)
+        name = "VRRP" if ch.kind == "vrrp" else "Healthcheck"
+        log.log(ALERT, "%s child process(%d) died: %s", name, proc.pid,
+                "Exiting" if self.args.dont_respawn else "Respawning")
         if ch.kind == "vrrp" and not self.args.dont_release_vrrp:
+            self.demote_dead_vrrp()
             await self.release_vips()
         if ch.kind == "checker":
             await self.withdraw_announcements()
@@ -276,7 +287,7 @@ class Supervisor:
         delay, ch.backoff = ch.backoff, min(max(ch.backoff * 2, BACKOFF_MIN), BACKOFF_MAX)
         ch.restarts += 1
         self.publish()
-        log.info("Respawning %s child in %.1fs (restart %d)", ch.kind, delay, ch.restarts)
+        log.info("Restart of %s process delayed %g seconds to limit respawn rate", name, delay)
         await asyncio.sleep(delay)
         if not self._stopping and ch.proc is None:
             await self.spawn(ch.kind)
@@ -305,6 +316,19 @@ class Supervisor:
                 other = self.children.get("checker" if kind == "vrrp" else "vrrp")
                 if other is not None and other.channel is not None:
                     other.channel.send(msg)
+
+    def demote_dead_vrrp(self) -> None:
+        """A dead VRRP child's instances are MASTER no more (their VIPs go next): the checker
+        hears it now, so lvs_sync_daemon leaves the master role before the peer takes over
+        (two master sync daemons, and nobody receiving the peer's connections, otherwise)
+        and announce_only_if_master withdraws. The respawned child pushes its own state."""
+        chk = self.children.get("checker")
+        for inst, state in list(self.vrrp_states.items()):
+            if state != "MASTER":
+                continue
+            self.vrrp_states[inst] = "BACKUP"
+            if chk is not None and chk.channel is not None:
+                chk.channel.send(channel.VrrpState(inst, "BACKUP"))
 
     async def release_vips(self) -> None:
         """A dead VRRP child cannot be MASTER: its VIPs left on the interface would answer
@@ -416,6 +440,7 @@ class Supervisor:
         # in a thread: a 90k-line file takes seconds on a busy host, and the parent must
         # keep forwarding signals and watching its children meanwhile
         res = await asyncio.to_thread(load_config, self.args.conf, self.load_options())
+        log_config_files(self.args.conf, res.config.files)
         rc = res.exit_code()
         if not runnable(rc):
             for d in res.diagnostics.errors:
@@ -442,6 +467,7 @@ class Supervisor:
                     ch.proc.send_signal(signal.SIGHUP)
         for kind in new - old:
             await self.spawn(kind)
+        log.info("Reload complete")
         self.publish()
         sdnotify.notify("READY=1", f"STATUS=running: {', '.join(sorted(new)) or 'nothing'}")
 
@@ -468,9 +494,22 @@ def daemonize() -> None:
         os.close(fd)
 
 
+def log_config_files(conf: str, files: tuple[str, ...]) -> None:
+    """keepalived's lines as it reads the config: each file with -D, then the main one."""
+    for f in files:
+        log.log(DETAIL, "Opening file '%s'.", f)
+    log.info("Configuration file %s", conf)
+
+
 def run_parent(args: argparse.Namespace, argv: list[str], pidfile: str) -> int:
+    log.info("%s", loglines.banner("Starting"))
+    log.info("%s", loglines.running_on())
+    prog = sys.argv[0] if os.path.basename(sys.argv[0]) == "pykeepalived" else "pykeepalived"
+    for line in loglines.command_line([prog, *argv]):
+        log.info("%s", line)
     res = load_config(args.conf, LoadOptions(config_id=args.config_id,
                                              all_config=args.all_config))
+    log_config_files(args.conf, res.config.files)
     for d in res.diagnostics.items:
         log.log(logging.ERROR if d.severity >= 2 else logging.WARNING, "%s", d.format())
     rc = res.exit_code()
@@ -480,7 +519,6 @@ def run_parent(args: argparse.Namespace, argv: list[str], pidfile: str) -> int:
     if not args.dont_fork:
         daemonize()
     write_pidfile(pidfile)
-    log.info("Starting pykeepalived (keepalived 2.2.7 compatible), pid %d", os.getpid())
     # the modules and the model are kept for good: out of the collector's scans, so they are
     # not rewritten (un-shared from the forked children) by a collection here
     gc.freeze()
@@ -488,4 +526,6 @@ def run_parent(args: argparse.Namespace, argv: list[str], pidfile: str) -> int:
         return asyncio.run(Supervisor(args, argv, res.config).run())
     finally:
         remove_pidfile(pidfile)
-        log.info("Stopped pykeepalived")
+        if log.isEnabledFor(DETAIL):
+            log.log(DETAIL, "%s", loglines.cpu_usage())
+        log.info("%s", loglines.banner("Stopped"))

@@ -19,6 +19,7 @@ from ipaddress import IPv4Interface, IPv6Interface
 
 from pykeepalived.config.model import VirtualIP
 from pykeepalived.logdefer import later
+from pykeepalived.loglevels import DETAIL
 from pykeepalived.vrrp.codec import build_garp, build_unsolicited_na
 
 log = logging.getLogger("pykeepalived.vrrp")
@@ -79,10 +80,9 @@ class Announcer:
             log.warning("(%s) Sending gratuitous %s on %s failed: %s", name,
                         "ARP" if fam == 4 else "NA", ifname, e)
             return
-        if first or log.isEnabledFor(logging.DEBUG):
-            log.debug("Sending %s on %s for %s",
-                      "gratuitous ARP" if fam == 4 else "unsolicited Neighbour Advert",
-                      ifname, txt)
+        if log.isEnabledFor(DETAIL):  # keepalived -D: one line per packet, at info
+            later(log, DETAIL, "Sending %s on %s for %s",
+                  "gratuitous ARP" if fam == 4 else "unsolicited Neighbour Advert", ifname, txt)
 
     async def _burst(self, name: str, frames: list[tuple[str, bytes, int]], vips_txt: list[str],
                      rounds: int, sch: Schedule) -> None:
@@ -111,10 +111,10 @@ class Announcer:
                if not (v.address.version == 6 and v.address.ip.is_link_local)]
         for (ifname, _f, fam), t in zip(frames, txt, strict=True):
             if fam == 4:
-                later(log, logging.INFO, "(%s) Sending/queueing gratuitous ARPs on %s for %s",
+                later(log, DETAIL, "(%s) Sending/queueing gratuitous ARPs on %s for %s",
                       name, ifname, t)
             else:
-                later(log, logging.INFO,
+                later(log, DETAIL,
                       "(%s) Sending/queueing Unsolicited Neighbour Adverts on %s for %s",
                       name, ifname, t)
 

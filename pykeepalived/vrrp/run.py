@@ -20,6 +20,7 @@ from collections.abc import Coroutine, Sequence
 
 from pykeepalived.config.diagnostics import Rc
 from pykeepalived.config.load import LoadOptions, load_config
+from pykeepalived.config.model import Config
 from pykeepalived.vrrp.engine import EngineOptions, VrrpEngine
 
 log = logging.getLogger("pykeepalived.vrrp")
@@ -83,7 +84,11 @@ async def _serve(engine: VrrpEngine, path: str, opts: LoadOptions, dump: str | N
         if not _runnable(res.exit_code()):
             log.error("Reload aborted: the new configuration does not load")
             return
-        spawn(engine.reload(res.config))
+        spawn(reload_done(res.config))
+
+    async def reload_done(cfg: Config) -> None:
+        await engine.reload(cfg)
+        log.info("Reload complete")  # keepalived's parent line; this runner is the parent
 
     def write_dump() -> None:
         if dump is None:
@@ -105,7 +110,10 @@ async def _serve(engine: VrrpEngine, path: str, opts: LoadOptions, dump: str | N
 
     for sig in HANDLED - {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1}:
         loop.add_signal_handler(sig, log.debug, "signal %d ignored", sig)
-    await engine.run()
+    await engine.start()
+    log.info("Startup complete")
+    await engine.run()  # started already: waits for stop()
+    log.info("Stopped")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
+from pykeepalived.loglevels import DETAIL
+
 log = logging.getLogger("pykeepalived.vrrp")
 
 IPPROTO_VRRP = 112
@@ -292,7 +294,7 @@ class SocketPool:
             s = VrrpSocket(ifname, family, proto)
             s.attach(self.loop)
             self.sockets[key] = s
-            log.info("VRRP sockpool: [ifindex(%3d), family(IPv%d), proto(%d)]",
+            log.log(DETAIL, "VRRP sockpool: [ifindex(%3d), family(IPv%d), proto(%d)]",
                      s.ifindex, family, proto)
         return s
 

@@ -74,6 +74,10 @@ def test_tcp_down_after_retries_then_up_after_one_success(tcp_server: TcpServer,
 
     run(main())
     msgs = messages(caplog)
+    # keepalived's start line per checker (as in its journal: "Keepalived_healthcheckers[N]:
+    # Activating healthchecker for service [192.168.20.3]:tcp:30080 for VS [...]:tcp:80")
+    assert msgs.count(f"Activating healthchecker for service {rs} for VS "
+                      "[192.0.2.100]:tcp:80") == 1
     assert f"TCP connection to {rs} failed." in msgs
     assert f"TCP_CHECK on service {rs} failed after {retry} retries." in msgs
     assert f"Removing service {rs} from VS [192.0.2.100]:tcp:80" in msgs

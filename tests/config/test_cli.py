@@ -70,7 +70,7 @@ def test_dump_shows_completed_model() -> None:
 
 
 def test_version_and_signum() -> None:
-    assert "pykeepalived" in run("-v").stdout
+    assert "pykeepalived" in run("-v").stderr  # keepalived prints -v on stderr
     assert run("--signum=RELOAD").stdout.strip() == "1"
 
 

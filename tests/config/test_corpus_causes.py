@@ -320,3 +320,107 @@ def test_words_after_a_check_command_are_ignored(tmp_path: Path) -> None:
                     "vrrp_script chk {\n script /bin/true nosuchuser\n interval 1\n}\n" + VI)
     assert int(res.exit_code()) == 0, errors(res)
     assert res.config.vrrp_scripts[0].script.argv == ("/bin/true",)
+
+
+def test_a_hash_after_the_first_word_ends_the_line(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 7) Unknown keyword 'ab#cd'" (the first word keeps
+    # its '#'; the top-level pass comes first), then `virtual_router_id 300\#x`: "(Line 4)
+    # number '300' outside range", `advert_int a\#`: "(Line 5) invalid number 'a'";
+    # `priority 1\#0` is priority 1 (no message)
+    res = load_text(tmp_path, "vrrp_instance VI_1 {\n interface eth0\n priority 1\\#0\n"
+                    " virtual_router_id 300\\#x\n advert_int a\\#\n}\nab\\#cd e\n")
+    assert [ln for ln, _ in errors(res)][:3] == [7, 4, 5]
+    assert errors(res)[0] == (7, "Unknown keyword 'ab#cd'")
+    assert res.config.vrrp_instances == () or res.config.vrrp_instances[0].priority == 1
+
+
+def test_a_stray_brace_that_ends_a_block_with_nothing_after_it(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t (the corpus's 1148.conf shape): the false block's '}' closes
+    # real_server's enclosing block, so the real_server's own '}' is read at the top level:
+    # "(Line 5) Unknown keyword 'notify_down'", "(Line 6) ... 'TCP_CHECK'", "(Line 6)
+    # Unexpected '{' - ignoring", "(Line 9) Unknown keyword '}'"
+    res = load_text(tmp_path, "virtual_server 192.0.2.1 80 {\n lb_algo rr\n lb_kind DR\n"
+                    " protocol TCP\n notify_down /bin/true\n TCP_CHECK {\n  retry 3\n }\n}\n")
+    assert errors(res)[:4] == [(5, "Unknown keyword 'notify_down'"),
+                               (6, "Unknown keyword 'TCP_CHECK'"),
+                               (6, "Unexpected '{' - ignoring"), (9, "Unknown keyword '}'")]
+
+
+def test_includes_that_match_nothing(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 0: a glob in a directory that exists and matches nothing is
+    # silent (lines 1, 2), a glob in a missing directory and a missing file are said:
+    # "(Line 3) Config files missing 'nosuchdir/*.conf'.", "(Line 4) ... 'nosuch.conf'."
+    res = load_text(tmp_path, "include *.nomatch\ninclude /tmp-nonexist*/x.conf\n"
+                    "include nosuchdir/*.conf\ninclude nosuch.conf\n" + VI)
+    assert int(res.exit_code()) == 0
+    assert [(d.loc.line, d.message) for d in res.diagnostics.warnings] == [
+        (3, "Config files missing 'nosuchdir/*.conf'."),
+        (4, "Config files missing 'nosuch.conf'.")]
+
+
+def test_value_blocks_take_no_name(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(Line 1) Block static_ipaddress has extra parameters
+    # track1 ...", "(Line 4) Block static_routes has extra parameters trackr1 ...", "(Line 10)
+    # Block virtual_ipaddress has extra parameters extra ..." (the same for track_script,
+    # unicast_peer, track_interface, group, notification_email)
+    res = load_text(tmp_path, "static_ipaddress track1 {\n 192.0.2.5/24 dev eth0\n}\n"
+                    "static_routes trackr1 x {\n 192.0.2.0/24 dev eth0\n}\n"
+                    "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n"
+                    " virtual_ipaddress extra {\n  192.0.2.100\n }\n}\n")
+    assert int(res.exit_code()) == 5
+    assert errors(res) == [(1, "Block static_ipaddress has extra parameters track1 ..."),
+                           (4, "Block static_routes has extra parameters trackr1 ..."),
+                           (10, "Block virtual_ipaddress has extra parameters extra ...")]
+
+
+ROUTES_2_2_7_ACCEPTS = """\
+192.0.2.0/24 dev eth0 table 6909 tos 0x04 protocol bird scope link priority 12 mtu 1000 \
+hoplimit 100 advmss 101 rtt 102 rttvar 103 reordering 104 window 105 cwnd 106 ssthresh lock \
+107 rto_min 108 initcwnd 109 initrwnd 110 features ecn
+198.51.100.0/24 table 6909 nexthop via 192.0.2.1 dev eth0 onlink weight 1 nexthop via \
+192.0.2.2 dev eth0 onlink weight 2
+2001:db8::4 dev eth0 table 6909 mtu 1000 initcwnd 109 append initrwnd 110 fastopen_no_cookie 1
+blackhole 203.0.113.0/24
+203.0.113.128/25 via 192.0.2.1 dev eth0 src 192.0.2.11 metric 5 quickack 1 congctl lock cubic \
+expires 10 no_track
+unreachable 203.0.113.64/26
+default via 192.0.2.1 dev eth0 onlink
+203.0.113.8/29 dev eth0 mtu lock 1400 ttl-propagate enabled
+"""
+
+
+def test_route_words_keepalived_does_not_know(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: `... dev eth0 link src ...` -> "(Line 9) VRRP parsed invalid
+    # IP link. skipping IP..." and "(Line 9) unknown route keyword link"; every option of
+    # ROUTES_2_2_7_ACCEPTS passed its -t without an "unknown route keyword"
+    res = load_text(tmp_path, VI[:-2] + "  virtual_routes {\n"
+                    "    192.0.2.0/24 via 192.0.2.1 dev eth0 link src 192.0.2.11\n  }\n}\n")
+    assert errors(res) == [(9, "VRRP parsed invalid IP link. skipping IP..."),
+                           (9, "unknown route keyword link")]
+    assert res.config.vrrp_instances[0].virtual_routes == ()
+    res = load_text(tmp_path, "static_routes {\n" + ROUTES_2_2_7_ACCEPTS + "}\n" + VI)
+    assert not [m for _, m in errors(res) if "route keyword" in m]
+
+
+def test_promote_secondaries_with_a_vmac(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5: "(VI_1) promote_secondaries is automatically set for vmacs -
+    # ignoring" (use_vmac or use_ipvlan)
+    res = load_text(tmp_path, VI.replace("  priority 100\n", "  priority 100\n  use_vmac\n"
+                                         "  promote_secondaries\n"))
+    assert int(res.exit_code()) == 5
+    assert errors(res) == [(6, "(VI_1) promote_secondaries is automatically set for vmacs - "
+                               "ignoring")]
+
+
+def test_no_scope_for_ipv6_addresses(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5 (an IPv6 instance): "(Line 7) Cannot specify scope for IPv6
+    # addresses (2001:db8::5/64) - ignoring scope" and the same on line 9; `scope global` is
+    # accepted
+    res = load_text(tmp_path, "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n"
+                    " priority 100\n virtual_ipaddress {\n  2001:db8::4/64\n"
+                    "  2001:db8::5/64 scope link\n  2001:db8::6/64 scope global\n"
+                    "  2001:db8::7/64 scope host\n  2001:db8::8/64 dev eth0 scope global\n"
+                    " }\n}\n")
+    assert errors(res) == [
+        (7, "Cannot specify scope for IPv6 addresses (2001:db8::5/64) - ignoring scope"),
+        (9, "Cannot specify scope for IPv6 addresses (2001:db8::7/64) - ignoring scope")]

@@ -137,7 +137,9 @@ def test_line_too_long_and_nul_are_ignored_with_a_line(tmp_path: Path) -> None:
 
 def test_brace_repair_reports_and_continues(tmp_path: Path) -> None:
     res = load_text(tmp_path, BASE + "}\n")
-    assert [d.message for d in res.diagnostics.errors] == ["Extra '}' found"]
+    # keepalived 2.2.7: "(Line N) Extra '}' found" and "(Line N) Unknown keyword '}'"
+    assert [d.message for d in res.diagnostics.errors] == ["Extra '}' found",
+                                                           "Unknown keyword '}'"]
     res = load_text(tmp_path, BASE.rstrip().rstrip("}"))
     assert "missing '}'" in res.diagnostics.errors[0].message
     assert res.config.vrrp_instances[0].virtual_router_id == 51

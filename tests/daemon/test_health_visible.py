@@ -96,7 +96,7 @@ def test_no_ipvs_stops_the_daemon_like_keepalived(tmp_path: Path) -> None:
     log = node.log.read_text()
     assert rc == kad.returncode, log  # 1, as keepalived's parent
     assert "IPVS: Can't initialize ipvs" in log and FATAL in log, log
-    assert "Respawning checker" not in log and "starting VRRP anyway" not in log, log
+    assert "died: Respawning" not in log and "starting VRRP anyway" not in log, log
     assert "Entering MASTER STATE" not in log and not vip
     assert took < 20, f"took {took:.1f}s to stop"  # no 15 s IPVS wait, no restart loop
     st = subprocess.run([sys.executable, "-m", "pykeepalived", "status", "--json",

@@ -40,8 +40,9 @@ vrrp_instance VI_2 {
 
 def start_daemon(rig: Rig, conf: Path) -> Proc:
     tmp = rig.tmp
-    argv = ["ip", "netns", "exec", rig.ns("a"), PYTHON, "-m", "pykeepalived", "-n", "-l", "-G",
-            "-P", "-f", str(conf), "-p", str(tmp / "p.pid"), "-r", str(tmp / "v.pid"),
+    # -D: "removing VIPs." / "setting VIPs." are detail lines (as keepalived's)
+    argv = ["ip", "netns", "exec", rig.ns("a"), PYTHON, "-m", "pykeepalived", "-n", "-l", "-D",
+            "-G", "-P", "-f", str(conf), "-p", str(tmp / "p.pid"), "-r", str(tmp / "v.pid"),
             "-c", str(tmp / "c.pid"), "--state-dir", str(tmp / "state"),
             "--dump-dir", str(tmp)]
     return rig._spawn("a", "py", argv, tmp / "a.daemon.log")

@@ -17,6 +17,7 @@ from pykeepalived.ipvs.kernel import (
     IPVSKernel,
     Op,
     Service,
+    ServiceStats,
     SyncDaemon,
     Timeouts,
 )
@@ -302,6 +303,26 @@ def _ipvsadm_stats() -> dict[str, list[int]]:
     return out
 
 
+def _settled_stats(kernel: IPVSKernel, timeout: float = 20.0
+                   ) -> tuple[list[ServiceStats], dict[str, list[int]]]:
+    """Our reading and ipvsadm's of the same counters. The kernel (6.1) folds its per-cpu
+    counters into what both readers see only in its estimator timer, every 2 s: a reading
+    straddling a tick disagrees with the other, and one before the first tick after the
+    traffic shows none of it. So: wait until the traffic shows, then read ours, ipvsadm's,
+    ours again, and keep the pair only when both of ours are equal (no tick in between; the
+    counters only grow, so ipvsadm read the same values)."""
+    end = time.monotonic() + timeout
+    while True:
+        before = kernel.stats()
+        if before and before[0].stats["conns"] >= 1:
+            theirs = _ipvsadm_stats()
+            after = kernel.stats()
+            if after == before:
+                return before, theirs
+        assert time.monotonic() < end, f"IPVS counters did not settle in {timeout}s: {before}"
+        time.sleep(0.3)
+
+
 def test_stats_match_ipvsadm(kernel: IPVSKernel) -> None:
     """IPVSKernel.stats() (gen2brain's keepalived_lvs_* source) equals ipvsadm --stats after
     real packets: SYNs from a client namespace to the VIP (DR to a real server)."""
@@ -329,8 +350,7 @@ def test_stats_match_ipvsadm(kernel: IPVSKernel) -> None:
         syn = ("import socket\nfor _ in range(3):\n s = socket.socket(); s.settimeout(0.3)\n"
                " try: s.connect(('203.0.113.80', 80))\n except OSError: pass\n s.close()")
         subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", syn], timeout=20)
-        ours = kernel.stats()
-        theirs = _ipvsadm_stats()
+        ours, theirs = _settled_stats(kernel)
     finally:
         subprocess.run(["ip", "addr", "del", "203.0.113.80/32", "dev", "lo"], check=False)
         subprocess.run(["ip", "link", "del", "pykst0"], check=False)
