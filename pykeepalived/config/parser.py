@@ -200,4 +200,8 @@ def parse_lines(lines: list[LogicalLine], diag: Diagnostics) -> list[Node]:
             continue
         stream.append(_tok(token_cls, t, i))
         k += 1
-    return parser.parse(stream)  # type: ignore[no-any-return]
+    try:
+        return parser.parse(stream)  # type: ignore[no-any-return]
+    finally:
+        build.lines = []  # the cached transformer must not keep every line of the last file
+

@@ -253,7 +253,8 @@ class VrrpEngine:
         await self.notifier.drain(5.0)
         self._restore_promote_secondaries()
         self._teardown()
-        await self.vmacs.remove_all(self.nl.ipr)
+        if self.vmacs.links:  # no macvlan made: no pyroute2 to import for it
+            await self.vmacs.remove_all(self.nl.ipr)
         await self.nl.close()
         self._stopped.set()  # the process logs "Stopped" (with its CPU time under -D)
 
