@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pykeepalived.reexec import self_command
+
 DEFAULT_CONFIGS = ("lvs-dr-master.conf", "lvs-dr-backup.conf")
 IFNAME = "lab0"  # the director's interface name inside its namespace; configs are rewritten to it
 DIRECTOR_ADDRS = ("192.0.2.11/24", "192.0.2.12/24")  # as in conf.d/README.md
@@ -110,11 +112,11 @@ class Lab:
             run = self.workdir / d.name
             run.mkdir()
             d.log = run / "log"
-            argv = ["ip", "netns", "exec", d.ns, sys.executable, "-m", "pykeepalived",
-                    "-n", "-l", "-P", "-G", "-f", str(d.conf),
-                    "-p", str(run / "parent.pid"), "-r", str(run / "vrrp.pid"),
-                    "-c", str(run / "checkers.pid"),
-                    "--state-dir", str(run / "state"), "--dump-dir", str(run)]
+            argv = ["ip", "netns", "exec", d.ns, *self_command(
+                "-n", "-l", "-P", "-G", "-f", str(d.conf),
+                "-p", str(run / "parent.pid"), "-r", str(run / "vrrp.pid"),
+                "-c", str(run / "checkers.pid"),
+                "--state-dir", str(run / "state"), "--dump-dir", str(run))]
             with open(d.log, "ab") as logf:
                 # own session: one killpg reaches the parent and its VRRP child
                 d.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl debootstrap prometheus frr bird2)
+APT_PKGS=(keepalived iproute2 tcpdump ipvsadm user-mode-linux iputils-ping procps psmisc gcc libc6-dev openssl debootstrap prometheus frr bird2
+          lintian systemd-container)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -42,6 +43,15 @@ if [ "$(id -u)" -eq 0 ]; then
   if ! bash scripts/kad233-root.sh; then
     echo "== keepalived 2.3.3 root not built: its tests will skip" >&2
     export PYK_KAD233_BUILD=0  # do not try again from inside the tests
+  fi
+fi
+
+# the clean Debian 12 / 13 roots (with systemd) the .deb is installed into and booted under
+# systemd-nspawn (~1 min each, reused); tests that need them skip with the reason when missing
+if [ "$(id -u)" -eq 0 ]; then
+  if ! bash scripts/pkg-roots.sh; then
+    echo "== Debian roots for the .deb tests not built: those tests will skip" >&2
+    export PYK_PKG_ROOTS_BUILD=0  # do not try again from inside the tests
   fi
 fi
 

@@ -221,4 +221,7 @@ def parse_lines(lines: list[LogicalLine], diag: Diagnostics) -> list[Node]:
         else:
             stream.append((CLOSE, i, first, end, ""))
         k = j
-    return parser.parse(stream)  # type: ignore[no-any-return]
+    try:
+        return parser.parse(stream)  # type: ignore[no-any-return]
+    finally:
+        build.lines = []  # the cached transformer must not keep every line of the last file

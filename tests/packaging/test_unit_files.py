@@ -9,9 +9,8 @@
   config is broken), WATCHDOG=1 when asked, STOPPING=1 on TERM, all from the main pid (the
   units say NotifyAccess=main), then exit 0.
 
-Not done here: running the units under a real systemd. systemd is not PID 1 on the test
-machine, `systemd-run --user` needs a user manager and bus, and systemd-nspawn is not
-installed; the notify socket test exercises the same protocol systemd speaks.
+The units running under a real systemd (the installed .deb in a Debian root booted with
+systemd-nspawn: READY, reload, restart, stop, the hardened unit) are in test_systemd.py.
 """
 
 from __future__ import annotations
