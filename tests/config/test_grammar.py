@@ -32,6 +32,7 @@ PATH: dict[str, list[str]] = {
     "vrrp_track_process": ["vrrp_track_process P {"], "vrrp_sync_group": ["vrrp_sync_group G {"],
     "vrrp_instance": ["vrrp_instance V {"],
     "authentication": ["vrrp_instance V {", "authentication {"], "SSL": ["SSL {"],
+    "garp_group": ["garp_group {"],
     "virtual_server": _VS, "real_server": _RS,
     **{c: [*_RS, f"{c} {{"] for c in ("TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK",
                                         "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
