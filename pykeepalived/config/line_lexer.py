@@ -32,6 +32,8 @@ def shifts(states: Any, stack: list[int], term: str) -> bool:
     key = (*stack, term)
     known = _MEMO.get(key)
     if known is None:
+        if len(_MEMO) > 4096:  # bounded in a long-running daemon that reloads odd configs
+            _MEMO.clear()
         known = _MEMO[key] = _replay(states, stack, term)
     return known
 
