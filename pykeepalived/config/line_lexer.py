@@ -29,7 +29,7 @@ def shifts(states: Any, stack: list[int], term: str) -> bool:
         return False
     if act[0] is Shift:
         return True
-    key = (*stack, term)
+    key = (id(states), *stack, term)  # state numbers mean something in one table only
     known = _MEMO.get(key)
     if known is None:
         if len(_MEMO) > 4096:  # bounded in a long-running daemon that reloads odd configs
@@ -38,7 +38,7 @@ def shifts(states: Any, stack: list[int], term: str) -> bool:
     return known
 
 
-# (state stack..., terminal) -> shifts: a config repeats the same few stacks (one per nesting)
+# (table, state stack..., terminal) -> shifts: a config repeats a few stacks (one per nesting)
 _MEMO: dict[tuple[Any, ...], bool] = {}
 
 
