@@ -103,7 +103,7 @@ def probe_class(kind: str) -> type[Probe] | None:
     return None  # BFD_CHECK: needs the BFD process; treated as an always-up checker
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Run:
     """One checker of one real server: its probe, keepalived's state fields, counters."""
 
@@ -127,7 +127,7 @@ class _Run:
     task: asyncio.Task[None] | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Rs:
     rs: RealServer
     vs: _Vs
@@ -148,7 +148,7 @@ class _Rs:
         return max(0, base + sum(r.delta for r in self.runs))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Vs:
     vs: VirtualServer
     rss: dict[RsKey, _Rs] = field(default_factory=dict)

@@ -28,7 +28,7 @@ class State(StrEnum):
     STOP = "STOP"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Script:
     """A command keepalived would run: argv already split the way keepalived splits it."""
 
@@ -42,7 +42,7 @@ class Script:
         return " ".join(self.argv)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LvsSyncDaemon:
     """global_defs lvs_sync_daemon: the kernel sync daemon follows one VRRP instance's state."""
 
@@ -55,7 +55,7 @@ class LvsSyncDaemon:
     group: IPAddr | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GlobalDefs:
     """global_defs, defaulted as keepalived 2.2.7 defaults them."""
 
@@ -116,7 +116,7 @@ class GlobalDefs:
     other: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VrrpScript:
     """A vrrp_script block: a tracked command whose result moves priority or faults."""
 
@@ -133,7 +133,7 @@ class VrrpScript:
     timeout_configured: float = 0.0  # as written (0: unset); keepalived's dump shows this
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackFile:
     """A track_file block: the number written in a file moves priority."""
 
@@ -145,7 +145,7 @@ class TrackFile:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackProcess:
     """A vrrp_track_process block: a process count (psutil) moves priority or faults."""
 
@@ -163,7 +163,7 @@ class TrackProcess:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrackRef:
     """An entry of track_script/track_interface/track_file/track_process."""
 
@@ -173,7 +173,7 @@ class TrackRef:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualIP:
     """A virtual_ipaddress (or static_ipaddress) line with its ip-address options."""
 
@@ -192,7 +192,7 @@ class VirtualIP:
         return self.address.version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RouteSpec:
     """A virtual_routes/static_routes (or rules) line: kept as words plus the key fields."""
 
@@ -205,7 +205,7 @@ class RouteSpec:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnicastPeer:
     """A unicast_peer line: adverts go to it, not to the multicast group."""
 
@@ -214,7 +214,7 @@ class UnicastPeer:
     max_ttl: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VrrpInstance:
     """A vrrp_instance block, checked; the engine derives its FSM config from it."""
 
@@ -280,7 +280,7 @@ class VrrpInstance:
         return self.priority == 255
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VrrpSyncGroup:
     """A vrrp_sync_group: its members change state together."""
 
@@ -299,14 +299,14 @@ class VrrpSyncGroup:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StaticAddress:
     """A static_ipaddress line: configured at start whatever the VRRP state."""
 
     address: VirtualIP
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Url:
     """An HTTP_GET/SSL_GET url block: what a healthy answer looks like."""
 
@@ -320,7 +320,7 @@ class Url:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Checker:
     """One checker block. Connection and retry values are already inherited and defaulted."""
 
@@ -368,7 +368,7 @@ class Checker:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RealServer:
     """A real_server block; the IPVS syncer and the checker pool both read it."""
 
@@ -392,7 +392,7 @@ class RealServer:
         return (str(self.ip), self.port)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VsGroupEntry:
     """A virtual_server_group line: an address (range) with a port, or a fwmark."""
 
@@ -404,7 +404,7 @@ class VsGroupEntry:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualServerGroup:
     """A virtual_server_group: one virtual server's config for many services."""
 
@@ -413,7 +413,7 @@ class VirtualServerGroup:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnnounceRoute:
     """announce_route (pykeepalived extension): the VIP as a kernel route a routing daemon
     redistributes; the protocol number says which routes are ours."""
@@ -424,7 +424,7 @@ class AnnounceRoute:
     dev: str = "lo"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Announce:
     """The announce_* lines of a virtual_server (pykeepalived extension, health-driven ECMP):
     the VIP is announced exactly while the quorum is up (and the instance is MASTER)."""
@@ -436,7 +436,7 @@ class Announce:
     loc: Loc | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualServer:
     """A virtual_server block: one IPVS service (or a group's), its pool and checks."""
 
@@ -481,7 +481,7 @@ class VirtualServer:
         return f"[{self.ip}]:{self.protocol.lower()}:{self.port or 0}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole checked config: what the three subsystems consume, never mutated."""
 

@@ -1,9 +1,9 @@
 """The children: one runs the VRRP engine, the other the checker pool and the IPVS syncer.
 
-Each child loads the config itself (the parent validated it), answers HUP with a reload that
-keeps the running config when the new one does not load, TERM/INT with a graceful stop, and
-USR1/USR2/JSON with keepalived's dump files. A state file (for `pykeepalived status`) is
-refreshed every second and on every change.
+Each child starts from the model the parent validated (forked with it: daemon/forked.py),
+answers HUP with a reload that keeps the running config when the new one does not load,
+TERM/INT with a graceful stop, and USR1/USR2/JSON with keepalived's dump files. A state
+file (for `pykeepalived status`) is refreshed every second and on every change.
 """
 
 from __future__ import annotations
@@ -273,27 +273,6 @@ def log_stopped(with_children: bool = False) -> None:
     log.info("%s", child_stopped(with_children) if log.isEnabledFor(DETAIL) else "Stopped")
 
 
-def inherited_config() -> Config | None:
-    """The model the parent validated, from the memfd it passed (None: parse the file)."""
-    fd_s = os.environ.pop("PYKEEPALIVED_CONFIG_FD", "")
-    if not fd_s.isdigit():
-        return None
-    import pickle
-
-    fd = int(fd_s)
-    try:
-        size = os.fstat(fd).st_size
-        data = os.pread(fd, size, 0)
-        cfg = pickle.loads(data)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as e:
-        log.warning("cannot read the configuration from the parent (%s); parsing the file", e)
-        return None
-    finally:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    return cfg if isinstance(cfg, Config) else None
-
-
 def tell_exit_reason(args: argparse.Namespace, kind: str, reason: str) -> None:
     """One line for the parent's restart record (status, /metrics): why we are leaving."""
     path = paths.state_file(args, kind)[:-len(".json")] + ".exit"
@@ -312,11 +291,13 @@ def die_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def run_child(kind: str, args: argparse.Namespace) -> int:
+def run_child(kind: str, args: argparse.Namespace, config: Config | None = None) -> int:
+    """One child: forked by the parent with its model (CONFIG), or started by hand with
+    `--child KIND` (then it parses the file itself)."""
     # a TERM that arrives before the handlers exist must not kill us half-started (VIPs of a
     # crashed predecessor would stay): hold signals until install_signals() takes them
     signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
-    die_with_parent(int(os.environ.get("PYKEEPALIVED_PARENT", os.getppid())))
+    die_with_parent(int(os.environ.pop("PYKEEPALIVED_PARENT", os.getppid())))
     from pykeepalived.daemon.logsetup import setup_logging
 
     setup_logging(kind, args.log_console, args.log_detail, args.log_facility,
@@ -326,7 +307,6 @@ def run_child(kind: str, args: argparse.Namespace) -> int:
     with contextlib.suppress(OSError):  # a crashed predecessor's state is not ours
         os.unlink(paths.state_file(args, kind))
     try:
-        config = inherited_config()
         if config is None:
             res = load_config(args.conf, LoadOptions(config_id=args.config_id,
                                                      all_config=args.all_config))

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -27,8 +28,8 @@ from pykeepalived.config.diagnostics import Rc
 from pykeepalived.config.model import Config
 from pykeepalived.daemon import channel, loglines, sdnotify, signals
 from pykeepalived.daemon.files import remove_pidfile, write_pidfile
+from pykeepalived.daemon.forked import ForkedProcess
 from pykeepalived.loglevels import ALERT, DETAIL
-from pykeepalived.reexec import self_command
 
 log = logging.getLogger("pykeepalived.daemon")
 
@@ -63,7 +64,7 @@ def wanted_children(cfg: Config, args: argparse.Namespace) -> list[str]:
 @dataclass
 class Child:
     kind: str
-    proc: asyncio.subprocess.Process | None = None
+    proc: ForkedProcess | None = None
     started: float = 0.0
     backoff: float = 0.0
     restarts: int = 0
@@ -84,7 +85,6 @@ class Supervisor:
     config: Config
     children: dict[str, Child] = field(default_factory=dict)
     exit_code: int = 0
-    config_fd: int = -1  # memfd holding the pickled model the children start from
     # the checker's last results by (vs key, rs key), pushed over its channel: a respawned
     # checker starts from them
     known: dict[tuple[str, channel.RsKey], bool] = field(default_factory=dict)
@@ -184,44 +184,41 @@ class Supervisor:
             await asyncio.sleep(every)
 
     # -- children ------------------------------------------------------------------------
-    def share_config(self) -> None:
-        """Children start from the model the parent validated instead of parsing the file
-        again (a 10k-real-server config takes ~0.4 s to parse, ~50 ms to unpickle). A memfd:
-        nothing on disk, inherited only by our children; as keepalived does with its config."""
-        import pickle
-
-        if self.config_fd >= 0:
-            os.close(self.config_fd)
-        fd = os.memfd_create("pykeepalived-config", os.MFD_CLOEXEC)
-        os.write(fd, pickle.dumps(self.config, protocol=pickle.HIGHEST_PROTOCOL))
-        self.config_fd = fd
-
     async def spawn(self, kind: str) -> None:
+        """Fork the child from this process: it starts from the model in memory (the current
+        one: a respawn after a reload gets the reloaded model), imports nothing again and
+        shares our pages until it writes them (daemon/forked.py says what it closes)."""
+        from pykeepalived.daemon.child import run_child
+        from pykeepalived.daemon.forked import ForkedProcess, fork_child
+
         ch = self.children.setdefault(kind, Child(kind))
-        env = {**os.environ, "PYKEEPALIVED_PARENT": str(os.getpid())}
-        if self.config_fd < 0:
-            self.share_config()
-        env["PYKEEPALIVED_CONFIG_FD"] = str(self.config_fd)
+        env = {"PYKEEPALIVED_PARENT": str(os.getpid())}
         if kind == "vrrp" and "checker" in wanted_children(self.config, self.args) and \
                 not self.children.get("vrrp", Child("vrrp")).restarts:
             env["PYKEEPALIVED_WAIT_IPVS"] = "1"  # first start only: a respawn has its table
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env[channel.ENV_FD] = str(theirs.fileno())
-        fds = [self.config_fd, theirs.fileno()]
+        fds = [theirs.fileno()]
         known_fd = -1
         if kind == "checker" and ch.restarts:
             known_fd = channel.write_known(self.known)
             env[channel.ENV_KNOWN_FD] = str(known_fd)
             fds.append(known_fd)
+        model = self.model_for(kind)
+        args = argparse.Namespace(**{**vars(self.args), "child": kind})
+
+        def run() -> int:
+            os.environ.update(env)
+            return run_child(kind, args, model)
+
         try:
             with signals.held():  # the child starts with them held, until its handlers exist
-                ch.proc = await asyncio.create_subprocess_exec(
-                    *self_command("--child", kind, *self.argv),
-                    stdin=asyncio.subprocess.DEVNULL, env=env, pass_fds=tuple(fds))
+                pid = fork_child(run, fds)
         finally:
             theirs.close()
             if known_fd >= 0:
                 os.close(known_fd)
+        ch.proc = ForkedProcess(pid)
         if ch.channel is not None:
             ch.channel.close()
         ch.channel = channel.Endpoint(ours, lambda m, _b, kind=kind: self.on_message(kind, m))
@@ -248,7 +245,7 @@ class Supervisor:
             return None
         return str(d.get("reason")) if isinstance(d, dict) and d.get("pid") == pid else None
 
-    async def _watch(self, ch: Child, proc: asyncio.subprocess.Process) -> None:
+    async def _watch(self, ch: Child, proc: ForkedProcess) -> None:
         rc = await proc.wait()
         if self._stopping or ch.proc is not proc:
             return
@@ -277,6 +274,7 @@ class Supervisor:
         log.log(ALERT, "%s child process(%d) died: %s", name, proc.pid,
                 "Exiting" if self.args.dont_respawn else "Respawning")
         if ch.kind == "vrrp" and not self.args.dont_release_vrrp:
+            self.demote_dead_vrrp()
             await self.release_vips()
         if ch.kind == "checker":
             await self.withdraw_announcements()
@@ -318,6 +316,19 @@ class Supervisor:
                 other = self.children.get("checker" if kind == "vrrp" else "vrrp")
                 if other is not None and other.channel is not None:
                     other.channel.send(msg)
+
+    def demote_dead_vrrp(self) -> None:
+        """A dead VRRP child's instances are MASTER no more (their VIPs go next): the checker
+        hears it now, so lvs_sync_daemon leaves the master role before the peer takes over
+        (two master sync daemons, and nobody receiving the peer's connections, otherwise)
+        and announce_only_if_master withdraws. The respawned child pushes its own state."""
+        chk = self.children.get("checker")
+        for inst, state in list(self.vrrp_states.items()):
+            if state != "MASTER":
+                continue
+            self.vrrp_states[inst] = "BACKUP"
+            if chk is not None and chk.channel is not None:
+                chk.channel.send(channel.VrrpState(inst, "BACKUP"))
 
     async def release_vips(self) -> None:
         """A dead VRRP child cannot be MASTER: its VIPs left on the interface would answer
@@ -440,7 +451,6 @@ class Supervisor:
             return
         old = set(wanted_children(self.config, self.args))
         self.config = res.config
-        self.share_config()  # a child respawned later starts from the new config
         self.known = channel.prune(self.known, ((vs.key, rs.key) for vs in
                                                 self.config.virtual_servers
                                                 for rs in vs.real_servers))
@@ -509,6 +519,9 @@ def run_parent(args: argparse.Namespace, argv: list[str], pidfile: str) -> int:
     if not args.dont_fork:
         daemonize()
     write_pidfile(pidfile)
+    # the modules and the model are kept for good: out of the collector's scans, so they are
+    # not rewritten (un-shared from the forked children) by a collection here
+    gc.freeze()
     try:
         return asyncio.run(Supervisor(args, argv, res.config).run())
     finally:

@@ -50,7 +50,7 @@ DEFAULT_PERSISTENCE = 360  # keepalived's IPVS_SVC_PERSISTENT_TIMEOUT
 RsId = tuple[str, tuple[str, int | None]]  # (VirtualServer.key, RealServer.key)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RsHealth:
     alive: bool
     weight: int  # the weight to carry while alive (dynamic checkers may change it)

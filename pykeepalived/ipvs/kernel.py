@@ -107,7 +107,7 @@ _HINTS = {
 }
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Service:
     """One virtual service, complete (every field is sent on add and edit).
 
@@ -165,7 +165,7 @@ class Service:
         return replace(self, **changes)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Dest:
     """One real server of a service (complete: every field is sent on add and edit)."""
 

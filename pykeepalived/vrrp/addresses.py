@@ -1,10 +1,11 @@
 """Kernel state the VRRP child changes or watches: VIPs, virtual routes/rules, link events.
 
-Dumps and events go through pyroute2's AsyncIPRoute (imported lazily: it costs ~170 ms and
-``-t`` must not pay it); VIP add/delete, on the failover path, are raw synchronous rtnetlink
-requests (rtnl.py). Virtual routes and rules are kept as keepalived's words, which are iproute2
-syntax, so they are applied with ``ip route``/``ip rule`` rather than re-implementing that
-grammar on top of netlink.
+Dumps and events are raw rtnetlink (rtnl_watch.py: pyroute2's import cost every start ~95 ms
+and ~12 MiB); VIP add/delete, on the failover path, are raw synchronous rtnetlink requests
+(rtnl.py); pyroute2's AsyncIPRoute is opened only for use_vmac's macvlan links. Virtual
+routes and rules are kept as keepalived's words, which are iproute2 syntax, so they are
+applied with ``ip route``/``ip rule`` rather than re-implementing that grammar on top of
+netlink.
 
 A separate netlink socket subscribes to link and address events so the engine can (a) restore
 VIPs someone deleted while we are MASTER and (b) drive track_interface / primary interface
@@ -54,64 +55,74 @@ def vip_str(vip: VirtualIP, default_dev: str | None) -> str:
 
 
 class Netlink:
-    """Commands (one AsyncIPRoute) and an event monitor (another) in the running loop."""
+    """Dumps and an event monitor as raw rtnetlink (rtnl_watch.py: no pyroute2 on the start
+    path); pyroute2's AsyncIPRoute only when something needs it (use_vmac), opened then."""
 
     def __init__(self) -> None:
-        self.ipr: Any = None
-        self.mon: Any = None
+        self._ipr: Any = None
+        self.dumper: Any = None
+        self.mon: socket.socket | None = None
         self.addr_sock: Any = None
-        self._mon_task: asyncio.Task[None] | None = None
         self.on_link: Callable[[int, str, bool], None] | None = None
         self.on_addr_del: Callable[[int, IPAddr, int], None] | None = None
         self.on_addr_new: Callable[[int, IPAddr, int], None] | None = None
 
     async def open(self) -> None:
-        from pyroute2 import AsyncIPRoute
-
         from pykeepalived.vrrp.rtnl import AddrSocket
+        from pykeepalived.vrrp.rtnl_watch import Dumper
 
-        self.ipr = AsyncIPRoute()
+        self.dumper = Dumper()
         self.addr_sock = AddrSocket()
 
+    @property
+    def ipr(self) -> Any:
+        """pyroute2's AsyncIPRoute, opened on first use (its import costs ~95 ms, ~12 MiB)."""
+        if self._ipr is None:
+            from pyroute2 import AsyncIPRoute
+
+            self._ipr = AsyncIPRoute()
+        return self._ipr
+
+    @property
+    def ipr_open(self) -> bool:
+        return self._ipr is not None
+
     async def close(self) -> None:
-        if self._mon_task is not None:
-            self._mon_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._mon_task
-        if self.addr_sock is not None:
-            self.addr_sock.close()
-            self.addr_sock = None
-        for s in (self.ipr, self.mon):
+        if self.mon is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self.mon.fileno())
+            self.mon.close()
+            self.mon = None
+        for s in (self.addr_sock, self.dumper):
             if s is not None:
-                with contextlib.suppress(Exception):
-                    r = s.close()
-                    if asyncio.iscoroutine(r):
-                        await r
-        self.ipr = self.mon = None
+                s.close()
+        self.addr_sock = self.dumper = None
+        if self._ipr is not None:
+            with contextlib.suppress(Exception):
+                r = self._ipr.close()
+                if asyncio.iscoroutine(r):
+                    await r
+        self._ipr = None
 
     # -- queries -------------------------------------------------------------------------
     async def links(self) -> list[LinkInfo]:
-        out = []
-        async for m in await self.ipr.link("dump"):
-            fl = m["flags"]
-            out.append(LinkInfo(m["index"], m.get("ifname"), m.get("address") or "",
-                                bool(fl & IFF_UP and fl & IFF_RUNNING)))
-        return out
+        from pykeepalived.vrrp.rtnl_watch import RTM_GETLINK, Link
+
+        return [LinkInfo(m.index, m.name, m.mac, bool(m.flags & IFF_UP and
+                                                       m.flags & IFF_RUNNING))
+                for m in self.dumper.dump(RTM_GETLINK) if isinstance(m, Link)]
 
     async def link(self, ifname: str) -> LinkInfo | None:
         return next((li for li in await self.links() if li.name == ifname), None)
 
     async def addresses(self, index: int, family: int) -> list[tuple[IPAddr, int, int, int]]:
         """(address, prefixlen, flags, scope) on an interface, in kernel order."""
+        from pykeepalived.vrrp.rtnl_watch import RTM_GETADDR, Addr
+
         fam = socket.AF_INET if family == 4 else socket.AF_INET6
-        out = []
-        async for m in await self.ipr.addr("dump", index=index, family=fam):
-            a = m.get("address")
-            if a is None:
-                continue
-            flags = m.get("IFA_FLAGS") or m["flags"]
-            out.append((ip_address(a), m["prefixlen"], flags, m["scope"]))
-        return out
+        return [(ip_address(m.address), m.prefixlen, m.flags, m.scope)
+                for m in self.dumper.dump(RTM_GETADDR, fam)
+                if isinstance(m, Addr) and m.index == index and m.family == fam]
 
     async def primary_address(self, index: int, family: int) -> IPAddr | None:
         """IPv4: the first primary address; IPv6: the link-local (VRRPv3 source)."""
@@ -199,34 +210,41 @@ class Netlink:
 
     # -- events --------------------------------------------------------------------------
     async def start_monitor(self) -> None:
-        from pyroute2 import AsyncIPRoute
-        from pyroute2.netlink.rtnl import RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK
+        from pykeepalived.vrrp.rtnl_watch import monitor_socket
 
-        self.mon = AsyncIPRoute()
-        await self.mon.bind(groups=RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)
-        self._mon_task = asyncio.get_running_loop().create_task(self._monitor())
+        self.mon = monitor_socket()
+        asyncio.get_running_loop().add_reader(self.mon.fileno(), self._readable)
 
-    async def _monitor(self) -> None:
-        while True:
+    def _readable(self) -> None:
+        from pykeepalived.vrrp.rtnl_watch import messages, parse
+
+        for _ in range(256):  # bounded: the rest waits for the next round of the loop
             try:
-                async for msg in self.mon.get():
-                    self._event(msg)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("netlink monitor error")
-                await asyncio.sleep(0.1)
+                data = self.mon.recv(1 << 17) if self.mon is not None else b""
+            except BlockingIOError:
+                return
+            except OSError as e:  # ENOBUFS: the kernel dropped events (a burst); go on
+                log.warning("netlink monitor: %s (events lost)", e)
+                continue
+            if not data:
+                return
+            for kind, _seq, payload in messages(data):
+                m = parse(kind, payload)
+                if m is not None:
+                    try:
+                        self._event(m)
+                    except Exception:
+                        log.exception("netlink monitor error")
 
     def _event(self, msg: Any) -> None:
-        ev = msg.get("event")
-        if ev in ("RTM_NEWLINK", "RTM_DELLINK") and self.on_link is not None:
-            fl = msg["flags"]
-            up = ev == "RTM_NEWLINK" and bool(fl & IFF_UP and fl & IFF_RUNNING)
-            self.on_link(msg["index"], msg.get("ifname") or "", up)
-        elif ev in ("RTM_NEWADDR", "RTM_DELADDR"):
-            a = msg.get("address")
-            if a is None:
-                return
-            cb = self.on_addr_del if ev == "RTM_DELADDR" else self.on_addr_new
-            if cb is not None:
-                cb(msg["index"], ip_address(a), msg["prefixlen"])
+        from pykeepalived.vrrp.rtnl_watch import RTM_DELADDR, RTM_NEWLINK, Link
+
+        if isinstance(msg, Link):
+            if self.on_link is not None:
+                fl = msg.flags
+                up = msg.event == RTM_NEWLINK and bool(fl & IFF_UP and fl & IFF_RUNNING)
+                self.on_link(msg.index, msg.name, up)
+            return
+        cb = self.on_addr_del if msg.event == RTM_DELADDR else self.on_addr_new
+        if cb is not None:
+            cb(msg.index, ip_address(msg.address), msg.prefixlen)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import select
 import socket
 import time
 from collections import Counter, deque
@@ -30,8 +29,9 @@ from pykeepalived.config.model import State as CfgState
 from pykeepalived.logdefer import deferred, later
 from pykeepalived.loglevels import DETAIL
 from pykeepalived.vrrp import codec, fsm, reload_plan
-from pykeepalived.vrrp.addresses import Netlink, vip_str
-from pykeepalived.vrrp.announce import Announcer, Schedule
+from pykeepalived.vrrp.addresses import vip_str
+from pykeepalived.vrrp.announce import Schedule
+from pykeepalived.vrrp.effectors import Clock, Effectors, LoopClock, Timer
 from pykeepalived.vrrp.notify import Notifier
 from pykeepalived.vrrp.rxlog import rx_note
 from pykeepalived.vrrp.snapshot import (
@@ -46,7 +46,7 @@ from pykeepalived.vrrp.snapshot import (
 from pykeepalived.vrrp.sockets import IPPROTO_AH, IPPROTO_VRRP, RxPacket, SocketPool, VrrpSocket
 from pykeepalived.vrrp.sync_group import SyncGroup, reconcile
 from pykeepalived.vrrp.tracking import Tracker, tracking_events
-from pykeepalived.vrrp.vmac import VmacLink, VmacManager, vmac_name
+from pykeepalived.vrrp.vmac import VmacLink, vmac_name
 
 log = logging.getLogger("pykeepalived.vrrp")
 
@@ -80,7 +80,7 @@ class Runtime:
     expect: codec.RxExpect
     sock: VrrpSocket | None = None
     handler: Any = None
-    timer: asyncio.TimerHandle | None = None
+    timer: Timer | None = None
     ip_id: int = 0
     ah_seq: int = 0
     ah_rx_seq: int = 0
@@ -167,22 +167,26 @@ ADDR_MISMATCH = frozenset({codec.DropReason.ADDRESS_COUNT, codec.DropReason.ADDR
 class VrrpEngine:
     """Runs every vrrp_instance of a Config in the current asyncio loop."""
 
-    def __init__(self, config: Config, options: EngineOptions | None = None) -> None:
+    def __init__(self, config: Config, options: EngineOptions | None = None, *,
+                 effectors: Effectors | None = None, clock: Clock | None = None) -> None:
         self.config = config
         self.options = options or EngineOptions()
         self.rts: dict[str, Runtime] = {}
         self.groups: dict[str, SyncGroup] = {}
-        self.nl = Netlink()
-        self.announcer = Announcer()
+        eff = effectors or Effectors()
+        self.nl = eff.nl
+        self.announcer = eff.announcer
         self.notifier = Notifier(config)
         self.tracker = Tracker(config, self._tracking_changed)
-        self.vmacs = VmacManager()
+        self.vmacs = eff.vmacs
+        self._socket_pool = eff.socket_pool
+        self.clock: Clock = clock or LoopClock()  # an unbound LoopClock: the running loop's
         self.pool: SocketPool | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stopped = asyncio.Event()
         self._stopping = False
         self._started = False
-        self._delayed_start: asyncio.TimerHandle | None = None
+        self._delayed_start: Timer | None = None
         self._promote_saved: dict[str, str] = {}  # interface -> promote_secondaries before us
         self.lateness_max = 0.0
         self.lateness_sum = 0.0
@@ -202,7 +206,9 @@ class VrrpEngine:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.pool = SocketPool(self.loop)
+        if isinstance(self.clock, LoopClock) and self.clock.loop is None:
+            self.clock.loop = self.loop
+        self.pool = self._socket_pool(self.loop)
         await self.nl.open()
         self.nl.on_link = self._on_link
         self.nl.on_addr_del = self._on_addr_del
@@ -218,7 +224,7 @@ class VrrpEngine:
         delay = self.config.global_defs.vrrp_startup_delay
         if delay > 0:  # vrrp_startup_delay: instances stay in INIT, silent, until it expires
             log.info("Delaying startup for %g seconds", delay)
-            self._delayed_start = self.loop.call_later(delay, self._start_all)
+            self._delayed_start = self.clock.call_later(delay, self._start_all)
         else:
             self._start_all()
 
@@ -247,7 +253,8 @@ class VrrpEngine:
         await self.notifier.drain(5.0)
         self._restore_promote_secondaries()
         self._teardown()
-        await self.vmacs.remove_all(self.nl.ipr)
+        if self.vmacs.links:  # no macvlan made: no pyroute2 to import for it
+            await self.vmacs.remove_all(self.nl.ipr)
         await self.nl.close()
         self._stopped.set()  # the process logs "Stopped" (with its CPU time under -D)
 
@@ -417,9 +424,8 @@ class VrrpEngine:
     # ================================================================== FSM driving
     def _feed(self, rt: Runtime, event: fsm.Event, at: float | None = None) -> None:
         """``at``: when the event happened (an advert's kernel receive time), if earlier."""
-        assert self.loop is not None
         old = rt.st
-        now = self.loop.time()
+        now = self.clock.time()
         new, actions = fsm.step(old, event, at if at is not None and at <= now else now)
         rt.st = new
         if isinstance(event, fsm.Tick) and old.state is fsm.State.BACKUP and (
@@ -438,7 +444,6 @@ class VrrpEngine:
             self._reconcile(rt.cfg.sync_group)
 
     def _arm(self, rt: Runtime) -> None:
-        assert self.loop is not None
         if rt.timer is not None:
             rt.timer.cancel()
             rt.timer = None
@@ -451,26 +456,25 @@ class VrrpEngine:
             # (the take-over's advert is encoded ahead by _rehearse, in the precise stage)
             early = 0.0
             if rt.st.state is fsm.State.BACKUP:
-                early = PRECISE + max(0.0, when - self.loop.time()) * COARSE_SLACK
-            rt.timer = self.loop.call_at(when - early, self._tick, rt, when, early)
+                early = PRECISE + max(0.0, when - self.clock.time()) * COARSE_SLACK
+            rt.timer = self.clock.call_at(when - early, self._tick, rt, when, early)
 
     def _tick(self, rt: Runtime, when: float, early: float = 0.0) -> None:
-        assert self.loop is not None
-        rest = when - self.loop.time()
+        rest = when - self.clock.time()
         if rest > PRECISE and early > PRECISE:
             # the coarse wake-up of a long wait: a short, precise one follows
-            rt.timer = self.loop.call_at(when - PRECISE, self._tick, rt, when, PRECISE)
+            rt.timer = self.clock.call_at(when - PRECISE, self._tick, rt, when, PRECISE)
             return
         if 0 < rest <= early:
             if rt.st.state is fsm.State.BACKUP:
                 self._rehearse(rt, when)
-                rest = when - self.loop.time()
+                rest = when - self.clock.time()
             fds = [rt.sock.sock.fileno()] if rt.sock is not None else []
-            if rest > 0 and select.select(fds, [], [], rest)[0]:
+            if rest > 0 and self.clock.wait_readable(fds, rest):
                 # an advert may have come: the loop reads it first, then we look again
-                rt.timer = self.loop.call_at(self.loop.time(), self._tick, rt, when, early)
+                rt.timer = self.clock.call_at(self.clock.time(), self._tick, rt, when, early)
                 return
-        late = self.loop.time() - when
+        late = self.clock.time() - when
         self.lateness_max = max(self.lateness_max, late)
         self.lateness_sum += late
         self.lateness_n += 1
@@ -527,7 +531,7 @@ class VrrpEngine:
 
     def _on_state(self, rt: Runtime, old: fsm.InstanceState, state: fsm.State,
                   prio: int) -> None:
-        rt.last_transition = time.time()
+        rt.last_transition = self.clock.wall()
         if old.state is fsm.State.MASTER and state is not fsm.State.MASTER:
             rt.counters["release_master"] += 1
             self.announcer.cancel(rt.name)
@@ -638,7 +642,7 @@ class VrrpEngine:
         rt.counters["advert_rcvd"] += 1
         if adv.priority == 0:
             rt.counters["pri_zero_rcvd"] += 1
-        rt.last_src, rt.last_prio, rt.last_time = res.src, adv.priority, time.time()
+        rt.last_src, rt.last_prio, rt.last_time = res.src, adv.priority, self.clock.wall()
         self._log_rx(rt, res.src, adv.priority)
         ival = adv.adver_int / 100 if adv.version == 3 else float(adv.adver_int)
         self._feed(rt, fsm.AdvertReceived(adv.priority, res.src, ival), pkt.rx_time)
@@ -668,8 +672,7 @@ class VrrpEngine:
                                    hop_limit=pkt.hop_limit, verify_checksum=False)
 
     def _rate_log(self, rt: Runtime, slug: str, text: str) -> None:
-        assert self.loop is not None
-        now = self.loop.time()
+        now = self.clock.time()
         last, suppressed = rt.drop_log.get(slug, (-1e9, 0))
         if now - last >= DROP_LOG_INTERVAL:
             more = f" ({suppressed} more suppressed)" if suppressed else ""
@@ -685,8 +688,7 @@ class VrrpEngine:
             rt.counters[r.counter] += 1
         if r.counts_as_received:
             rt.counters["advert_rcvd"] += 1
-        assert self.loop is not None
-        now = self.loop.time()
+        now = self.clock.time()
         last, suppressed = rt.drop_log.get(r.slug, (-1e9, 0))
         if now - last >= DROP_LOG_INTERVAL:
             more = f" ({suppressed} more suppressed)" if suppressed else ""
@@ -893,9 +895,8 @@ class VrrpEngine:
                 return
             for member, ev in events:
                 rt = self.rts[member]
-                assert self.loop is not None
                 old = rt.st
-                st, actions = fsm.step(old, ev, self.loop.time())
+                st, actions = fsm.step(old, ev, self.clock.time())
                 rt.st = st
                 for a in actions:
                     self._apply(rt, old, a)

@@ -23,7 +23,7 @@ KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 
 # measured on this corpus (416 entry points, 413 with a keepalived verdict)
 AGREEMENT_FLOOR = 99.52 - 0.1  # % of entry points with keepalived 2.2.7's exit code
-LINE_FLOOR = 97.75 - 0.1  # % where both fail with keepalived's first error line first
+LINE_FLOOR = 98.31 - 0.1  # % where both fail with keepalived's first error line first
 
 pytestmark = [
     requires_netns,
@@ -35,7 +35,16 @@ pytestmark = [
 ]
 
 
+def _namespaces_usable() -> str | None:
+    p = subprocess.run(["unshare", "--mount", "--net", "--uts", "true"], capture_output=True,
+                       text=True, timeout=30)
+    return None if p.returncode == 0 else f"cannot make namespaces here: {p.stderr.strip()}"
+
+
 def test_corpus_conformance(tmp_path: Path) -> None:
+    why = _namespaces_usable()
+    if why:
+        pytest.skip(why)
     out = tmp_path / "report.json"
     cmd = [sys.executable, str(ROOT / "bench" / "conformance.py"), "--corpus", str(CORPUS),
            "--json", str(out)]

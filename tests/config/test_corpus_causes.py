@@ -410,3 +410,17 @@ def test_promote_secondaries_with_a_vmac(tmp_path: Path) -> None:
     assert int(res.exit_code()) == 5
     assert errors(res) == [(6, "(VI_1) promote_secondaries is automatically set for vmacs - "
                                "ignoring")]
+
+
+def test_no_scope_for_ipv6_addresses(tmp_path: Path) -> None:
+    # keepalived 2.2.7 -t, rc 5 (an IPv6 instance): "(Line 7) Cannot specify scope for IPv6
+    # addresses (2001:db8::5/64) - ignoring scope" and the same on line 9; `scope global` is
+    # accepted
+    res = load_text(tmp_path, "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n"
+                    " priority 100\n virtual_ipaddress {\n  2001:db8::4/64\n"
+                    "  2001:db8::5/64 scope link\n  2001:db8::6/64 scope global\n"
+                    "  2001:db8::7/64 scope host\n  2001:db8::8/64 dev eth0 scope global\n"
+                    " }\n}\n")
+    assert errors(res) == [
+        (7, "Cannot specify scope for IPv6 addresses (2001:db8::5/64) - ignoring scope"),
+        (9, "Cannot specify scope for IPv6 addresses (2001:db8::7/64) - ignoring scope")]

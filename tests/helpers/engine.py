@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from ipaddress import IPv4Address
 from pathlib import Path
+from typing import Any
 
 from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.build import HostInfo
@@ -29,13 +30,14 @@ CONF = textwrap.dedent("""
 """)
 
 
-def engine_rt(tmp: Path, conf: str = CONF) -> tuple[engine.VrrpEngine, engine.Runtime]:
+def engine_rt(tmp: Path, conf: str = CONF, **kw: Any) -> tuple[engine.VrrpEngine, engine.Runtime]:
+    """KW: the engine's injected parts (effectors=, clock=)."""
     p = tmp / "k.conf"
     p.write_text(conf)
     res = load_config(str(p), LoadOptions(host=HostInfo(frozenset({"eth0"})),
                                           check_scripts=False))
     inst = res.config.vrrp_instances[0]
-    eng = engine.VrrpEngine(res.config)
+    eng = engine.VrrpEngine(res.config, **kw)
     src = IPv4Address("192.0.2.12")
     rt = engine.Runtime(cfg=inst, st=fsm.initial_state(engine.fsm_config(inst, src)),
                         ifname="eth0", ifindex=2, mac="02:00:00:00:00:0b", src=src,

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Daemon start benchmark: start -> first "Entering BACKUP STATE", and the settled footprint.
+
+Why it matters: of two nodes started at the same moment, the slower one loses the first
+election to a lower-priority peer, then preempts it: a needless VIP move.
+
+Each run starts the daemon (`-n -l -G`) inside a fresh network namespace with a veth `eth0`
+(192.0.2.12/24, peer end up in the same namespace), reads its log as it comes and stamps the
+first "Entering BACKUP STATE" line; then waits SETTLE seconds and reads
+/proc/PID/smaps_rollup of the parent and each child (from their pidfiles): RSS (what the
+issue's target counts; shared pages counted in every process) and PSS (shared pages split
+between the processes sharing them: what the processes cost together) and the CPU time all
+of them used (on a loaded host the wall time grows, the CPU time does not). keepalived 2.2.7
+runs the same way in the same run.
+
+Configs: the seed (conf.d/lvs-dr-backup.conf) and its VRRP part only. This host has no IPVS,
+so the seed runs with `-P` (the VRRP child only, as `pykeepalived lab` does); `--checker`
+runs the seed without -P (needs IPVS: in the UML guest). Run as root from the repo:
+`.venv/bin/python bench/daemon_start.py [--runs 5] [--pythonpath OLD_TREE]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import re
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "conf.d" / "lvs-dr-backup.conf"
+SETTLE = 2.0
+CLONE_NEWNET = 0x40000000
+
+
+def sh(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True, timeout=30)
+
+
+def vrrp_only(seed: str) -> str:
+    """The seed without its virtual_server block."""
+    i = seed.index("virtual_server")
+    return seed[:i]
+
+
+def cpu_ms(pid: int) -> float:
+    """user + system CPU time PID has used, in ms (a figure the host's load does not skew)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            f = fh.read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def smaps(pid: int) -> tuple[float, float, float]:
+    """RSS and PSS of PID in MiB (0, 0 when it is gone), and its CPU time in ms."""
+    rss = pss = 0.0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return rss, pss, cpu_ms(pid)
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def run_once(ns: str, argv: list[str], env: dict[str, str], tmp: Path
+             ) -> tuple[float | None, dict[str, tuple[float, float, float]], str]:
+    """Seconds to the first BACKUP line, {role: (rss, pss)}, the log."""
+    nsfd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def enter() -> None:  # setns in the child: no `ip netns exec` in the measured time
+        if libc.setns(nsfd, CLONE_NEWNET) != 0:
+            os._exit(126)
+        os.setsid()
+
+    for f in tmp.glob("*.pid"):
+        f.unlink()
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                         cwd="/", preexec_fn=enter, pass_fds=(nsfd,))
+    os.close(nsfd)
+    assert p.stdout is not None
+    out = b""
+    took: float | None = None
+    try:
+        while time.perf_counter() - t0 < 20:
+            r, _, _ = select.select([p.stdout], [], [], 0.5)
+            if r:
+                chunk = os.read(p.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                out += chunk
+                if took is None and b"Entering BACKUP STATE" in out:
+                    took = time.perf_counter() - t0
+                    break
+        deadline = time.perf_counter() + SETTLE
+        while time.perf_counter() < deadline:  # keep draining: a full pipe would block it
+            r, _, _ = select.select([p.stdout], [], [], 0.1)
+            if r:
+                out += os.read(p.stdout.fileno(), 65536)
+        mem: dict[str, tuple[float, float, float]] = {}
+        for role, f in (("parent", "p.pid"), ("vrrp", "v.pid"), ("checker", "c.pid")):
+            pid = read_pid(tmp / f)
+            if pid is not None:
+                mem[role] = smaps(pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+        try:
+            rest, _ = p.communicate(timeout=15)
+            out += rest or b""
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate(timeout=5)
+    return took, mem, out.decode(errors="replace")
+
+
+def summary(label: str, runs: list[tuple[float | None, dict[str, tuple[float, float, float]], str]]
+            ) -> None:
+    times = [t for t, _, _ in runs if t is not None]
+    if not times:
+        print(f"{label:>34}: never reached BACKUP; log of the last run:\n{runs[-1][2][-2000:]}")
+        return
+    roles = sorted({r for _, m, _ in runs for r in m}, key=["parent", "vrrp", "checker"].index)
+
+    def med(role: str, i: int) -> float:
+        return statistics.median(m[role][i] for _, m, _ in runs if role in m)
+
+    parts = ", ".join(f"{r} {med(r, 0):.1f}/{med(r, 1):.1f}" for r in roles)
+    pv = [m.get("parent", (0, 0))[0] + m.get("vrrp", (0, 0))[0] for _, m, _ in runs]
+    pvp = [m.get("parent", (0, 0))[1] + m.get("vrrp", (0, 0))[1] for _, m, _ in runs]
+    cpu = [sum(v[2] for v in m.values()) for _, m, _ in runs]
+    print(f"{label:>34}: start->BACKUP median {statistics.median(times) * 1000:6.1f} ms "
+          f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}, {len(times)}/{len(runs)})"
+          f"; parent+vrrp RSS {statistics.median(pv):.1f} MiB, PSS "
+          f"{statistics.median(pvp):.1f} MiB; CPU (all processes, to settled) "
+          f"{statistics.median(cpu):.0f} ms; RSS/PSS MiB: {parts}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--pythonpath", default=None, help="measure this tree's pykeepalived")
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--checker", action="store_true",
+                    help="the seed with its checker child (needs IPVS in the kernel)")
+    ap.add_argument("--no-keepalived", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="daemon-start-"))
+    seed = SEED.read_text()
+    confs = {"seed": seed, "vrrp-only": vrrp_only(seed)}
+    for name, text in confs.items():
+        (tmp / f"{name}.conf").write_text(text)
+    ns = f"ds{os.getpid()}"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    label = "pykeepalived"
+    if args.pythonpath:
+        env["PYTHONPATH"] = args.pythonpath
+        label = f"pykeepalived ({Path(args.pythonpath).name})"
+    try:
+        sh("ip", "netns", "add", ns)
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        sh("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0")
+        sh("ip", "-n", ns, "addr", "add", "192.0.2.12/24", "dev", "eth0")
+        sh("ip", "-n", ns, "link", "set", "eth0", "up")
+        sh("ip", "-n", ns, "link", "set", "peer0", "up")
+        for name in confs:
+            conf = str(tmp / f"{name}.conf")
+            mode = [] if args.checker and name == "seed" else ["-P"]
+            common = ["-n", "-l", "-G", *mode, "-f", conf, "-p", str(tmp / "p.pid"),
+                      "-r", str(tmp / "v.pid"), "-c", str(tmp / "c.pid")]
+            py = [args.python] + ([] if args.pythonpath else ["-P"])
+            pyk = [*py, "-m", "pykeepalived", *common, "--state-dir", str(tmp / "st"),
+                   "--dump-dir", str(tmp)]
+            kad = ["/usr/sbin/keepalived", *common, "-b", str(tmp / "b.pid")]
+            res: dict[str, list[Any]] = {
+                label: [], "keepalived 2.2.7": []}
+            for _ in range(args.runs):  # interleaved: both see the same load
+                res[label].append(run_once(ns, pyk, env, tmp))
+                if not args.no_keepalived and os.access(kad[0], os.X_OK):
+                    res["keepalived 2.2.7"].append(run_once(ns, kad, env, tmp))
+            print(f"config {name}{' (-P)' if mode else ''}:")
+            for lab, runs in res.items():
+                if runs:
+                    summary(lab, runs)
+            if os.environ.get("BENCH_LOG"):
+                print(re.sub(r"^", "    ", res[label][-1][2], flags=re.M))
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
