@@ -18,7 +18,7 @@ from typing import Any
 
 from pykeepalived.config.announce import build_announce
 from pykeepalived.config.announce import check_refs as check_announce_refs
-from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
+from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc, Rc, Severity
 from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
     Checker,
@@ -50,6 +50,12 @@ SCHEDULERS = frozenset(
 )
 METHODS = frozenset({"NAT", "DR", "TUN"})
 PROTOCOLS = frozenset({"TCP", "UDP", "SCTP"})
+# route options with one value (their value is not a destination)
+ROUTE_OPTS_1 = frozenset({
+    "tos", "dsfield", "protocol", "scope", "metric", "priority", "preference", "expires", "mtu",
+    "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh", "realms", "rto_min",
+    "initcwnd", "initrwnd", "features", "quickack", "congctl", "pref", "fastopen_no_cookie",
+    "ttl-propagate", "track_group", "vrf", "weight", "or", "hoplimit"})
 SCOPES = frozenset({"site", "link", "host", "nowhere", "global"})
 VIP_FLAGS = frozenset({"home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute",
                        "autojoin", "no_track", "use_vmac"})
@@ -87,7 +93,7 @@ def _version(text: str | None) -> int | None:
 # route options keepalived 2.2.7 accepts (tried on its -t): with one value, and alone
 _ROUTE_ARG = frozenset((
     "src", "from", "to", "via", "gw", "or", "dev", "oif", "table", "tos", "dsfield",
-    "protocol", "proto", "scope", "metric", "priority", "preference", "pref", "mtu",
+    "protocol", "scope", "metric", "priority", "preference", "pref", "mtu",
     "hoplimit", "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh",
     "realms", "rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl",
     "fastopen_no_cookie", "ttl-propagate", "expires", "vrf", "track_group", "weight"))
@@ -196,7 +202,21 @@ class Builder:
     check_users: bool = True  # host check: do the users and groups scripts name exist?
     script_security: bool = False  # enable_script_security, known before any script is built
     script_user_set: bool = False
+    script_user_ok: bool = True  # script_user (and its group) exist, or were not checked
     default_user_failed: bool = False  # reported once, as keepalived does
+    later: list[Diagnostic] = field(default_factory=list)  # see completion_error
+    track_file_names: set[str] = field(default_factory=set)  # FILE_CHECK may name them
+
+    def completion_error(self, msg: str, loc: Loc | None, hint: str | None = None) -> None:
+        """An error keepalived finds when it completes the config, after parsing (it prints
+        no line): held back until the parse-time ones are out, so the first error we report
+        is the one keepalived reports first. The line is kept for the reader."""
+        self.later.append(Diagnostic(Severity.ERROR, msg, loc, Rc.CONFIG, None, hint))
+
+    def flush_completion(self) -> None:
+        for d in self.later:
+            self.diag.add(d)
+        self.later.clear()
     after_read_from: int = 0  # diag.items index from which findings are after-read checks
 
     def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
@@ -219,13 +239,17 @@ class Builder:
         gctx = root.blocks.get("global_defs", [])
         self.gdefs = self.global_defs(gctx)
         self.bfd_instances(root.blocks.get("bfd_instance", []))
+        self.garp_groups(root.blocks.get("garp_group", []))
         # keepalived -t parses the checker's part before the VRRP part: its once-only
         # messages (the script default user) land where it would report them
+        self.track_file_names = {c.args[0] for c in root.blocks.get("track_file", [])
+                                 if c.args and c.has("file")}
         vsgs = self.unique(root.blocks.get("virtual_server_group", []), "virtual_server_group",
                            self.vs_group, dup_error=False)
         self.vsgs = {g.name: g for g in vsgs}  # the port rules of a group's real servers
         vss = [v for v in (self.virtual_server(c) for c in root.blocks.get("virtual_server", []))
                if v is not None]
+        self.flush_completion()  # the checker's part is complete before the VRRP part is read
         scripts = self.unique(root.blocks.get("vrrp_script", []), "vrrp_script", self.vrrp_script,
                               dup_error=False)
         tfiles = self.unique(root.blocks.get("track_file", []), "track_file", self.track_file,
@@ -256,21 +280,6 @@ class Builder:
         )
         self.after_read_from = len(self.diag.items)  # what follows is found after reading
         return self.cross_checks(cfg)
-
-    def up_down_delays(self, entries: list[tuple[tuple[str, ...], Loc]]) -> None:
-        """Not acted on, but checked as keepalived checks it: an unknown interface stops
-        keepalived (rc 4), a delay that is not a number is a config error."""
-        for w, loc in entries:
-            if self.check_interfaces and not self.host.has_interface(w[0]):
-                self.diag.error(f"unknown interface {w[0]} specified for up/down delay", loc,
-                                Rc.CANNOT_RUN, hint="fix the name or remove the entry")
-                continue
-            for d in w[1:3]:
-                try:
-                    float(d)
-                except ValueError:
-                    self.diag.error(f"invalid number '{d}'", loc,
-                                    hint="IF [UP_DELAY [DOWN_DELAY]], in seconds")
 
     def unique(self, ctxs: list[Ctx], what: str, make: Any, dup_error: bool = True
                ) -> list[Any]:
@@ -304,6 +313,10 @@ class Builder:
                 g.entries.setdefault(k, []).extend(v)
         self.script_security = bool(g.get("enable_script_security", False))
         self.script_user_set = g.has("script_user")
+        if self.script_user_set and self.check_users:
+            su = g.get("script_user")
+            self.script_user_ok = self.host.has_user(su[0]) and (
+                len(su) < 2 or self.host.has_group(su[1]))
         kw: dict[str, Any] = {}
         simple = ("router_id", "notification_email_from", "smtp_helo_name", "default_interface",
                   "enable_script_security", "vrrp_version", "vrrp_garp_master_delay",
@@ -320,10 +333,10 @@ class Builder:
                 v = g.get(k)
                 kw[k] = int(v) if isinstance(v, float) and k.startswith(("vrrp_garp_master",
                     "vrrp_garp_lower", "vrrp_version", "vrrp_down")) else v
-        if kw.get("vrrp_garp_master_repeat") == 0:
-            self.diag.error("vrrp_garp_master_repeat must be greater than 0, setting to 1",
-                            g.where("vrrp_garp_master_repeat"))
-            kw["vrrp_garp_master_repeat"] = 1
+        for k in ("vrrp_garp_master_repeat", "vrrp_garp_master_refresh_repeat"):
+            if kw.get(k) == 0:  # 2.2.7 counts it as a config error
+                self.diag.error(f"{k} must be greater than 0, setting to 1", g.where(k))
+                kw[k] = 1
         if g.has("smtp_connect_timeout"):
             kw["smtp_connect_timeout"] = max(1, int(g.get("smtp_connect_timeout")))
         kw["notification_email"] = tuple(w[0] for w, _ in g.entries.get("notification_email", []))
@@ -333,14 +346,16 @@ class Builder:
         if g.has("smtp_server"):
             w = g.get("smtp_server")
             kw["smtp_server"] = w[0]
-            if len(w) > 1:
-                kw["smtp_server_port"] = self.port(w[1], g.where("smtp_server"), "smtp_server")
-            if self.check_users and not _is_ip(w[0]) and not self.host.resolves(w[0]):
-                # a host fact (--no-host-checks skips it): keepalived resolves the name at once
+            port = self.int_in(w[1], 1, 65535, g.where("smtp_server"), "smtp_server port") \
+                if len(w) > 1 else 25
+            if port is not None and len(w) > 1:
+                kw["smtp_server_port"] = port
+            # keepalived resolves the name when it reads it (a host fact: its DNS, /etc/hosts)
+            if port is None or (self.check_interfaces and not _is_ip(w[0])
+                                and not self.host.resolves(w[0])):
                 self.diag.error(f"Invalid smtp server {w[0]} {w[1] if len(w) > 1 else 25}",
                                 g.where("smtp_server"),
-                                hint="the name does not resolve here: an address, or a name "
-                                     "/etc/hosts or DNS knows")
+                                hint="an address, or a name this host can resolve")
         if g.has("script_user"):
             w = g.get("script_user")
             kw["script_user"] = w[0]
@@ -373,7 +388,7 @@ class Builder:
         for k in ("notify_fifo", "vrrp_notify_fifo", "lvs_notify_fifo", "notify_fifo_script",
                   "vrrp_notify_fifo_script", "lvs_notify_fifo_script", "startup_script",
                   "shutdown_script"):
-            if g.has(k):
+            if g.has(k) and g.get(k):
                 kw[k] = self.script(g.get(k), g.where(k))
         if g.has("lvs_sync_daemon"):
             kw["lvs_sync_daemon"] = self.lvs_sync_daemon(g.get("lvs_sync_daemon"),
@@ -478,24 +493,35 @@ class Builder:
     def port(self, text: str, loc: Loc, what: str) -> int | None:
         return self.int_in(text, 0, 65535, loc, f"{what} port")
 
-    def check_user(self, w: tuple[str, ...], loc: Loc, what: str) -> None:
-        if not self.check_users:  # a host fact: --no-host-checks skips it (and says so)
+    def check_user(self, w: tuple[str, ...], loc: Loc, what: str, consequence: str = ""
+                   ) -> bool:
+        """Whether the user (and group) exist; a host fact: --no-host-checks skips it (and
+        says so)."""
+        if not self.check_users:
             self.skipped_users.add(w[0])
-            return
+            return True
+        ok = True
         if not self.host.has_user(w[0]):
-            self.diag.error(f"{what}: user '{w[0]}' does not exist", loc,
+            ok = False
+            self.diag.error(f"{what}: user '{w[0]}' does not exist{consequence}", loc,
                             hint="create it or name an existing user")
         if len(w) > 1 and not self.host.has_group(w[1]):
-            self.diag.error(f"{what}: group '{w[1]}' does not exist", loc)
+            ok = False
+            self.diag.error(f"{what}: group '{w[1]}' does not exist{consequence}", loc)
+        return ok
 
     def default_user_unusable(self, loc: Loc) -> bool:
         """Whether a script that names no user of its own cannot run. keepalived runs it as
-        script_user, else as keepalived_script, else as root; with enable_script_security it
-        will not fall back to root, so without both users it reports once and counts a config
-        error (-t exits 5). A host fact: --no-host-checks skips it."""
+        script_user (none: if that user or group does not exist), else as keepalived_script,
+        else as root; with enable_script_security it will not fall back to root, so without
+        both users it reports once and counts a config error (-t exits 5). Such scripts are
+        dropped (vrrp_script and MISC_CHECK with an error of their own). A host fact:
+        --no-host-checks skips it."""
         if not self.check_users and self.script_security and not self.script_user_set:
             self.skipped_users.add(DEFAULT_SCRIPT_USER)
-        if not (self.check_users and self.script_security) or self.script_user_set:
+        if self.script_user_set:  # its own error was reported with script_user
+            return not self.script_user_ok
+        if not (self.check_users and self.script_security):
             return False
         if self.default_user_failed:
             return True
@@ -523,8 +549,8 @@ class Builder:
                               hint=f"{' and '.join(missing)} does not exist: the script will "
                                    "not run (quote the command if those words are arguments)")
             return None
-        if not user and s.argv:
-            self.default_user_unusable(loc)
+        if not user and s.argv and self.default_user_unusable(loc):
+            return None  # keepalived drops it (its own message was reported once)
         return replace(s, user=user, group=group)
 
     def command(self, w: tuple[str, ...], loc: Loc, keyword: str = "") -> Script:
@@ -555,6 +581,57 @@ class Builder:
             else:
                 self.diag.error(f"{what}: unknown weight option '{extra}'", loc)
         return n, rev
+
+    def up_down_delays(self, entries: list[tuple[tuple[str, ...], Loc]]) -> None:
+        """`IFNAME UP [DOWN]` lines, checked as keepalived checks them (not acted on): an
+        unknown interface is the cannot-run class (-t exits 4), a bad delay a config error."""
+        for w, loc in entries:
+            if self.check_interfaces and not self.host.has_interface(w[0]) and \
+                    not self.gdefs.dynamic_interfaces:
+                self.diag.error(f"unknown interface {w[0]} specified for up/down delay", loc,
+                                Rc.CANNOT_RUN, hint="create it, or drop the line")
+                continue
+            for v in w[1:3]:
+                try:
+                    ok = 0 <= float(v) <= 255
+                except ValueError:
+                    ok = False
+                if not ok:
+                    self.diag.error(f"invalid number '{v}'", loc,
+                                    hint="delays are seconds in [0, 255], e.g. 1.5")
+                    break
+
+    def garp_groups(self, ctxs: list[Ctx]) -> None:
+        """garp_group blocks (not acted on) as keepalived 2.2.7 checks them: interfaces that
+        exist (a host check), each in one group only, and a garp or gna interval set."""
+        taken: set[str] = set()
+        aggregation = 0  # the groups kept that have an interfaces block (keepalived numbers)
+        for c in ctxs:
+            names = [(c.get("interface"), c.where("interface"), None)] if c.has("interface") \
+                else []
+            if "interfaces" in c.entries:
+                if not c.entries["interfaces"]:
+                    self.diag.error("Warning - empty garp_group interfaces block", c.loc,
+                                    end_line=c.end_line)
+                names += [(n, loc, c.end_line) for w, loc in c.entries["interfaces"] for n in w]
+            for name, loc, end in names:
+                if self.check_interfaces and not self.host.has_interface(name):
+                    if end is not None and self.gdefs.dynamic_interfaces:
+                        continue  # keepalived only logs it then
+                    self.missing_interface = True
+                    self.diag.error(f"WARNING - interface {name} specified for garp_group "
+                                    "doesn't exist", loc, end_line=end)
+                elif name in taken:
+                    self.diag.error(f"garp_group already specified for {name} - ignoring", loc,
+                                    end_line=end)
+                taken.add(name)
+            number = aggregation + 1 if "interfaces" in c.entries else 0
+            if c.has("garp_interval") or c.has("gna_interval"):
+                aggregation += number > 0
+            elif c.entries.get("interfaces", True):  # 2.2.7 says nothing after an empty one
+                self.diag.error(f"garp group {number} does not have any delay set - removing",
+                                Loc(c.loc.file, c.end_line),
+                                hint="add garp_interval or gna_interval")
 
     # -- bfd_instance (checked, not run) -----------------------------------------------------
     def bfd_instances(self, ctxs: list[Ctx]) -> None:
@@ -609,7 +686,9 @@ class Builder:
         s = self.command(c.get("script"), c.where("script"), "script")
         if c.has("user"):
             u = c.get("user")
-            self.check_user(u, c.where("user"), f"vrrp_script {name} user")
+            if not self.check_user(u, c.where("user"), f"vrrp_script {name} user",
+                                   " - removing the script"):
+                return None  # as keepalived ("Unable to set uid/gid for script")
             s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
         elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
             self.diag.error(f"Unable to set default user for vrrp script {name} - removing",
@@ -646,6 +725,8 @@ class Builder:
             self.diag.error(f"vrrp_track_process {name} has no process - removing", c.loc)
             return None
         p = c.get("process")
+        # a valid param_match (bare: exact) makes keepalived match the full command line
+        full = bool(c.get("full_command", False)) or c.has("param_match")
         w, rev = (1, False)
         if c.has("weight"):
             wv, rev = self.weight(c.get("weight"), c.where("weight"), -254, 254,
@@ -658,7 +739,7 @@ class Builder:
             quorum_max=int(c.get("quorum_max")) if c.has("quorum_max") else None,
             fork_delay=c.get("fork_delay", c.get("delay", 0.0)),
             terminate_delay=c.get("terminate_delay", c.get("delay", 0.0)),
-            full_command=bool(c.get("full_command", False)), loc=c.loc)
+            full_command=full, loc=c.loc)
 
     def tracking(self, c: Ctx) -> dict[str, tuple[TrackRef, ...]]:
         """The track_* value blocks of an instance or a sync group, with their weight ranges."""
@@ -725,8 +806,13 @@ class Builder:
                             hint="one address per line")
             i += 1
         if "label" in kw and addr.version == 6:
-            self.diag.error(f"labels are for IPv4 addresses only ({w[0]})", loc)
+            self.diag.error(f"Cannot specify label for IPv6 addresses ({w[0]}) - ignoring label",
+                            loc, hint="labels are for IPv4 addresses only")
             kw.pop("label")
+        if kw.get("scope") not in (None, "global", "0") and addr.version == 6:
+            self.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - ignoring scope",
+                            loc, hint="the kernel sets an IPv6 address's scope from the address")
+            kw.pop("scope")
         if kw.get("dev"):
             self.iface_ok(kw["dev"], loc, f"ip address {addr.ip}")
         kw.setdefault("dev", default_dev)
@@ -747,6 +833,7 @@ class Builder:
         kw: dict[str, Any] = {}
         fam = 4
         via_fam: int | None = None  # `via inet|inet6 ADDR` names the gateway's family
+        nh_devs: list[str] = []
         src: str | None = None
         i = 0
         while i < len(w):
@@ -760,6 +847,9 @@ class Builder:
                     continue
                 kw["via"] = nxt
                 i += 2
+            elif o in ("dev", "oif") and nxt and "nexthop" in w[:i]:
+                nh_devs.append(nxt)  # a nexthop's: the route itself has no interface to track
+                i += 2
             elif o in ("dev", "table", "oif") and nxt:
                 kw["dev" if o != "table" else "table"] = nxt
                 i += 2
@@ -772,9 +862,13 @@ class Builder:
             elif o == "inet6":
                 fam = 6
                 i += 1
+            elif o in ROUTE_OPTS_1 and nxt:
+                i += 2
+            elif o == "encap":  # its own sub-grammar (mpls, ip, ip6, ila)
+                break
             else:
-                if "dst" not in kw and ("/" in o or o[:1].isdigit() or ":" in o
-                                        or o == "default"):
+                is_dst = "/" in o or o[:1].isdigit() or ":" in o or o == "default"
+                if "dst" not in kw and is_dst:
                     kw["dst"] = o
                 i += 1
         fam = self._families(kw, loc, fam)
@@ -790,11 +884,21 @@ class Builder:
         dst = kw.get("dst") or "default"
         if dst == "default":
             dst = "::/0" if fam == 6 else "0.0.0.0/0"
+        for k in ("expires", "pref"):
+            if k in w and fam == 4:
+                self.diag.error(f"{k} is only valid for IPv6", loc)
+        for d in nh_devs:
+            self.iface_ok(d, loc, "VROUTE nexthop")
         if kw.get("dev"):
             self.iface_ok(kw["dev"], loc, "VROUTE nexthop")
-        elif "no_track" not in w:
-            self.diag.error(f"Warning - cannot track route {dst} with no interface specified, "
-                            "not tracking", loc, hint="add 'dev IF' or 'no_track'")
+            proto = w[w.index("protocol") + 1] if "protocol" in w[:-1] else None
+            if proto not in (None, "18", "keepalived") and "no_track" not in w:
+                self.diag.error("Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18)"
+                                ", resetting protocol", loc,
+                                hint="add no_track to keep the protocol, or drop it")
+        elif "no_track" not in w:  # 2.2.7 exits 5 on it, 2.3.3 says nothing: compat.py
+            self.diag.warning(f"Warning - cannot track route {dst} with no interface specified,"
+                              " not tracking", loc, hint="add 'dev IF' or 'no_track'")
         return RouteSpec(tuple(w), fam, loc=loc, **kw)
 
     def _families(self, kw: dict[str, Any], loc: Loc, fam: int) -> int:
@@ -850,6 +954,8 @@ class Builder:
         iface_found = bool(iface) and self.iface_ok(iface, c.where("interface"),
                                                     f"vrrp_instance {name}")
         kw["interface"] = iface
+        if c.has("vrf"):
+            self.vrf_checks(c, tag, iface)
         # vrid
         if not c.has("virtual_router_id"):
             self.diag.error(f"{tag} the virtual router id must be set", c.loc,
@@ -876,7 +982,7 @@ class Builder:
                             hint="put the other family in virtual_ipaddress_excluded")
         vips = [x for x in vips if x.family == fam]
         if not vips and not c.has("no_virtual_ipaddress"):
-            self.diag.error(f"{tag} No VIP specified; at least one is sensible", c.loc)
+            self.completion_error(f"{tag} No VIP specified; at least one is sensible", c.loc)
         kw["virtual_ipaddress"] = tuple(vips)
         kw["virtual_ipaddress_excluded"] = tuple(evips)
         kw["family"] = fam
@@ -892,9 +998,9 @@ class Builder:
         adv = float(c.get("advert_int", 1.0))
         if version == 2 and adv != int(adv):
             new = max(1.0, float(round(adv)))
-            self.diag.error(f"{tag} VRRPv2 advertisement interval {adv:f}s must be an integer. "
-                            f"rounding to {new:g}s", c.where("advert_int"),
-                            hint="sub-second adverts need version 3")
+            self.completion_error(f"{tag} VRRPv2 advertisement interval {adv:f}s must be an "
+                                  f"integer. rounding to {new:g}s", c.where("advert_int"),
+                                  hint="sub-second adverts need version 3")
             adv = new
         if version == 3:
             if adv > 40.95:
@@ -903,9 +1009,9 @@ class Builder:
                                 c.where("advert_int"))
                 adv = 40.95
             if abs(adv * 100 - round(adv * 100)) > 1e-6:
-                self.diag.error(f"{tag} VRRPv3 advertisement interval {adv:f}s must be in units "
-                                "of 10ms - rounding", c.where("advert_int"),
-                                hint=f"write {round(adv * 100) / 100:g}")
+                self.completion_error(f"{tag} VRRPv3 advertisement interval {adv:f}s must be in "
+                                      "units of 10ms - rounding", c.where("advert_int"),
+                                      hint=f"write {round(adv * 100) / 100:g}")
             adv = round(adv * 100) / 100
         kw["advert_int"] = adv
         # preemption
@@ -913,9 +1019,9 @@ class Builder:
         pdelay = float(c.get("preempt_delay", 0.0))
         if nopreempt and prio == 255:
             # keepalived 2.2.7 counts this one as a config error (-t exits 5)
-            self.diag.error(f"{tag} nopreempt is incompatible with priority 255. resetting "
-                            "nopreempt", c.where("nopreempt"),
-                            hint="an address owner (255) always preempts: lower the priority")
+            self.completion_error(f"{tag} nopreempt is incompatible with priority 255. resetting "
+                                  "nopreempt", c.where("nopreempt"),
+                                  hint="an address owner (255) always preempts: lower the priority")
             nopreempt = False
         if nopreempt and want == State.MASTER:
             self.diag.warning(f"{tag} Warning - nopreempt will not work with initial state "
@@ -941,8 +1047,9 @@ class Builder:
                 self.diag.error(f"{tag} tracked interface {ref.name} doesn't exist", ref.loc)
         if iface and iface_found and any(r.name == iface for r in kw["track_interface"]):
             for ref in (r for r in kw["track_interface"] if r.name == iface):
-                self.diag.error(f"{tag} Ignoring track_interface {iface} since own interface",
-                                ref.loc, hint="the instance's own interface is always tracked")
+                self.completion_error(f"{tag} Ignoring track_interface {iface} since own "
+                                      "interface", ref.loc,
+                                      hint="the instance's own interface is always tracked")
             kw["track_interface"] = tuple(r for r in kw["track_interface"] if r.name != iface)
         kw["virtual_routes"] = self.routes(c.entries.get("virtual_routes", []))
         kw["virtual_rules"] = tuple(self.rule(w, loc) for w, loc in
@@ -970,10 +1077,11 @@ class Builder:
                         opts[w[j]] = n
             peers.append(UnicastPeer(a, **opts))
         kw["unicast_peer"] = tuple(peers)
-        if not iface and not (peers and c.has("unicast_src_ip")) and "interface" not in c.locs:
-                self.diag.error(f"{tag} Unknown interface!", c.loc,
-                                hint="add: interface IFNAME")
-        self.unicast_checks(c, kw, tag, peers)
+        if not iface and not (peers and c.has("unicast_src_ip")) and \
+                "interface" not in c.locs and not c.has("vrf"):
+                self.completion_error(f"{tag} Unknown interface!", c.loc,
+                                      hint="add: interface IFNAME")
+        unicast = self.unicast_checks(c, kw, tag, peers)
         # notify scripts
         for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                   "notify_master_rx_lower_pri", "notify"):
@@ -989,6 +1097,10 @@ class Builder:
         kw["garp_master_refresh"] = int(c.get("garp_master_refresh", g.vrrp_garp_master_refresh))
         kw["garp_master_refresh_repeat"] = int(c.get("garp_master_refresh_repeat",
                                                      g.vrrp_garp_master_refresh_repeat))
+        for k in ("garp_master_repeat", "garp_master_refresh_repeat"):
+            if c.has(k) and kw[k] == 0:  # 2.2.7 counts it as a config error
+                self.diag.error(f"{tag}: {k} must be greater than 0, setting to 1", c.where(k))
+                kw[k] = 1
         kw["garp_lower_prio_delay"] = int(c.get(
             "garp_lower_prio_delay", g.vrrp_garp_lower_prio_delay
             if g.vrrp_garp_lower_prio_delay is not None else kw["garp_master_delay"]))
@@ -1033,14 +1145,28 @@ class Builder:
         kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
         if c.has("use_vmac"):
             kw["use_vmac"] = self.vmac_name(c, name, fam, kw["virtual_router_id"])
-            # keepalived asks whether unicast_peer was written, even with no usable peer
-            if "unicast_peer" in c.entries and not kw["vmac_xmit_base"]:
+            if unicast and not kw["vmac_xmit_base"]:
                 self.diag.error(f"{tag} unicast with use_vmac requires vmac_xmit_base - setting",
                                 Loc(c.loc.file, c.end_line), hint="add: vmac_xmit_base")
                 kw["vmac_xmit_base"] = True
         if kw["strict_mode"]:
             self.strict_checks(kw, tag, c)
         return VrrpInstance(**kw)
+
+    def vrf_checks(self, c: Ctx, tag: str, iface: str | None) -> None:
+        """`vrf NAME` (not acted on) as keepalived 2.2.7 checks it: instead of `interface`,
+        and naming an existing device (a host check)."""
+        vrf, vloc = c.get("vrf"), c.where("vrf")
+        if iface and c.where("interface").line < vloc.line:
+            self.diag.error(f"{tag} Cannot specify VRF interface and interface - ignoring", vloc)
+        elif iface:
+            self.completion_error(f"{tag} vrf can only be specified without interface - "
+                                  "clearing", vloc)
+        elif self.check_interfaces and not self.host.has_interface(vrf) and \
+                not self.gdefs.dynamic_interfaces:
+            self.missing_interface = True
+            self.diag.error(f"{tag} WARNING - VRF interface {vrf} doesn't exist", vloc,
+                            hint="create the VRF device, or fix the name")
 
     def vmac_name(self, c: Ctx, name: str, fam: int, vrid: int) -> str:
         """The VMAC interface name: a name already taken (by a host interface that is not a
@@ -1066,8 +1192,9 @@ class Builder:
         return want
 
     def unicast_checks(self, c: Ctx, kw: dict[str, Any], tag: str,
-                       peers: list[UnicastPeer]) -> None:
-        """keepalived 2.2.7's unicast/multicast consistency errors (each makes -t exit 5)."""
+                       peers: list[UnicastPeer]) -> bool:
+        """keepalived 2.2.7's unicast/multicast consistency errors (each makes -t exit 5);
+        whether the instance was written as unicast (a unicast keyword, peers or not)."""
         end = Loc(c.loc.file, c.end_line)
         if c.has("unicast_ttl"):
             if peers:
@@ -1076,17 +1203,20 @@ class Builder:
                 self.diag.error(f"{tag}: Cannot use unicast_ttl without unicast peers - "
                                 "resetting", end, hint="unicast_ttl only applies to unicast_peer")
         if peers and kw.get("mcast_dst_ip") is not None:
-            self.diag.error(f"{tag} multicast destination specified with unicast - ignoring",
-                            c.where("mcast_dst_ip"), hint="remove mcast_dst_ip or unicast_peer")
+            self.completion_error(f"{tag} multicast destination specified with unicast - "
+                                  "ignoring", c.where("mcast_dst_ip"),
+                                  hint="remove mcast_dst_ip or unicast_peer")
             kw["mcast_dst_ip"] = None
         # an empty unicast_peer block counts as a unicast keyword; unicast_fault_no_peer does not
         unicast_kw = [k for k in ("unicast_src_ip", "check_unicast_src", "old_unicast_checksum")
                       if c.has(k)] + (["unicast_peer"] if "unicast_peer" in c.entries else [])
         if unicast_kw and not peers:
-            self.diag.error(f"{tag} A unicast keyword has been specified without any unicast "
-                            "peers. Defaulting to multicast. This usage is deprecated - please "
-                            "update your configuration.", c.where(unicast_kw[0]),
-                            hint=f"add unicast_peer addresses, or remove {unicast_kw[0]}")
+            self.completion_error(f"{tag} A unicast keyword has been specified without any "
+                                  "unicast peers. Defaulting to multicast. This usage is "
+                                  "deprecated - please update your configuration.",
+                                  c.where(unicast_kw[0]),
+                                  hint=f"add unicast_peer addresses, or remove {unicast_kw[0]}")
+        return bool(peers or unicast_kw)
 
     def authentication(self, c: Ctx, kw: dict[str, Any], tag: str, version: int, want: State,
                        fam: int) -> None:
@@ -1148,11 +1278,16 @@ class Builder:
             if c.has(k):
                 kw[k] = self.script(c.get(k), c.where(k))
         kw.update(self.tracking(c))
+        for ref in kw["track_interface"]:
+            if self.check_interfaces and not self.host.has_interface(ref.name) and \
+                    not self.gdefs.dynamic_interfaces:
+                self.missing_interface = True
+                self.diag.error(f"({name}) tracked interface {ref.name} doesn't exist", ref.loc)
         kw["smtp_alert"] = bool(c.get("smtp_alert", False))
         return VrrpSyncGroup(**kw)
 
     # -- virtual servers -------------------------------------------------------------------
-    def vs_group(self, c: Ctx) -> VirtualServerGroup:
+    def vs_group(self, c: Ctx) -> VirtualServerGroup | None:
         entries = []
         for w, loc in c.entries.get("entries", []):
             if w[0] == "fwmark":
@@ -1166,6 +1301,10 @@ class Builder:
                 continue
             port = self.port(w[1], loc, "virtual_server_group") if len(w) > 1 else None
             entries.append(VsGroupEntry(rng[0], rng[1], port, None, rng[0].version, loc))
+        if not c.entries.get("entries"):
+            self.diag.error(f"virtual server group {c.args[0]} has no entries - removing",
+                            Loc(c.loc.file, c.end_line), hint="add ADDRESS PORT or fwmark N lines")
+            return None
         return VirtualServerGroup(c.args[0], tuple(entries), c.loc)
 
     def addr_range(self, text: str, loc: Loc) -> tuple[IPAddr, IPAddr] | None:
@@ -1259,8 +1398,8 @@ class Builder:
         if proto is None and (kw.get("ip") is not None or grp_addrs):
             # keepalived carries on with UDP, but counts it as a config error (-t exits 5)
             shown = name if kw.get("ip") is not None else f"[{kw['group']}]:0"
-            self.diag.error(f"Virtual server {shown}: no protocol set - defaulting to UDP",
-                            c.loc, hint="add: protocol TCP")
+            self.completion_error(f"Virtual server {shown}: no protocol set - defaulting to UDP",
+                                  c.loc, hint="add: protocol TCP")
             proto = "UDP"
         kw["protocol"] = proto or "TCP"
         name = VirtualServer(**kw).key
@@ -1270,16 +1409,16 @@ class Builder:
                             hint=f"one of {' '.join(sorted(SCHEDULERS))}")
             sched = None
         if sched is None:  # a config error for keepalived 2.2.7, though it carries on
-            self.diag.error(f"Virtual server {name}: no scheduler set, setting default 'wlc'",
-                            c.loc, hint="add: lb_algo wlc (or rr, wrr, ...)")
+            self.completion_error(f"Virtual server {name}: no scheduler set, setting default 'wlc'",
+                                  c.loc, hint="add: lb_algo wlc (or rr, wrr, ...)")
             sched = "wlc"
         kw["lvs_sched"] = sched
         meth: str | None = None
         if c.has("lvs_method"):
             meth, kw["tunnel"] = self.method(c.get("lvs_method"), c.where("lvs_method"), name)
         if meth is None:  # a config error for keepalived 2.2.7, though it carries on
-            self.diag.error(f"Virtual server {name}: no forwarding method set, setting "
-                            "default NAT", c.loc, hint="add: lb_kind NAT (or DR, TUN)")
+            self.completion_error(f"Virtual server {name}: no forwarding method set, setting "
+                                  "default NAT", c.loc, hint="add: lb_kind NAT (or DR, TUN)")
             meth = "NAT"
         kw["lvs_method"] = meth
         flags = tuple(f for f in ("ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback",
@@ -1355,9 +1494,10 @@ class Builder:
             self.group_sorry_port(kw, c.where("sorry_server"))
         total = sum(r.weight for r in rss)
         if rss and kw["quorum"] > total:  # a config error for keepalived 2.2.7
-            self.diag.error(f"Warning - quorum {kw['quorum']} for {name} exceeds total weight "
-                            f"of real servers {total}, reducing quorum to {total}",
-                            c.where("quorum"), hint=f"quorum is a sum of weights: at most {total}")
+            self.completion_error(f"Warning - quorum {kw['quorum']} for {name} exceeds total "
+                                  f"weight of real servers {total}, reducing quorum to {total}",
+                                  c.where("quorum"),
+                                  hint=f"quorum is a sum of weights: at most {total}")
             kw["quorum"] = max(1, total)
         kw["announce"] = build_announce(c, kw, name, self.diag, self.iface_ok)
         return VirtualServer(**kw)
@@ -1482,6 +1622,11 @@ class Builder:
             m, _ = self.method(c.get("lvs_method"), c.where("lvs_method"), vsname)
             meth = m or meth
         kw["lvs_method"] = meth
+        if vs.get("ip") is not None and vs["ip"].version != ip.version and meth != "TUN":
+            self.diag.error(f"Address family of virtual server and real server {ip} don't match "
+                            "- skipping real server.", Loc(c.loc.file, c.end_line),
+                            hint="only TUN forwards across address families")
+            return None
         for k in ("notify_up", "notify_down"):
             if c.has(k):
                 kw[k] = self.script(c.get(k), c.where(k))
@@ -1559,7 +1704,9 @@ class Builder:
             s = self.command(c.get("misc_path"), c.where("misc_path"), "misc_path")
             if c.has("user"):
                 u = c.get("user")
-                self.check_user(u, c.where("user"), "MISC_CHECK user")
+                if not self.check_user(u, c.where("user"), "MISC_CHECK user",
+                                       " - removing the checker"):
+                    return None  # as keepalived ("Failed to set uid/gid for misc checker")
                 s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
             elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
                 self.diag.error(f"Unable to set default user for misc script "
@@ -1586,10 +1733,16 @@ class Builder:
             kw["min_reply_length"] = int(c.get("min_reply_length", 0))
             kw["max_reply_length"] = int(c.get("max_reply_length", 255))
         elif kind == "FILE_CHECK":
-            if not c.has("track_file"):
-                self.diag.error("FILE_CHECK has no track_file - the checker is removed", c.loc)
+            tf = c.get("track_file")
+            if tf is not None and tf not in self.track_file_names:
+                self.diag.error(f"track_file {tf} not found", c.where("track_file"),
+                                hint=self._near(tf, self.track_file_names, "track_file"))
+                tf = None
+            if tf is None:
+                self.diag.error("FILE_CHECK has no track_file specified - ignoring",
+                                Loc(c.loc.file, c.end_line))
                 return None
-            kw["track_file"] = c.get("track_file")
+            kw["track_file"] = tf
             if c.has("weight"):
                 kw["weight"], kw["weight_reverse"] = self.weight(
                     c.get("weight"), c.where("weight"), -2147483647, 2147483647, "FILE_CHECK")
@@ -1635,7 +1788,6 @@ class Builder:
     def cross_checks(self, cfg: Config) -> Config:
         instances = list(cfg.vrrp_instances)
         names = {i.name for i in instances}
-        self.duplicate_vrids(instances, cfg.global_defs)
         # tracking references
         scripts = {s.name for s in cfg.vrrp_scripts}
         files = {f.name for f in cfg.track_files}
@@ -1650,11 +1802,31 @@ class Builder:
                                     hint=self._near(ref.name, scripts, "vrrp_script"))
                 else:
                     ok_scripts.append(ref)
-            ok_files = [r for r in inst.track_file if self._ref(r, files, inst, "track file")]
+            ok_files = [r for r in inst.track_file
+                        if self._ref(r, files, inst.name, "track file")]
             ok_procs = [r for r in inst.track_process
-                        if self._ref(r, procs, inst, "track process")]
+                        if self._ref(r, procs, inst.name, "track process")]
             fixed.append(replace(inst, track_script=tuple(ok_scripts),
                                  track_file=tuple(ok_files), track_process=tuple(ok_procs)))
+        # a sync group's tracking too (keepalived 2.2.7: each a config error)
+        cfg = replace(cfg, sync_groups=tuple(replace(
+            g, track_script=tuple(r for r in g.track_script
+                                  if self._ref(r, scripts, g.name, "track script")),
+            track_file=tuple(r for r in g.track_file if self._ref(r, files, g.name, "track file")),
+            track_process=tuple(r for r in g.track_process
+                                if self._ref(r, procs, g.name, "track process")))
+            for g in cfg.sync_groups))
+        # keepalived resolves track_* names as it reads the instance (with their line): what
+        # follows is found once the config is read
+        self.after_read_from = len(self.diag.items)
+        # with an interface missing, keepalived's VRRP process stops before it completes the
+        # config: none of these checks is reported then (the model is corrected all the same)
+        reported = self.diag
+        if self.missing_interface:
+            self.later.clear()
+            self.diag = Diagnostics()
+        self.flush_completion()
+        self.duplicate_vrids(instances, cfg.global_defs)
         # sync groups
         member_of: dict[str, str] = {}
         groups = []
@@ -1677,6 +1849,7 @@ class Builder:
                                 hint="a sync group keeps two or more instances in step")
             groups.append(replace(g, group=tuple(members)))
         fixed = [replace(i, sync_group=member_of.get(i.name)) for i in fixed]
+        self.diag = reported
         # virtual_server groups referenced
         vsg_names = {g.name for g in cfg.virtual_server_groups}
         vss = []
@@ -1725,10 +1898,10 @@ class Builder:
             else:
                 seen[dom] = inst
 
-    def _ref(self, r: TrackRef, known: set[str], inst: VrrpInstance, what: str) -> bool:
+    def _ref(self, r: TrackRef, known: set[str], owner: str, what: str) -> bool:
         if r.name in known:
             return True
-        self.diag.error(f"({inst.name}) {what} {r.name} not found, ignoring...", r.loc)
+        self.diag.error(f"({owner}) {what} {r.name} not found, ignoring...", r.loc)
         return False
 
     @staticmethod

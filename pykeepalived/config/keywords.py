@@ -12,10 +12,9 @@ import difflib
 import ipaddress
 import math
 import os
-from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.parser import Node
@@ -144,26 +143,26 @@ class Ctx:
         return self.locs.get(name, self.loc)
 
 
-class _Close(NamedTuple):
-    """A block's `}` met out of place: it closes whichever block is open where it is read."""
-
-    loc: Loc
-
-
 BLOCK_TYPES = frozenset({"block", "vblock", "skipblock"})
 UNEXPECTED_HINT = ("keepalived ignores this '{': the lines up to its '}' are read as part of "
                    "the enclosing block, and that '}' closes the enclosing block")
 
 
+@lru_cache(maxsize=1)
+def sections_by_rule() -> dict[str, str]:
+    """grammar rule name -> keywords.txt section (Lark rule names are lower case)."""
+    return {sec.lower(): sec for sec in table()}
+
+
 @dataclass
 class Walker:
-    """Walks the block tree with keepalived's brace rules.
+    """Walks the classified block tree into raw values per section.
 
-    A `{` opens a block only after a keyword that takes one. After any other word (an
-    unknown keyword, a keyword that takes a value) keepalived says "Unexpected '{' -
-    ignoring", reads the lines that follow at the same level, and the matching `}` closes the
-    *enclosing* block: what comes after it is read one level up. The same happens here, so
-    the config means what it means to keepalived (and its messages match, line for line).
+    The grammar has already placed every block: a block rule named after a section opens
+    that section; a line whose `{` keepalived ignores (an unknown keyword, a keyword that
+    takes a value, a block out of place) arrives as an "unexpected" node whose body follows
+    it at the same level, and a `}` that such a body left over arrives as "stray" at the top
+    level. Here each gets keepalived's messages, line for line.
     """
 
     diag: Diagnostics
@@ -173,37 +172,26 @@ class Walker:
         self._walk(nodes, ctx)
         return ctx
 
-    def _walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Ctx
-              ) -> list[Node | _Close] | None:
-        """Walk one block's nodes; if a stray '}' closed the block early, returns what is
-        read after it (maybe nothing), else None."""
+    def _walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Ctx) -> None:
         kws = table()[ctx.section]
-        items: deque[Node | _Close] = deque(nodes)
-        while items:
-            it = items.popleft()
-            if isinstance(it, _Close):
-                if ctx.section != "root":
-                    return list(items)
+        for it in nodes:
+            rule = it.rule
+            if rule == "stray":
                 self.diag.error("Unknown keyword '}'", it.loc,
                                 hint="this '}' closes a block an unexpected '{' did not open")
                 continue
             kw = kws.get(it.keyword) if it.keyword != "{" else None
-            if it.is_block and (kw is None or kw.type not in BLOCK_TYPES):
-                flat = it._replace(children=None, end=None)
+            if rule == "unexpected":
                 if kw is None and it.keyword != "{":
-                    self._unknown(flat, ctx.section, kws)
+                    self._unknown(it, ctx.section, kws)
                 elif kw is not None:
-                    self._one(flat, kw, ctx)
+                    self._one(it, kw, ctx)
                 self.diag.error("Unexpected '{' - ignoring", it.loc, hint=UNEXPECTED_HINT)
-                items.extendleft(reversed([*(it.children or ()), _Close(it.end or it.loc)]))
                 continue
             if kw is None:
                 self._unknown(it, ctx.section, kws)
                 continue
-            escaped = self._one(it, kw, ctx)
-            if escaped is not None:  # closed early: the rest is read here, then its '}'
-                items.extendleft(reversed([*escaped, _Close(it.end or it.loc)]))
-        return None
+            self._one(it, kw, ctx)
 
     def _unknown(self, node: Node, section: str, kws: dict[str, Kw]) -> None:
         word = node.keyword
@@ -216,7 +204,7 @@ class Walker:
             hint = f"'{word}' belongs in {' or '.join(sorted(set(other))[:3])}, not {section}"
         self.diag.error(f"Unknown keyword '{word}'", node.loc, hint=hint)
 
-    def _one(self, node: Node, kw: Kw, ctx: Ctx) -> list[Node | _Close] | None:
+    def _one(self, node: Node, kw: Kw, ctx: Ctx) -> None:
         args = node.args
         loc = node.loc
         if kw.legacy:
@@ -250,11 +238,10 @@ class Walker:
             return None
         t = kw.type
         if t == "block":
-            assert kw.arg is not None
-            child = Ctx(kw.arg, args, loc, node.last_line)
-            escaped = self._walk(node.children or (), child)
+            child = Ctx(sections_by_rule()[node.rule], args, loc, node.last_line)
+            self._walk(node.children or (), child)
             ctx.blocks.setdefault(kw.field, []).append(child)
-            return escaped
+            return None
         if t == "vblock":
             ctx.locs.setdefault(kw.field, Loc(loc.file, node.last_line))  # its closing brace
             lst = ctx.entries.setdefault(kw.field, [])

@@ -67,7 +67,7 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
             )
     from pykeepalived.config.report_order import order_like_keepalived
 
-    order_like_keepalived(diag, nodes, lines, builder.after_read_from)
+    order_like_keepalived(diag, lines, builder.after_read_from)
     _note_skipped(cfg, builder, opts, diag)
     return LoadResult(cfg, diag)
 

@@ -8,7 +8,8 @@ the grammar never fails on user input and every problem keeps its file:line.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import re
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from pykeepalived.config.diagnostics import Diagnostics, Loc
@@ -18,11 +19,16 @@ MAX_DEPTH = 32
 
 
 class Node(NamedTuple):
-    """A statement (no children) or a block (children, possibly empty); one per line."""
+    """A statement (no children) or a block (children, possibly empty); one per line.
+
+    `rule` is the grammar rule that classified the line: a section or value-block rule name
+    for a block, "" for a statement, "unexpected" for a line whose `{` keepalived ignores
+    (its body follows it as siblings), "stray" for a `}` read at the top level."""
 
     line: LogicalLine
     children: tuple[Node, ...] | None = None
     end: Loc | None = None  # the closing brace, for blocks
+    rule: str = ""
 
     @property
     def is_block(self) -> bool:
@@ -64,6 +70,11 @@ def grammar_text() -> str:
         return fh.read()
 
 
+def rule_names(text: str) -> list[str]:
+    """The grammar's rule names (for the transformer's callbacks and for tests)."""
+    return [m.group(1) for m in re.finditer(r"^([a-z]\w*):", text, re.M)]
+
+
 @lru_cache(maxsize=1)
 def _lark() -> Any:
     from lark import Lark, Transformer
@@ -74,6 +85,8 @@ def _lark() -> Any:
     from pykeepalived.config.line_lexer import LineLexer
 
     class Build(Transformer[Token, Any]):
+        """Lark's inline callbacks: one Node per block, a list of Nodes per statement run."""
+
         def __init__(self) -> None:
             super().__init__()
             self.lines: list[LogicalLine] = []
@@ -82,12 +95,13 @@ def _lark() -> Any:
             t = items[0]
             return [Node(ln) for ln in self.lines[t.line : t.end_line]]  # type: ignore[misc]
 
-        def leaf(self, items: list[Token]) -> Node:
-            t = items[0]
-            kids = tuple(Node(ln) for ln in self.lines[t.column : t.end_column])  # type: ignore[misc]
-            return Node(self.lines[t.line], kids, self.lines[t.end_line].loc)  # type: ignore[index]
+        def unexpected(self, items: list[Token]) -> Node:
+            return Node(self.lines[items[0].line], rule="unexpected")  # type: ignore[index]
 
-        def block(self, items: list[Any]) -> Node:
+        def stray(self, items: list[Token]) -> Node:
+            return Node(self.lines[items[0].line], rule="stray")  # type: ignore[index]
+
+        def block(self, rule: str, items: list[Any]) -> Node:
             head, close = items[0], items[-1]
             kids: list[Node] = []
             for it in items[1:-1]:
@@ -95,7 +109,7 @@ def _lark() -> Any:
                     kids.extend(it)
                 else:
                     kids.append(it)
-            return Node(self.lines[head.line], tuple(kids), self.lines[close.line].loc)
+            return Node(self.lines[head.line], tuple(kids), self.lines[close.line].loc, rule)
 
         def start(self, items: list[Any]) -> list[Node]:
             out: list[Node] = []
@@ -106,17 +120,21 @@ def _lark() -> Any:
                     out.append(it)
             return out
 
-    build = Build()
     text = grammar_text()
+    build = Build()
+    for name in rule_names(text):  # every block rule builds a Node named after it
+        if not hasattr(build, name):
+            setattr(build, name, partial(build.block, name))
     # never cache=True (a predictable /tmp pickle): only a file beside our own bytecode
     cache = cache_path(os.path.dirname(os.path.abspath(__file__)), text, lark_version)
+    kw: dict[str, Any] = {"parser": "lalr", "lexer": LineLexer, "transformer": build,
+                          "keep_all_tokens": True}
     try:
-        parser = Lark(text, parser="lalr", lexer=LineLexer, transformer=build,
-                      cache=cache or False)
+        parser = Lark(text, cache=cache or False, **kw)
     except Exception:  # an unusable cache (Lark reads a bad one itself) must not stop -t
         if not cache:
             raise
-        parser = Lark(text, parser="lalr", lexer=LineLexer, transformer=build)
+        parser = Lark(text, **kw)
     return parser, build, Token
 
 
@@ -155,50 +173,34 @@ def balance(lines: list[LogicalLine], diag: Diagnostics) -> list[tuple[str, int]
     return toks
 
 
-def _tok(cls: Any, kind: str, line: int, end_line: int = 0, column: int = 0,
-         end_column: int = 0) -> Any:
-    """A Lark token carrying line indexes; set directly, as keyword construction is 2x slower
-    and there is one token per block edge of a 90k-line config."""
-    t = cls(kind, "")
-    t.line, t.end_line, t.column, t.end_column = line, end_line, column, end_column
-    return t
-
-
 def parse_lines(lines: list[LogicalLine], diag: Diagnostics) -> list[Node]:
-    """Logical lines -> top-level nodes. Never raises on user input."""
+    """Logical lines -> top-level nodes, each block classified by the grammar's rules.
+    Never raises on user input."""
     toks = balance(lines, diag)
     if not toks:
         return []
-    parser, build, token_cls = _lark()
+    from pykeepalived.config.line_lexer import CLOSE, OPEN, STMTS
+
+    parser, build, _ = _lark()
     # anonymous blocks (a `{` with no keyword line) point at the brace line itself
     build.lines = lines
     # one token per block edge and per run of statements: Lark sees structure, not lines
-    stream = []
+    stream: list[tuple[int, int, int, str]] = []
     n = len(toks)
     k = 0
     while k < n:
         t, i = toks[k]
-        if t == "OPEN":
-            # an innermost block: OPEN, keyword lines on consecutive lines, CLOSE
-            j = k + 1
-            while j < n and toks[j][0] == "STMT" and (
-                j == k + 1 or toks[j][1] == toks[j - 1][1] + 1
-            ):
-                j += 1
-            if j < n and toks[j][0] == "CLOSE":
-                first = toks[k + 1][1] if j > k + 1 else i + 1
-                last = toks[j - 1][1] + 1 if j > k + 1 else i + 1
-                stream.append(_tok(token_cls, "LEAF", i, toks[j][1], first, last))
-                k = j + 1
-                continue
         if t == "STMT":
             j = k
             while j + 1 < n and toks[j + 1][0] == "STMT" and toks[j + 1][1] == toks[j][1] + 1:
                 j += 1
-            stream.append(_tok(token_cls, "STMTS", i, toks[j][1] + 1))
+            stream.append((STMTS, i, toks[j][1] + 1, ""))
             k = j + 1
             continue
-        stream.append(_tok(token_cls, t, i))
+        if t == "OPEN":
+            stream.append((OPEN, i, i, lines[i].keyword))
+        else:
+            stream.append((CLOSE, i, i, ""))
         k += 1
     try:
         return parser.parse(stream)  # type: ignore[no-any-return]

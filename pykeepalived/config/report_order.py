@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc
-from pykeepalived.config.parser import Node
 from pykeepalived.config.reader import LogicalLine
 
 GLOBAL, CHECKER, VRRP, BFD, UNPLACED = range(5)
@@ -56,12 +55,26 @@ AFTER_READ = re.compile("|".join((
 AT_BLOCK_END = re.compile(r"\S+ not found, ignoring\.\.\.$")
 
 
-def _locs(node: Node) -> Iterable[Loc]:
-    yield node.loc
-    for ch in node.children or ():
-        yield from _locs(ch)
-    if node.end is not None:
-        yield node.end
+def _passes(lines: Sequence[LogicalLine]) -> dict[Loc, int]:
+    """file:line -> the pass that reports it. The passes other than the one a top-level block
+    belongs to skip it by counting braces, so this follows the braces as written, not the
+    grammar's tree: lines after a `}` that an unexpected `{` left over (read one level up)
+    are still reported by the block's own pass."""
+    pass_of: dict[Loc, int] = {}
+    depth = 0
+    cur = GLOBAL
+    for ln in lines:
+        w = ln.words
+        if w == ("{",):
+            depth += 1
+        elif w == ("}",):
+            if not depth:
+                cur = GLOBAL  # an extra '}': dropped before the grammar, the parent's to report
+            depth = max(depth - 1, 0)
+        elif not depth:
+            cur = _PASS_OF.get(ln.keyword, GLOBAL)
+        pass_of.setdefault(ln.loc, cur)
+    return pass_of
 
 
 class _Positions:
@@ -88,18 +101,14 @@ class _Positions:
         return known[i - 1][1] + 0.5 if i else known[0][1] - 0.5
 
 
-def order_like_keepalived(diag: Diagnostics, nodes: Sequence[Node],
-                          lines: Sequence[LogicalLine], after_from: int) -> None:
+def order_like_keepalived(diag: Diagnostics, lines: Sequence[LogicalLine],
+                          after_from: int) -> None:
     """Reorder diag.items in place. Items from index `after_from` on were found once the
     config was read (cross-checks, script checks), and so were those AFTER_READ matches: they
     follow their pass's read-time ones."""
     if len(diag.items) < 2:
         return
-    pass_of: dict[Loc, int] = {}
-    for node in nodes:
-        p = _PASS_OF.get(node.keyword, GLOBAL)
-        for loc in _locs(node):
-            pass_of.setdefault(loc, p)
+    pass_of = _passes(lines)
     position = _Positions(lines)
 
     def key(item: tuple[int, Diagnostic]) -> tuple[int, int, float]:
