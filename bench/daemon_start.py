@@ -27,6 +27,7 @@ import ctypes
 import os
 import re
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -209,6 +210,7 @@ def main() -> int:
                 print(re.sub(r"^", "    ", res[label][-1][2], flags=re.M))
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
