@@ -5,7 +5,7 @@
 #   env PYTHON=/usr/bin/python3   the interpreter that runs pip for the build (any >= 3.11)
 #       PIP_ARGS="..."            extra pip arguments (e.g. --index-url for a mirror)
 #
-# Layout and why (lintian-clean on bookworm; installs on Debian 12 and 13):
+# Layout and why (lintian-clean on bookworm and trixie; installs on Debian 12 and 13):
 #   Dependencies come from Debian where its versions work on both releases: python3-lark
 #   (1.1.5 / 1.2.x) and python3-psutil (5.9.4 / 7.0). pyroute2 does not: bookworm has 0.7.2
 #   and trixie 0.7.7, and pykeepalived needs 0.9's AsyncIPRoute (pyproject pins ~=0.9.7), so
@@ -16,7 +16,9 @@
 #                                directory, on no interpreter's path, so the bundled pyroute2
 #                                never shadows a python3-pyroute2 other programs use
 #   /usr/bin/pykeepalived        /usr/bin/python3 with that directory first on sys.path
-#   /lib/systemd/system/         pykeepalived.service, pykeepalived-hardened.service
+#   /usr/lib/systemd/system/     pykeepalived.service, pykeepalived-hardened.service (not /lib:
+#                                trixie's lintian rejects the aliased /lib; bookworm's systemd
+#                                and deb-systemd-helper read /usr/lib/systemd/system as well)
 #   /etc/default/pykeepalived    conffile (DAEMON_ARGS)
 #   /usr/share/man/man8/pykeepalived.8.gz
 #   /usr/share/doc/pykeepalived/ copyright, changelog.Debian.gz, examples/ (conf.d)
@@ -98,7 +100,7 @@ if find "$PRIV" -name '*.so*' | grep -q .; then
 fi
 
 # 3. system integration
-install -d "$STAGE/usr/bin" "$STAGE/lib/systemd/system" "$STAGE/etc/default" \
+install -d "$STAGE/usr/bin" "$STAGE/usr/lib/systemd/system" "$STAGE/etc/default" \
     "$STAGE/usr/share/man/man8" "$STAGE/usr/share/doc/pykeepalived/examples" "$STAGE/DEBIAN"
 cat > "$STAGE/usr/bin/pykeepalived" <<EOF
 #!/usr/bin/python3 -P
@@ -113,7 +115,7 @@ sys.exit(main())
 EOF
 chmod 0755 "$STAGE/usr/bin/pykeepalived"
 install -m 0644 "$HERE/pykeepalived.service" "$HERE/pykeepalived-hardened.service" \
-    "$STAGE/lib/systemd/system/"
+    "$STAGE/usr/lib/systemd/system/"
 install -m 0644 "$HERE/default/pykeepalived" "$STAGE/etc/default/pykeepalived"
 gzip -9n -c "$HERE/pykeepalived.8" > "$STAGE/usr/share/man/man8/pykeepalived.8.gz"
 for f in "$SRC"/conf.d/*; do
@@ -164,8 +166,6 @@ pykeepalived: extra-license-file [usr/lib/pykeepalived/pyroute2-*.dist-info/*]
 pykeepalived: package-contains-documentation-outside-usr-share-doc [usr/lib/pykeepalived/pyroute2-*.dist-info/*]
 # the keyword table the config reader loads at run time, not documentation
 pykeepalived: package-contains-documentation-outside-usr-share-doc [usr/lib/pykeepalived/pykeepalived/config/keywords.txt]
-# systemd units only, like keepalived's own package on a systemd system
-pykeepalived: package-supports-alternative-init-but-no-init.d-script [lib/systemd/system/*]
 EOF
 chmod 0644 "$STAGE/usr/share/lintian/overrides/pykeepalived"
 

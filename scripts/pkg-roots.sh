@@ -13,9 +13,22 @@ DEPS=python3-lark,python3-psutil,procps
 # the roots are built side by side (debootstrap mostly waits on the mirror)
 pids=()
 for suite in ${@:-bookworm trixie}; do
+  include=systemd,iproute2,python3
+  dest=$DIR/$suite-systemd
+  # a root built before a package was added to the lists is built again
+  if [ -f "$dest/.pykeepalived-complete" ]; then
+    for p in ${include//,/ }; do
+      [ -f "$dest/var/lib/dpkg/info/$p.list" ] || rm -f "$dest/.pykeepalived-complete"
+    done
+    for p in ${DEPS//,/ }; do
+      compgen -G "$dest/var/cache/apt/archives/${p}_*.deb" >/dev/null || \
+        rm -f "$dest/.pykeepalived-complete"
+    done
+    [ -f "$dest/.pykeepalived-complete" ] || echo "== $dest is out of date: rebuilding it" >&2
+  fi
   bash "$HERE/debian-root.sh" -k -d "$DEPS" \
       -c 'chroot "$ROOT" /usr/lib/systemd/systemd --version | sed -n 1p' \
-      "$suite" "$DIR/$suite-systemd" systemd,iproute2,python3 &
+      "$suite" "$dest" "$include" &
   pids+=($!)
 done
 rc=0

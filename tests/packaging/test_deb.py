@@ -1,7 +1,9 @@
 """The .deb, built with packaging/build-deb.sh: lintian, and installed into clean Debian roots.
 
 * lintian (Debian's own checker) finds no error and no warning; what it reports that is
-  intended is overridden in the package with a reason (usr/share/lintian/overrides);
+  intended is overridden in the package with a reason (usr/share/lintian/overrides), except
+  one info tag only bookworm's lintian knows (trixie's lintian 2.122, run by hand on this
+  package, reports nothing: installing it into the trixie root costs minutes per run);
 * the package is Architecture: all, takes lark and psutil from Debian, bundles only pyroute2
   (Debian's is too old), no scapy, nothing in /opt, and ships md5sums and a changelog;
 * installed into throw-away overlays of clean Debian 12 and 13 roots (tests/helpers/debroot.py:
@@ -32,8 +34,8 @@ EXAMPLES = "/usr/share/doc/pykeepalived/examples"
 EXPECTED = {
     "usr/bin/pykeepalived", f"{LIB}/pykeepalived/cli.py", f"{LIB}/pyroute2/__init__.py",
     f"{LIB}/pykeepalived/grammar/keepalived.lark",
-    "lib/systemd/system/pykeepalived.service",
-    "lib/systemd/system/pykeepalived-hardened.service",
+    "usr/lib/systemd/system/pykeepalived.service",
+    "usr/lib/systemd/system/pykeepalived-hardened.service",
     "etc/default/pykeepalived", "usr/share/man/man8/pykeepalived.8.gz",
     "usr/share/doc/pykeepalived/copyright", "usr/share/doc/pykeepalived/changelog.Debian.gz",
     "usr/share/lintian/overrides/pykeepalived",
@@ -82,13 +84,23 @@ def test_control_and_file_list(deb: Path, tmp_path: Path) -> None:
     assert launcher.startswith("#!/usr/bin/python3 -P\n") and f'"/{LIB}"' in launcher
 
 
+def lintian_tags(output: str) -> Counter[str]:
+    """'E: tag' -> count, for errors, warnings and infos not overridden in the package."""
+    return Counter(m.group(1) + ": " + m.group(2) for m in
+                   re.finditer(r"^([EWI]): pykeepalived[^:]*: (\S+)", output, re.M))
+
+
+# bookworm's lintian only: trixie's no longer has the tag, so overriding it in the package
+# would be an error there (alien-tag). keepalived's own package ships an init.d script.
+BOOKWORM_INFO = {"I: package-supports-alternative-init-but-no-init.d-script": 2}
+
+
 def test_lintian_finds_no_error_or_warning(deb: Path) -> None:
     if shutil.which("lintian") is None:
         pytest.skip("lintian not installed (apt-get install lintian)")
-    r = run("lintian", "--no-cfg", "--info", "--display-info", deb, timeout=300, check=False)
-    tags = Counter(m.group(1) + ": " + m.group(2) for m in
-                   re.finditer(r"^([EWI]): pykeepalived[^:]*: (\S+)", r.stdout, re.M))
-    assert not tags, f"lintian reported {dict(tags)}\n{r.stdout}"
+    r = run("lintian", "--no-cfg", "--display-info", deb, timeout=300, check=False)
+    tags = lintian_tags(r.stdout)
+    assert tags == BOOKWORM_INFO, f"lintian reported {dict(tags)}\n{r.stdout}"
     assert r.returncode == 0, r.stdout + r.stderr
 
 
