@@ -27,6 +27,7 @@ import ctypes
 import os
 import re
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -148,7 +149,7 @@ def summary(label: str, runs: list[tuple[float | None, dict[str, tuple[float, fl
     def med(role: str, i: int) -> float:
         return statistics.median(m[role][i] for _, m, _ in runs if role in m)
 
-    parts = ", ".join(f"{r} {med(r, 0):.1f}/{med(r, 1):.1f}" for r in roles)
+    parts = ", ".join(f"{r} {med(r, 0):.1f}/{med(r, 1):.1f}/{med(r, 2):.0f}" for r in roles)
     pv = [m.get("parent", (0, 0))[0] + m.get("vrrp", (0, 0))[0] for _, m, _ in runs]
     pvp = [m.get("parent", (0, 0))[1] + m.get("vrrp", (0, 0))[1] for _, m, _ in runs]
     cpu = [sum(v[2] for v in m.values()) for _, m, _ in runs]
@@ -156,7 +157,7 @@ def summary(label: str, runs: list[tuple[float | None, dict[str, tuple[float, fl
           f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}, {len(times)}/{len(runs)})"
           f"; parent+vrrp RSS {statistics.median(pv):.1f} MiB, PSS "
           f"{statistics.median(pvp):.1f} MiB; CPU (all processes, to settled) "
-          f"{statistics.median(cpu):.0f} ms; RSS/PSS MiB: {parts}")
+          f"{statistics.median(cpu):.0f} ms; RSS MiB/PSS MiB/CPU ms: {parts}")
 
 
 def main() -> int:
@@ -209,6 +210,7 @@ def main() -> int:
                 print(re.sub(r"^", "    ", res[label][-1][2], flags=re.M))
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -209,6 +209,12 @@ class Supervisor:
 
         def run() -> int:
             os.environ.update(env)
+            if os.path.basename(sys.argv[0]) in ("pykeepalived", "__main__.py"):
+                # the parent took keepalived's names (daemon/main.py); the child's command
+                # line says which child it is, as a re-executed child's did
+                from pykeepalived.daemon.proctitle import name_process
+
+                name_process(["--child", kind, *self.argv])
             return run_child(kind, args, model)
 
         try:
