@@ -292,8 +292,9 @@ end = time.monotonic() + {seconds}
 while time.monotonic() < end:
     t = time.time()
     try:
-        s = socket.create_connection(("{VIP}", {PORT}), timeout=0.5)
-        s.settimeout(0.5)
+        # 2 s: a request that reaches a healthy director must not fail on a loaded machine
+        s = socket.create_connection(("{VIP}", {PORT}), timeout=2.0)
+        s.settimeout(2.0)
         s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
         data = b""
         while len(data) < 4096:
