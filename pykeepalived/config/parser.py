@@ -136,14 +136,14 @@ def _lark() -> Any:
             setattr(build, name, partial(build.block, name))
     # never cache=True (a predictable /tmp pickle): only a file beside our own bytecode
     cache = cache_path(os.path.dirname(os.path.abspath(__file__)), text, lark_version)
-    kw: dict[str, Any] = {"parser": "lalr", "lexer": LineLexer, "transformer": build,
-                          "keep_all_tokens": True}
     try:
-        parser = Lark(text, cache=cache or False, **kw)
+        parser = Lark(text, parser="lalr", lexer=LineLexer, transformer=build,
+                      keep_all_tokens=True, cache=cache or False)
     except Exception:  # an unusable cache (Lark reads a bad one itself) must not stop -t
         if not cache:
             raise
-        parser = Lark(text, **kw)
+        parser = Lark(text, parser="lalr", lexer=LineLexer, transformer=build,
+                      keep_all_tokens=True)
     return parser, build, Token
 
 
