@@ -42,6 +42,7 @@ FLOOD = r"""
 import socket, sys, time
 from pykeepalived.vrrp import codec
 secs, src, kinds = float(sys.argv[1]), sys.argv[2], sys.argv[3].split(",")
+rate = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0  # packets/s in all; 0: as fast as it can
 grp = "224.0.0.18"
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 s.setsockopt(socket.SOL_SOCKET, 25, b"eth0")
@@ -58,12 +59,17 @@ made = {
 }
 pkts = [p for k in kinds for p in made[k]]
 sent = 0
-end = time.monotonic() + secs
+t0 = time.monotonic()
+end = t0 + secs
 while time.monotonic() < end:
     for _ in range(50):
         for p in pkts:
             s.sendto(p, (grp, 0))
         sent += len(pkts)
+    if rate:
+        ahead = t0 + sent / rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
 print(sent, flush=True)
 """
 

@@ -66,7 +66,11 @@ def test_flood_other_vrid_wrong_auth_and_spoof(rig3: Rig, tmp_path: Path) -> Non
     rig.start_capture(filt="ether src 02:00:00:00:00:0a")
     time.sleep(2.0)  # baseline
     t0 = time.time()
-    sent = attack(rig, "c", FLOOD, "6", IP4["c"], "other_vrid,wrong_auth,no_auth")
+    # a defined load, 120k pkt/s (40k/s at VI_1's VRID, 80k/s at others), not a race between
+    # attacker and defender for the same 2 cores: at the attacker's full speed (160-205k pkt/s
+    # here) the backup's VRRP child reads ~54k pkt/s of its own VRID, saturated, and VI_2's
+    # adverts, sharing the socket's queue (keepalived's sockpool), were lost in ~1 run of 3
+    sent = attack(rig, "c", FLOOD, "6", IP4["c"], "other_vrid,wrong_auth,no_auth", "120000")
     t1 = time.time()
     time.sleep(0.5)
     frames = rig.stop_capture()
@@ -92,7 +96,7 @@ def test_flood_other_vrid_wrong_auth_and_spoof(rig3: Rig, tmp_path: Path) -> Non
     print(f"  b drops: auth_failure {c_b.get('auth_failure')}, authtype_mismatch "
           f"{c_b.get('authtype_mismatch')}, unknown VRID {unknown} (read {rx_b}); "
           f"loop lateness max {snap_a['loop']['lateness_recent_max'] * 1e3:.1f} ms")
-    assert rate >= 10_000
+    assert rate >= 90_000
     # the MASTER kept its rhythm: no advert lost; at ~100k pkt/s one core is saturated and a
     # single advert can be up to ~90 ms late, still far from the BACKUP's
     # Master_Down_Interval (0.365 s)
@@ -101,7 +105,7 @@ def test_flood_other_vrid_wrong_auth_and_spoof(rig3: Rig, tmp_path: Path) -> Non
     # nobody moved
     assert snap_b["instances"]["VI_1"]["state"] == "BACKUP"
     assert snap_a["instances"]["VI_1"]["state"] == "MASTER"
-    assert _moves(a, b) == moves0
+    assert _moves(a, b) == moves0, b.text()[-3000:]
     assert rig.has_vip("a", VIP1) and not rig.has_vip("b", VIP1)
     # every attack packet is accounted for in the snapshot
     assert c_b["auth_failure"] > 0.9 * sent / 6 * 0.5
