@@ -99,8 +99,8 @@ def main() -> int:
             if kad:
                 # PID 1 of its own PID namespace: keepalived 2.2.7's -t otherwise may SIGTERM
                 # itself when it checks scripts (acassen/keepalived#2617)
-                kw, kr, krc = measure(["unshare", "--pid", "--fork", kad, "-t", "-f",
-                                       str(path)], args.runs)
+                kw, kr, krc = measure(["unshare", "--pid", "--fork", "--kill-child", kad,
+                                       "-t", "-f", str(path)], args.runs)
                 print(f"{name:<8} {'keepalived':<14} {kw * 1000:9.1f} {kr:13.1f} {krc:3d}")
                 print(f"{name:<8} {'ratio ours/kad':<14} {w / kw:9.2f} {r / kr:13.2f}")
     finally:

@@ -158,8 +158,9 @@ def test_keepalived_rejects_exactly_the_extension_lines(tmp_path: Path, which: s
                            "    announce_only_if_master VI_1\n    announce_without_ipvs\n")
                         .replace("interface eth0", "interface lo"))
     # PID 1 of its own PID namespace (keepalived 2.2.7 -t otherwise may SIGTERM itself)
-    p = subprocess.run(["unshare", "--pid", "--fork", KEEPALIVED, "-t", "-i", "director1",
-                        "-f", str(path)], capture_output=True, text=True, timeout=60)
+    p = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", KEEPALIVED,
+                        "-t", "-i", "director1", "-f", str(path)],
+                       capture_output=True, text=True, timeout=60)
     theirs = {int(m.group(1)) for raw in (p.stdout + p.stderr).splitlines()
               if (m := LINE.match(raw.strip())) and "Unknown keyword" in m.group(2)}
     assert p.returncode == 5

@@ -55,8 +55,9 @@ LINE = re.compile(r"^\((?:(?P<file>[^)]*): )?Line (?P<line>\d+)\) (?P<msg>.*)$")
 def run_keepalived(ns: str, path: Path) -> tuple[int, list[tuple[int | None, str]]]:
     # PID 1 of its own PID namespace: 2.2.7's -t otherwise SIGTERMs itself when it checks
     # scripts (acassen/keepalived#2617)
-    p = subprocess.run(["ip", "netns", "exec", ns, "unshare", "--pid", "--fork", KEEPALIVED,
-                        "-t", "-f", str(path)], capture_output=True, text=True, timeout=60,
+    p = subprocess.run(["ip", "netns", "exec", ns, "unshare", "--pid", "--fork", "--kill-child",
+                        KEEPALIVED, "-t", "-f", str(path)],
+                       capture_output=True, text=True, timeout=60,
                        cwd=path.parent.parent.parent if "kad-t" in str(path) else path.parent)
     out = []
     for raw in (p.stdout + p.stderr).splitlines():

@@ -123,7 +123,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict
             kconf = kad_out / "keepalived.conf"
             kconf.write_text(CONF)
             subprocess.run(["ip", "netns", "exec", ns, "unshare", "--mount", "--pid", "--fork",
-                            "--propagation", "private", "bash", "-c", KAD_RUN],
+                            "--kill-child", "--propagation", "private", "bash", "-c", KAD_RUN],
                            env={**os.environ, "CONF": str(kconf), "OUT": str(kad_out)},
                            check=True, timeout=60)
             theirs = {f: (kad_out / f).read_text() for f in

@@ -73,8 +73,8 @@ def test_no_ipvs_stops_the_daemon_like_keepalived(tmp_path: Path) -> None:
     with netns("pyk-h6k") as ns:
         add_veth_pair(ns, "veth0", "veth1", "192.0.2.1/24")
         kad = subprocess.run(
-            ["ip", "netns", "exec", ns, "unshare", "--pid", "--fork", "keepalived", "-n", "-l",
-             "-D", "-f", str(conf), "-p", str(tmp_path / "k.pid"), "-c",
+            ["ip", "netns", "exec", ns, "unshare", "--pid", "--fork", "--kill-child",
+             "keepalived", "-n", "-l", "-D", "-f", str(conf), "-p", str(tmp_path / "k.pid"), "-c",
              str(tmp_path / "kc.pid"), "-r", str(tmp_path / "kv.pid")],
             capture_output=True, text=True, timeout=30)
         kad_vip = has_vip(ns)

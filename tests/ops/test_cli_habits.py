@@ -29,7 +29,7 @@ def ours(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def theirs(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["unshare", "--pid", "--fork", KEEPALIVED, *args],
+    return subprocess.run(["unshare", "--pid", "--fork", "--kill-child", KEEPALIVED, *args],
                           capture_output=True, text=True, timeout=60, cwd=cwd)
 
 

@@ -86,8 +86,9 @@ def test_missing_namespace_logs_like_keepalived(tmp_path: Path) -> None:
     conf = tmp_path / "k.conf"
     conf.write_text("global_defs {\n  router_id ns1\n}\n")
     name = f"pyk-absent-{os.getpid()}"
-    k = subprocess.run(["unshare", "--pid", "--fork", KEEPALIVED, "-s", name, "-n", "-l", "-G",
-                        "-f", str(conf)], capture_output=True, text=True, timeout=30)
+    k = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", KEEPALIVED, "-s", name,
+                        "-n", "-l", "-G", "-f", str(conf)],
+                       capture_output=True, text=True, timeout=30)
     o = subprocess.run([sys.executable, "-m", "pykeepalived", "-s", name, "-n", "-l", "-G",
                         "-f", str(conf)], capture_output=True, text=True, timeout=30)
     want = [f"Changing syslog ident to Keepalived_{name}", f"Failed to open /run/netns/{name}",

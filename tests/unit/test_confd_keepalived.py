@@ -181,7 +181,7 @@ class Verdict:
 def keepalived_t(netns: str, rig: Rig, conf: str, *, pid_namespace: bool = True) -> Verdict:
     unshare = ["unshare", "--mount", "--propagation", "private"]
     if pid_namespace:
-        unshare += ["--pid", "--fork"]
+        unshare += ["--pid", "--fork", "--kill-child"]
     cmd = [
         "timeout", "-k", "5", "30",
         "ip", "netns", "exec", netns,
