@@ -7,8 +7,8 @@ link down): the BACKUP's kernel must already hold the connection (synchronised b
 daemons) and the same connection must go on through it, which it only can with the synced
 entry (DR: an unknown non-SYN segment is not scheduled, the director's stack resets it).
 
-Timing: the kernel sync daemon's role switch (``syncd_watch.py`` polls it over netlink in
-each director's namespace) is measured against the VRRP transition (the instant the FIFO
+Timing: the kernel sync daemon's role switch (``helpers/ipvs_watch.py daemons`` polls it over
+netlink in each director's namespace) is measured against the VRRP transition (the instant the FIFO
 line arrives), for every transition of the run: take-over after the crash, the old master's
 return (preemption) and the BACKUP's step-down. keepalived 2.2.7 runs the same rig
 (parametrized) for comparison; figures are printed (-s).
@@ -193,7 +193,8 @@ def sync_rig(tmp: Path, impl: str) -> Iterator[SyncRig]:
                 rig.fifos[d] = FifoLog(tmp / f"{d}.fifo")
                 (tmp / f"{d}.conf").write_text(sync_config(lab.config_text(d), tmp / f"{d}.fifo"))
                 rig.watch_files[d] = tmp / f"{d}.syncd"
-                argv = ["ip", "netns", "exec", lab.ns(d), PYTHON, str(HERE / "syncd_watch.py"),
+                argv = ["ip", "netns", "exec", lab.ns(d), PYTHON,
+                        str(HERE.parent / "helpers" / "ipvs_watch.py"), "daemons",
                         str(rig.watch_files[d]), "--duration", "400"]
                 lab.procs.append(_spawn(f"watch-{d}", argv, tmp / f"watch-{d}.log", tmp))
             for rs in ("rs1", "rs2"):

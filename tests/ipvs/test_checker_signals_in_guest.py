@@ -6,8 +6,8 @@ exporters' signal pattern, and a checker child killed with SIGKILL.
    The parent forwards them; no child may die of one: both child pids stay, the supervisor
    logs no dead child and no respawn.
 2. The checker child dies (SIGKILL): the respawned one must not put back a real server its
-   predecessor had found down. ``table_watch.py`` polls the kernel table every few ms for
-   the whole respawn; the down server must never show.
+   predecessor had found down. ``helpers/ipvs_watch.py table`` polls the kernel table every
+   few ms for the whole respawn; the down server must never show.
 """
 
 from __future__ import annotations
@@ -188,7 +188,8 @@ def test_exporter_signals_kill_no_child(rig: Path) -> None:
 def test_respawned_checker_keeps_a_down_server_out(rig: Path) -> None:
     watch = rig / "table.watch"
     with daemon(rig) as (_proc, log), spawned(
-        [sys.executable, str(HERE / "table_watch.py"), str(watch), "--duration", "120"],
+        [sys.executable, str(HERE.parent / "helpers" / "ipvs_watch.py"), "table", str(watch),
+         "--duration", "120"],
         rig / "watch.log",
     ):
         wait_for(lambda: bool(table_lines(watch)), 30, "the table watcher")
