@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ipvsvm.keepalived import KEEPALIVED
+from ipvsvm.keepalived import KEEPALIVED, stop_session
 
 pytestmark = [pytest.mark.ipvs, pytest.mark.keepalived]
 
@@ -66,13 +66,7 @@ def _run(cmd: list[str], dump: Path, d: Path) -> tuple[str, str]:
         state = d / "state" / "checker.json"
         return dump.read_text(), state.read_text() if state.exists() else ""
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+        stop_session(proc, grace=15)
         log.close()
 
 

@@ -21,6 +21,19 @@ from ipvsvm.oracle import ipvsadm
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 
 
+def stop_session(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """Stop a daemon started with start_new_session=True and every process of its group:
+    SIGTERM, then SIGKILL when it has not exited within GRACE seconds."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
 def keepalived_table(
     conf: str,
     *,
@@ -66,10 +79,4 @@ def keepalived_table(
                 f"keepalived built no stable table in {timeout}s:\n{last}\n{log.read_text()}"
             )
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=5)
+            stop_session(proc, grace=10)
