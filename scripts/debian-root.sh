@@ -83,7 +83,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== building the $SUITE root (debootstrap minbase + $INCLUDE) in $DEST" >&2
-if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$tmp" "$MIRROR" \
+# bounded: a mirror that hangs must end in a skip, not in CI's time limit
+if ! timeout 600 debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$tmp" "$MIRROR" \
     >"$tmp.log" 2>&1; then
   echo "$NAME: debootstrap failed; last lines of its log:" >&2
   tail -n 15 "$tmp.log" >&2
@@ -93,7 +94,7 @@ rm -f "$tmp.log"
 # debootstrap's own downloads are installed: drop them (the -d packages come next)
 rm -f "$tmp"/var/cache/apt/archives/*.deb
 if [ -n "$DOWNLOAD" ]; then
-  if ! chroot "$tmp" apt-get install -qq --download-only --no-install-recommends -y \
+  if ! timeout 600 chroot "$tmp" apt-get install -qq --download-only --no-install-recommends -y \
       ${DOWNLOAD//,/ } >"$tmp.log" 2>&1; then
     echo "$NAME: apt-get --download-only ${DOWNLOAD//,/ } failed:" >&2
     tail -n 15 "$tmp.log" >&2
