@@ -232,6 +232,11 @@ class Supervisor:
         if kind == "checker":  # the VRRP states so far (lvs_sync_daemon follows one)
             for inst, state in self.vrrp_states.items():
                 ch.channel.send(channel.VrrpState(inst, state))
+        if kind == "checker" and "vrrp" in self.children:
+            vrrp = self.children["vrrp"]
+            ch.channel.send(channel.VrrpChild(vrrp.proc is not None))
+        if kind == "vrrp":
+            self.tell_vrrp_child(True)
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
                  "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)
@@ -279,6 +284,8 @@ class Supervisor:
         name = "VRRP" if ch.kind == "vrrp" else "Healthcheck"
         log.log(ALERT, "%s child process(%d) died: %s", name, proc.pid,
                 "Exiting" if self.args.dont_respawn else "Respawning")
+        if ch.kind == "vrrp":
+            self.tell_vrrp_child(False)
         if ch.kind == "vrrp" and not self.args.dont_release_vrrp:
             self.demote_dead_vrrp()
             await self.release_vips()
@@ -322,6 +329,13 @@ class Supervisor:
                 other = self.children.get("checker" if kind == "vrrp" else "vrrp")
                 if other is not None and other.channel is not None:
                     other.channel.send(msg)
+
+    def tell_vrrp_child(self, alive: bool) -> None:
+        """The checker's announce_only_if_master hears the VRRP child's liveness from us (a
+        dead VRRP child is MASTER of nothing, whatever it pushed last)."""
+        chk = self.children.get("checker")
+        if chk is not None and chk.channel is not None:
+            chk.channel.send(channel.VrrpChild(alive))
 
     def demote_dead_vrrp(self) -> None:
         """A dead VRRP child's instances are MASTER no more (their VIPs go next): the checker
