@@ -89,6 +89,7 @@ class Supervisor:
     # checker starts from them
     known: dict[tuple[str, channel.RsKey], bool] = field(default_factory=dict)
     vrrp_states: dict[str, str] = field(default_factory=dict)  # relayed to a new checker
+    ipvs_synced: bool = False  # the checker's IpvsSynced, relayed to a VRRP child started later
     stop_reason: str | None = None  # a child's permanent error, kept in parent.json
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -237,6 +238,8 @@ class Supervisor:
             ch.channel.send(channel.VrrpChild(vrrp.proc is not None))
         if kind == "vrrp":
             self.tell_vrrp_child(True)
+            if self.ipvs_synced:  # wait_for_ipvs: the table is there already
+                ch.channel.send(channel.IpvsSynced())
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
                  "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)
@@ -326,6 +329,8 @@ class Supervisor:
             case channel.VrrpState() | channel.IpvsSynced():
                 if isinstance(msg, channel.VrrpState):
                     self.vrrp_states[msg.instance] = msg.state
+                else:
+                    self.ipvs_synced = True
                 other = self.children.get("checker" if kind == "vrrp" else "vrrp")
                 if other is not None and other.channel is not None:
                     other.channel.send(msg)
