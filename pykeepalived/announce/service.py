@@ -2,9 +2,10 @@
 
 Why the checker child: the quorum is computed there, so a withdrawal follows a lost quorum
 without a hop between processes. The VRRP states announce_only_if_master needs are pushed by
-the parent at each transition (PUSHED, the checker child's dict); the VRRP child's state file
-is polled too, for its liveness (a dead VRRP child is MASTER of nothing, whatever it last
-pushed) and for its states when no parent relays them (-C beside a separate -P process).
+the parent at each transition (PUSHED, the checker child's dict), and so is the VRRP child's
+liveness (vrrp_child(): a dead VRRP child is MASTER of nothing, whatever it last pushed).
+Only with -C beside a separate -P process, where no parent of ours runs a VRRP child and no
+channel reaches it, is the VRRP child's state file polled (liveness and states).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class AnnounceService:
         self._pushed: Mapping[str, str] = pushed if pushed is not None else {}
         self._vrrp_alive = False
         self._file_states: dict[str, str] = {}
+        self.parent_runs_vrrp = False  # told by the channel: the state file is not read
         self.last_report = ""
         self._state_dir = vrrp_state_dir
         self._kernel = Kernel()
@@ -95,12 +97,19 @@ class AnnounceService:
         """The VRRP states the decision uses: none while the VRRP child is not running."""
         return {**self._file_states, **self._pushed} if self._vrrp_alive else {}
 
+    def vrrp_child(self, alive: bool) -> None:
+        """The parent's word on its VRRP child (started, or died): polling ends for good."""
+        self.parent_runs_vrrp = True
+        self._vrrp_alive = alive
+        self._file_states = {}
+
     async def follow_vrrp(self, stopping: asyncio.Event, on_change: Callable[[], None]) -> None:
-        """Poll the VRRP child's state file (liveness, and states nobody pushes) while some
-        virtual server names an instance in announce_only_if_master."""
+        """-C only: poll the VRRP child's state file (liveness, and states nobody pushes)
+        while some virtual server names an instance in announce_only_if_master. Returns as
+        soon as the parent says it runs the VRRP child (vrrp_child())."""
         from pykeepalived.daemon.status import read_state
 
-        while not stopping.is_set():
+        while not stopping.is_set() and not self.parent_runs_vrrp:
             if instances(self.cfg) and self._state_dir:
                 before = self.vrrp()
                 st = read_state(self._state_dir, "vrrp")

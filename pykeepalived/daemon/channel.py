@@ -48,6 +48,15 @@ class VrrpState:
 
 
 @dataclass(frozen=True)
+class VrrpChild:
+    """parent -> checker: whether the parent's VRRP child runs, sent when the checker starts
+    and at each VRRP child start and death. Only a parent running a VRRP child sends it; a
+    checker that never hears it (-C beside a separate -P process) reads the state file."""
+
+    alive: bool
+
+
+@dataclass(frozen=True)
 class IpvsSynced:
     """checker -> parent -> vrrp: the first IPVS reconcile is done (wait_for_ipvs)."""
 
@@ -65,9 +74,9 @@ class ReloadRequest:
     """child -> parent: someone sent the child SIGHUP itself; the parent reloads them all."""
 
 
-Message = RsState | VrrpState | IpvsSynced | Reload | ReloadRequest
-MESSAGES: dict[str, type[Any]] = {c.__name__: c for c in (RsState, VrrpState, IpvsSynced,
-                                                          Reload, ReloadRequest)}
+Message = RsState | VrrpState | VrrpChild | IpvsSynced | Reload | ReloadRequest
+MESSAGES: dict[str, type[Any]] = {c.__name__: c for c in (RsState, VrrpState, VrrpChild,
+                                                          IpvsSynced, Reload, ReloadRequest)}
 MAX_BLOB = 1 << 30
 
 

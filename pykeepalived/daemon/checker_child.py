@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from pykeepalived.check.results import RsChange
 from pykeepalived.config.model import Config
 from pykeepalived.daemon import paths
-from pykeepalived.daemon.channel import IpvsSynced, RsState, VrrpState
+from pykeepalived.daemon.channel import IpvsSynced, RsState, VrrpChild, VrrpState
 from pykeepalived.daemon.child import ChildBase
 from pykeepalived.daemon.files import write_atomic
 from pykeepalived.daemon.supervisor import EXIT_FATAL
@@ -81,6 +81,9 @@ class CheckerChild(ChildBase):
     def on_channel(self, msg: Any) -> None:
         """The VRRP child's state, pushed by the parent at the transition: the sync daemon
         follows it now, not at the next sync-loop round."""
+        if isinstance(msg, VrrpChild):
+            self.announce.vrrp_child(msg.alive)
+            self.dirty.set()
         if isinstance(msg, VrrpState):
             self.vrrp_states[msg.instance] = msg.state
             self.dirty.set()  # announce_only_if_master follows now
@@ -144,7 +147,8 @@ class CheckerChild(ChildBase):
         state = "BACKUP"
         if spec.instance and spec.instance in self.vrrp_states:
             state = self.vrrp_states[spec.instance]
-        elif spec.instance:  # nothing pushed (-C: no VRRP child here): its state file
+        elif spec.instance and not self.announce.parent_runs_vrrp:
+            # -C: no VRRP child under our parent, nothing is pushed: its state file
             try:
                 with open(paths.state_file(self.args, "vrrp"), encoding="utf-8") as fh:
                     snap = json.load(fh)

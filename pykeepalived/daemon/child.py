@@ -204,20 +204,18 @@ class VrrpChild(ChildBase):
         first sync, bounded, then start VRRP regardless."""
         if os.environ.pop("PYKEEPALIVED_WAIT_IPVS", "") != "1":
             return
-        from pykeepalived.daemon.status import read_state
-
         t0 = time.monotonic()
         log.info("Waiting for the IPVS table before starting VRRP (at most %.0fs)", IPVS_WAIT)
-        while time.monotonic() - t0 < IPVS_WAIT and not self.stopping.is_set():
-            if self.ipvs_synced.is_set():  # pushed by the checker child through the parent
-                log.info("IPVS table ready after %.1fs", time.monotonic() - t0)
-                return
-            st = read_state(paths.state_dir(self.args), "checker")
-            if st.problem is None and st.data and st.data.get("ipvs_synced"):
-                log.info("IPVS table ready after %.1fs", time.monotonic() - t0)
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), 0.1)
+        # the checker's IpvsSynced comes through the parent (who set the variable, and replays
+        # it to a VRRP child started after the checker's first sync)
+        waits = [asyncio.ensure_future(self.ipvs_synced.wait()),
+                 asyncio.ensure_future(self.stopping.wait())]
+        await asyncio.wait(waits, timeout=IPVS_WAIT, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()
+        if self.ipvs_synced.is_set():
+            log.info("IPVS table ready after %.1fs", time.monotonic() - t0)
+            return
         if self.stopping.is_set():  # stopped while waiting (e.g. the checker hit FATAL)
             return
         log.warning("IPVS table not ready after %.0fs - starting VRRP anyway", IPVS_WAIT)

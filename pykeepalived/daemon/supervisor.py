@@ -89,6 +89,7 @@ class Supervisor:
     # checker starts from them
     known: dict[tuple[str, channel.RsKey], bool] = field(default_factory=dict)
     vrrp_states: dict[str, str] = field(default_factory=dict)  # relayed to a new checker
+    ipvs_synced: bool = False  # the checker's IpvsSynced, relayed to a VRRP child started later
     stop_reason: str | None = None  # a child's permanent error, kept in parent.json
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -232,6 +233,13 @@ class Supervisor:
         if kind == "checker":  # the VRRP states so far (lvs_sync_daemon follows one)
             for inst, state in self.vrrp_states.items():
                 ch.channel.send(channel.VrrpState(inst, state))
+        if kind == "checker" and "vrrp" in self.children:
+            vrrp = self.children["vrrp"]
+            ch.channel.send(channel.VrrpChild(vrrp.proc is not None))
+        if kind == "vrrp":
+            self.tell_vrrp_child(True)
+            if self.ipvs_synced:  # wait_for_ipvs: the table is there already
+                ch.channel.send(channel.IpvsSynced())
         ch.started = time.monotonic()
         log.info("Starting %s child process, pid=%d",
                  "VRRP" if kind == "vrrp" else "Healthcheck", ch.proc.pid)
@@ -279,6 +287,8 @@ class Supervisor:
         name = "VRRP" if ch.kind == "vrrp" else "Healthcheck"
         log.log(ALERT, "%s child process(%d) died: %s", name, proc.pid,
                 "Exiting" if self.args.dont_respawn else "Respawning")
+        if ch.kind == "vrrp":
+            self.tell_vrrp_child(False)
         if ch.kind == "vrrp" and not self.args.dont_release_vrrp:
             self.demote_dead_vrrp()
             await self.release_vips()
@@ -319,9 +329,18 @@ class Supervisor:
             case channel.VrrpState() | channel.IpvsSynced():
                 if isinstance(msg, channel.VrrpState):
                     self.vrrp_states[msg.instance] = msg.state
+                else:
+                    self.ipvs_synced = True
                 other = self.children.get("checker" if kind == "vrrp" else "vrrp")
                 if other is not None and other.channel is not None:
                     other.channel.send(msg)
+
+    def tell_vrrp_child(self, alive: bool) -> None:
+        """The checker's announce_only_if_master hears the VRRP child's liveness from us (a
+        dead VRRP child is MASTER of nothing, whatever it pushed last)."""
+        chk = self.children.get("checker")
+        if chk is not None and chk.channel is not None:
+            chk.channel.send(channel.VrrpChild(alive))
 
     def demote_dead_vrrp(self) -> None:
         """A dead VRRP child's instances are MASTER no more (their VIPs go next): the checker
