@@ -566,6 +566,24 @@ class Builder:
                                    f'"{" ".join(w)}"')
         return Script(tuple(argv), None, None, loc)
 
+    def block_script(self, c: Ctx, key: str, what: str, gone: str, no_default: str
+                     ) -> Script | None:
+        """The command of a block with a `user` keyword of its own (vrrp_script's script,
+        MISC_CHECK's misc_path) and the user it runs as; None: keepalived drops it ("Unable
+        to set uid/gid for script", "Failed to set uid/gid for misc checker"), or, with no
+        `user` and no usable default user, with `no_default` as its error."""
+        s = self.command(c.get(key), c.where(key), key)
+        if c.has("user"):
+            u = c.get("user")
+            if not self.check_user(u, c.where("user"), f"{what} user", f" - removing the {gone}"):
+                return None
+            return replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
+        end = Loc(c.loc.file, c.end_line)
+        if self.default_user_unusable(end):
+            self.diag.error(no_default, end, hint="give it a user keyword")
+            return None
+        return s
+
     def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
                ) -> tuple[int | None, bool]:
         """`weight W [reverse|noreverse|no_reverse]` as used by tracking keywords."""
@@ -683,16 +701,9 @@ class Builder:
                             Loc(c.loc.file, c.end_line),
                             hint="add: script \"/path/to/check args\"")
             return None
-        s = self.command(c.get("script"), c.where("script"), "script")
-        if c.has("user"):
-            u = c.get("user")
-            if not self.check_user(u, c.where("user"), f"vrrp_script {name} user",
-                                   " - removing the script"):
-                return None  # as keepalived ("Unable to set uid/gid for script")
-            s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
-        elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
-            self.diag.error(f"Unable to set default user for vrrp script {name} - removing",
-                            Loc(c.loc.file, c.end_line), hint="give it a user keyword")
+        s = self.block_script(c, "script", f"vrrp_script {name}", "script",
+                              f"Unable to set default user for vrrp script {name} - removing")
+        if s is None:
             return None
         weight, rev = 0, False
         if c.has("weight"):
@@ -1701,17 +1712,10 @@ class Builder:
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.command(c.get("misc_path"), c.where("misc_path"), "misc_path")
-            if c.has("user"):
-                u = c.get("user")
-                if not self.check_user(u, c.where("user"), "MISC_CHECK user",
-                                       " - removing the checker"):
-                    return None  # as keepalived ("Failed to set uid/gid for misc checker")
-                s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
-            elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
-                self.diag.error(f"Unable to set default user for misc script "
-                                f"'{c.get('misc_path')[0]}' - removing",
-                                Loc(c.loc.file, c.end_line), hint="give it a user keyword")
+            s = self.block_script(c, "misc_path", "MISC_CHECK", "checker",
+                                  f"Unable to set default user for misc script "
+                                  f"'{c.get('misc_path')[0]}' - removing")
+            if s is None:
                 return None
             kw["misc_path"] = s
             kw["misc_timeout"] = float(c.get("misc_timeout")) if c.has("misc_timeout") else None
