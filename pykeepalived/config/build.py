@@ -91,16 +91,17 @@ def _version(text: str | None) -> int | None:
 
 
 # route options keepalived 2.2.7 accepts (tried on its -t): with one value, and alone
-_ROUTE_ARG = frozenset((
-    "src", "from", "to", "via", "gw", "or", "dev", "oif", "table", "tos", "dsfield",
-    "protocol", "scope", "metric", "priority", "preference", "pref", "mtu",
-    "hoplimit", "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh",
-    "realms", "rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl",
-    "fastopen_no_cookie", "ttl-propagate", "expires", "vrf", "track_group", "weight"))
+_ROUTE_ARG = ROUTE_OPTS_1 | {"src", "from", "to", "via", "gw", "dev", "oif", "table"}
 _ROUTE_FLAG = frozenset((
     "blackhole", "unreachable", "prohibit", "throw", "unicast", "local", "broadcast",
     "multicast", "nat", "anycast", "xresolve", "onlink", "pervasive", "no_track", "append",
     "nexthop", "default", "inet", "inet6"))
+
+
+def _after_value(w: tuple[str, ...], i: int) -> int:
+    """The index after option w[i]'s value: `mtu lock 1400`, `via inet6 ADDR` have a
+    modifier before it."""
+    return i + 3 if i + 1 < len(w) and w[i + 1] in ("lock", "inet", "inet6") else i + 2
 
 
 def _unknown_route_word(w: tuple[str, ...]) -> str | None:
@@ -109,9 +110,7 @@ def _unknown_route_word(w: tuple[str, ...]) -> str | None:
     while i < len(w):
         o = w[i]
         if o in _ROUTE_ARG:
-            # `mtu lock 1400`, `via inet6 ADDR`: a modifier before the value
-            extra = i + 1 < len(w) and w[i + 1] in ("lock", "inet", "inet6")
-            i += 3 if extra else 2
+            i = _after_value(w, i)
             continue
         if o == "encap":
             return None  # an encapsulation has its own grammar: not checked here
@@ -874,7 +873,7 @@ class Builder:
                 fam = 6
                 i += 1
             elif o in ROUTE_OPTS_1 and nxt:
-                i += 2
+                i = _after_value(w, i)
             elif o == "encap":  # its own sub-grammar (mpls, ip, ip6, ila)
                 break
             else:
