@@ -180,7 +180,7 @@ def config_test(args: argparse.Namespace) -> int:
         if out not in (sys.stdout, sys.stderr):
             out.close()
     rc = res.exit_code(args.strict)
-    if facility_code(args.log_facility) is None:
+    if args.bad_facility:
         return max(int(rc), 5)  # keepalived -t counts a bad -S as a config error
     return int(rc)
 
@@ -225,7 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(version_text(), file=sys.stderr)
         return 0
-    if facility_code(args.log_facility) is None:
+    args.bad_facility = facility_code(args.log_facility) is None
+    if args.bad_facility:
         print(f"Invalid log facility '{args.log_facility}'", file=sys.stderr)
     if args.signum is not None:
         from pykeepalived.daemon.signals import signum

@@ -91,16 +91,17 @@ def _version(text: str | None) -> int | None:
 
 
 # route options keepalived 2.2.7 accepts (tried on its -t): with one value, and alone
-_ROUTE_ARG = frozenset((
-    "src", "from", "to", "via", "gw", "or", "dev", "oif", "table", "tos", "dsfield",
-    "protocol", "scope", "metric", "priority", "preference", "pref", "mtu",
-    "hoplimit", "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh",
-    "realms", "rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl",
-    "fastopen_no_cookie", "ttl-propagate", "expires", "vrf", "track_group", "weight"))
+_ROUTE_ARG = ROUTE_OPTS_1 | {"src", "from", "to", "via", "gw", "dev", "oif", "table"}
 _ROUTE_FLAG = frozenset((
     "blackhole", "unreachable", "prohibit", "throw", "unicast", "local", "broadcast",
     "multicast", "nat", "anycast", "xresolve", "onlink", "pervasive", "no_track", "append",
     "nexthop", "default", "inet", "inet6"))
+
+
+def _after_value(w: tuple[str, ...], i: int) -> int:
+    """The index after option w[i]'s value: `mtu lock 1400`, `via inet6 ADDR` have a
+    modifier before it."""
+    return i + 3 if i + 1 < len(w) and w[i + 1] in ("lock", "inet", "inet6") else i + 2
 
 
 def _unknown_route_word(w: tuple[str, ...]) -> str | None:
@@ -109,9 +110,7 @@ def _unknown_route_word(w: tuple[str, ...]) -> str | None:
     while i < len(w):
         o = w[i]
         if o in _ROUTE_ARG:
-            # `mtu lock 1400`, `via inet6 ADDR`: a modifier before the value
-            extra = i + 1 < len(w) and w[i + 1] in ("lock", "inet", "inet6")
-            i += 3 if extra else 2
+            i = _after_value(w, i)
             continue
         if o == "encap":
             return None  # an encapsulation has its own grammar: not checked here
@@ -566,6 +565,24 @@ class Builder:
                                    f'"{" ".join(w)}"')
         return Script(tuple(argv), None, None, loc)
 
+    def block_script(self, c: Ctx, key: str, what: str, gone: str, no_default: str
+                     ) -> Script | None:
+        """The command of a block with a `user` keyword of its own (vrrp_script's script,
+        MISC_CHECK's misc_path) and the user it runs as; None: keepalived drops it ("Unable
+        to set uid/gid for script", "Failed to set uid/gid for misc checker"), or, with no
+        `user` and no usable default user, with `no_default` as its error."""
+        s = self.command(c.get(key), c.where(key), key)
+        if c.has("user"):
+            u = c.get("user")
+            if not self.check_user(u, c.where("user"), f"{what} user", f" - removing the {gone}"):
+                return None
+            return replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
+        end = Loc(c.loc.file, c.end_line)
+        if self.default_user_unusable(end):
+            self.diag.error(no_default, end, hint="give it a user keyword")
+            return None
+        return s
+
     def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
                ) -> tuple[int | None, bool]:
         """`weight W [reverse|noreverse|no_reverse]` as used by tracking keywords."""
@@ -683,16 +700,9 @@ class Builder:
                             Loc(c.loc.file, c.end_line),
                             hint="add: script \"/path/to/check args\"")
             return None
-        s = self.command(c.get("script"), c.where("script"), "script")
-        if c.has("user"):
-            u = c.get("user")
-            if not self.check_user(u, c.where("user"), f"vrrp_script {name} user",
-                                   " - removing the script"):
-                return None  # as keepalived ("Unable to set uid/gid for script")
-            s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
-        elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
-            self.diag.error(f"Unable to set default user for vrrp script {name} - removing",
-                            Loc(c.loc.file, c.end_line), hint="give it a user keyword")
+        s = self.block_script(c, "script", f"vrrp_script {name}", "script",
+                              f"Unable to set default user for vrrp script {name} - removing")
+        if s is None:
             return None
         weight, rev = 0, False
         if c.has("weight"):
@@ -863,7 +873,7 @@ class Builder:
                 fam = 6
                 i += 1
             elif o in ROUTE_OPTS_1 and nxt:
-                i += 2
+                i = _after_value(w, i)
             elif o == "encap":  # its own sub-grammar (mpls, ip, ip6, ila)
                 break
             else:
@@ -1701,17 +1711,10 @@ class Builder:
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.command(c.get("misc_path"), c.where("misc_path"), "misc_path")
-            if c.has("user"):
-                u = c.get("user")
-                if not self.check_user(u, c.where("user"), "MISC_CHECK user",
-                                       " - removing the checker"):
-                    return None  # as keepalived ("Failed to set uid/gid for misc checker")
-                s = replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
-            elif s.user is None and self.default_user_unusable(Loc(c.loc.file, c.end_line)):
-                self.diag.error(f"Unable to set default user for misc script "
-                                f"'{c.get('misc_path')[0]}' - removing",
-                                Loc(c.loc.file, c.end_line), hint="give it a user keyword")
+            s = self.block_script(c, "misc_path", "MISC_CHECK", "checker",
+                                  f"Unable to set default user for misc script "
+                                  f"'{c.get('misc_path')[0]}' - removing")
+            if s is None:
                 return None
             kw["misc_path"] = s
             kw["misc_timeout"] = float(c.get("misc_timeout")) if c.has("misc_timeout") else None

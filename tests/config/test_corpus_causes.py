@@ -386,6 +386,7 @@ expires 10 no_track
 unreachable 203.0.113.64/26
 default via 192.0.2.1 dev eth0 onlink
 203.0.113.8/29 dev eth0 mtu lock 1400 ttl-propagate enabled
+mtu lock 1400 203.0.113.16/29 dev eth0
 """
 
 
@@ -400,6 +401,9 @@ def test_route_words_keepalived_does_not_know(tmp_path: Path) -> None:
     assert res.config.vrrp_instances[0].virtual_routes == ()
     res = load_text(tmp_path, "static_routes {\n" + ROUTES_2_2_7_ACCEPTS + "}\n" + VI)
     assert not [m for _, m in errors(res) if "route keyword" in m]
+    # `mtu lock 1400 DST`: 1400 is the mtu, not the destination (2.2.7 -t rc 0 on it)
+    assert not [m for _, m in errors(res) if "invalid IP" in m]
+    assert "203.0.113.16/29" in {r.dst for r in res.config.static_routes}
 
 
 def test_promote_secondaries_with_a_vmac(tmp_path: Path) -> None:
