@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from pykeepalived import __version__
+from pykeepalived.loglevels import facility_code
 
 DEFAULT_CONF = "/etc/keepalived/keepalived.conf"
 
@@ -183,12 +184,6 @@ def config_test(args: argparse.Namespace) -> int:
     if args.bad_facility:
         return max(int(rc), 5)  # keepalived -t counts a bad -S as a config error
     return int(rc)
-
-
-def facility_code(name: str) -> int | None:
-    from pykeepalived.daemon.logsetup import facility_code as fc
-
-    return fc(name)
 
 
 def enter_namespace(args: argparse.Namespace) -> str | None:

@@ -14,7 +14,7 @@ import sys
 import time
 from logging.handlers import SysLogHandler
 
-from pykeepalived.loglevels import ALERT, DETAIL
+from pykeepalived.loglevels import ALERT, DETAIL, facility_code
 
 IDENTS = {"parent": "Keepalived", "vrrp": "Keepalived_vrrp",
           "checker": "Keepalived_healthcheckers"}
@@ -48,18 +48,6 @@ class RateLimit(logging.Filter):
             return True
         ent[2] += 1
         return False
-
-
-def facility_code(name: str | int | None) -> int | None:
-    """keepalived's -S: 0-7 (LOCALn), local0-7, user, daemon (the default); None if invalid.
-
-    Names are case-sensitive, as keepalived's ('LOCAL7' is invalid there too)."""
-    s = str(name if name is not None else "daemon")
-    if s.isdigit():
-        return SysLogHandler.LOG_LOCAL0 + int(s) if int(s) <= 7 else None
-    if s.startswith("local") and s[5:].isdigit() and len(s) == 6 and int(s[5:]) <= 7:
-        return SysLogHandler.LOG_LOCAL0 + int(s[5:])
-    return {"user": SysLogHandler.LOG_USER, "daemon": SysLogHandler.LOG_DAEMON}.get(s)
 
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
