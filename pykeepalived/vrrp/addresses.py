@@ -83,10 +83,6 @@ class Netlink:
             self._ipr = AsyncIPRoute()
         return self._ipr
 
-    @property
-    def ipr_open(self) -> bool:
-        return self._ipr is not None
-
     async def close(self) -> None:
         if self.mon is not None:
             with contextlib.suppress(Exception):

@@ -129,6 +129,7 @@ class DropReason(Enum):
     def __init__(self, slug: str, counter: str | None) -> None:
         self.slug = slug
         self.counter = counter
+        self.drop_key = f"drop_{slug}"  # the engine's counter key, built once (not per packet)
 
     @property
     def counts_as_received(self) -> bool:
@@ -467,7 +468,6 @@ def validate_ipv4(packet: bytes, expect: RxExpect, *, ah_last_seq: int = 0) -> R
         return Dropped(
             DropReason.VERSION, f"wrong version. Received {version} and expect {expect.version}"
         )
-    src = IPv4Address(packet[12:16])
     ah_seq: int | None = None
     if version == 2:
         drop = _check_v2_auth(packet, off, ihl, need, b4, b5, expect, ah_last_seq)
@@ -511,7 +511,7 @@ def validate_ipv4(packet: bytes, expect: RxExpect, *, ah_last_seq: int = 0) -> R
         missing = _missing(advert, expect)
         if missing is not None:
             return missing
-    return Accepted(advert, src, dst, ttl, ah_seq)
+    return Accepted(advert, IPv4Address(packet[12:16]), dst, ttl, ah_seq)
 
 
 def _check_v2_auth(

@@ -621,11 +621,14 @@ class VrrpEngine:
             dst = pkt.dst or rt.dsts[0]
             res = codec.validate_ipv6(pkt.data, rt.expect, src=pkt.src, dst=dst,
                                       hop_limit=pkt.hop_limit, verify_checksum=False)
-        if isinstance(res, codec.Dropped) and res.reason in ADDR_MISMATCH:
-            res = self._addr_mismatch(rt, pkt, res)
         if isinstance(res, codec.Dropped):
-            self._dropped(rt, res)
-            return
+            if res.reason not in ADDR_MISMATCH:
+                self._dropped(rt, res)
+                return
+            res = self._addr_mismatch(rt, pkt, res)
+            if isinstance(res, codec.Dropped):
+                self._dropped(rt, res)
+                return
         if inst.owner_ignore_adverts:  # only ever set on an address owner (priority 255)
             self._dropped(rt, codec.Dropped(
                 codec.DropReason.OWNER_IGNORE,
@@ -683,19 +686,12 @@ class VrrpEngine:
 
     def _dropped(self, rt: Runtime, d: codec.Dropped) -> None:
         r = d.reason
-        rt.counters[f"drop_{r.slug}"] += 1
+        rt.counters[r.drop_key] += 1
         if r.counter:
             rt.counters[r.counter] += 1
         if r.counts_as_received:
             rt.counters["advert_rcvd"] += 1
-        now = self.clock.time()
-        last, suppressed = rt.drop_log.get(r.slug, (-1e9, 0))
-        if now - last >= DROP_LOG_INTERVAL:
-            more = f" ({suppressed} more suppressed)" if suppressed else ""
-            log.info("(%s) %s%s", rt.name, d.detail or r.slug, more)
-            rt.drop_log[r.slug] = (now, 0)
-        else:
-            rt.drop_log[r.slug] = (last, suppressed + 1)
+        self._rate_log(rt, r.slug, d.detail or r.slug)
 
     # ================================================================== VIP worker
     async def _worker(self, rt: Runtime) -> None:

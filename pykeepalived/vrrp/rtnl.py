@@ -13,6 +13,7 @@ import itertools
 import os
 import socket
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 RTM_NEWADDR = 20
@@ -85,15 +86,21 @@ def ack_errno(data: bytes, seq: int) -> int | None:
     return None
 
 
+def route_socket(timeout: float) -> tuple[socket.socket, Iterator[int]]:
+    """A blocking, bound NETLINK_ROUTE socket and its request sequence numbers (random start:
+    a restarted process does not take a predecessor's late answers for its own)."""
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                         socket.NETLINK_ROUTE)
+    sock.bind((0, 0))
+    sock.settimeout(timeout)
+    return sock, itertools.count(int.from_bytes(os.urandom(2), "big") + 1)
+
+
 class AddrSocket:
     """A blocking rtnetlink socket for address requests; one request in flight at a time."""
 
     def __init__(self, timeout: float = 2.0) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                                  socket.NETLINK_ROUTE)
-        self.sock.bind((0, 0))
-        self.sock.settimeout(timeout)
-        self._seq = itertools.count(int.from_bytes(os.urandom(2), "big") + 1)
+        self.sock, self._seq = route_socket(timeout)
 
     def request(self, op: int, req: AddrReq) -> None:
         """Send and wait for the ack; OSError(errno) on a kernel refusal or no answer."""

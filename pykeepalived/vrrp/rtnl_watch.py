@@ -10,27 +10,35 @@ kernel sent). pyroute2 is still used, lazily, for use_vmac's macvlan links.
 
 from __future__ import annotations
 
-import itertools
 import os
 import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-NLMSG_ERROR = 2
+from .rtnl import (
+    _ERR,
+    _IFADDR,
+    _NLMSG,
+    _RTA,
+    IFA_ADDRESS,
+    IFA_FLAGS,
+    IFA_LOCAL,
+    NLM_F_REQUEST,
+    NLMSG_ERROR,
+    RTM_DELADDR,
+    RTM_NEWADDR,
+    route_socket,
+)
+
 NLMSG_DONE = 3
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
-RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
-NLM_F_REQUEST = 0x1
+RTM_GETADDR = 22
 NLM_F_DUMP = 0x300
 IFLA_ADDRESS, IFLA_IFNAME = 1, 3
-IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
 RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR = 0x1, 0x10, 0x100
 
-_NLMSG = struct.Struct("=IHHII")
 _IFINFO = struct.Struct("=BxHiII")
-_IFADDR = struct.Struct("=BBBBI")
-_RTA = struct.Struct("=HH")
 _U32 = struct.Struct("=I")
 
 
@@ -113,11 +121,7 @@ class Dumper:
     well under a millisecond); one dump at a time."""
 
     def __init__(self, timeout: float = 2.0) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                                  socket.NETLINK_ROUTE)
-        self.sock.bind((0, 0))
-        self.sock.settimeout(timeout)
-        self._seq = itertools.count(int.from_bytes(os.urandom(2), "big") + 1)
+        self.sock, self._seq = route_socket(timeout)
 
     def dump(self, kind: int, family: int = socket.AF_UNSPEC) -> list[Link | Addr]:
         seq = next(self._seq) & 0xFFFFFFFF
@@ -130,7 +134,7 @@ class Dumper:
                 if k == NLMSG_DONE:
                     return out
                 if k == NLMSG_ERROR:
-                    err = -struct.unpack_from("=i", payload)[0] if len(payload) >= 4 else 0
+                    err = -_ERR.unpack_from(payload)[0] if len(payload) >= 4 else 0
                     raise OSError(err, os.strerror(err) if err else "netlink dump failed")
                 m = parse(k, payload)
                 if m is not None:

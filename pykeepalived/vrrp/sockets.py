@@ -25,7 +25,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address
 
 from pykeepalived.loglevels import DETAIL
 
@@ -309,7 +309,3 @@ class SocketPool:
         for s in self.sockets.values():
             s.close()
         self.sockets.clear()
-
-
-def parse_addr(text: str) -> IPAddr:
-    return ip_address(text.split("%", 1)[0])
