@@ -19,7 +19,6 @@ from typing import Any
 from pykeepalived.config.announce import build_announce
 from pykeepalived.config.announce import check_refs as check_announce_refs
 from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc, Rc, Severity
-from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import (
     Checker,
     Config,
@@ -44,6 +43,7 @@ from pykeepalived.config.model import (
     VsGroupEntry,
 )
 from pykeepalived.config.scripts import split_command
+from pykeepalived.config.sections.section import Section
 
 SCHEDULERS = frozenset(
     ["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos"]
@@ -234,7 +234,7 @@ class Builder:
         return False
 
     # -- entry ----------------------------------------------------------------------------
-    def build(self, root: Ctx, files: list[str]) -> Config:
+    def build(self, root: Section, files: list[str]) -> Config:
         gctx = root.blocks.get("global_defs", [])
         self.gdefs = self.global_defs(gctx)
         self.bfd_instances(root.blocks.get("bfd_instance", []))
@@ -280,7 +280,7 @@ class Builder:
         self.after_read_from = len(self.diag.items)  # what follows is found after reading
         return self.cross_checks(cfg)
 
-    def unique(self, ctxs: list[Ctx], what: str, make: Any, dup_error: bool = True
+    def unique(self, ctxs: list[Section], what: str, make: Any, dup_error: bool = True
                ) -> list[Any]:
         """Build each named block once. keepalived 2.2.7 rejects a second vrrp_instance or
         vrrp_sync_group of one name but says nothing of a second vrrp_script, track_file,
@@ -301,15 +301,12 @@ class Builder:
         return out
 
     # -- global_defs -----------------------------------------------------------------------
-    def global_defs(self, ctxs: list[Ctx]) -> GlobalDefs:
+    def global_defs(self, ctxs: list[Section]) -> GlobalDefs:
         if not ctxs:
             return GlobalDefs()
         g = ctxs[0]
         for extra in ctxs[1:]:  # keepalived merges repeated global_defs blocks
-            g.values.update(extra.values)
-            g.locs.update(extra.locs)
-            for k, v in extra.entries.items():
-                g.entries.setdefault(k, []).extend(v)
+            g.merge(extra)
         self.script_security = bool(g.get("enable_script_security", False))
         self.script_user_set = g.has("script_user")
         if self.script_user_set and self.check_users:
@@ -397,12 +394,9 @@ class Builder:
         if g.has("lvs_timeouts"):
             kw["lvs_timeouts"] = self.lvs_timeouts(g.get("lvs_timeouts"), g.where("lvs_timeouts"))
         kw.update(self.global_defs_233(g))
-        known = set(kw) | {"smtp_server", "script_user"}
-        kw["other"] = tuple((k, v if isinstance(v, tuple) else (str(v),))
-                            for k, v in g.values.items() if k not in known)
         return GlobalDefs(**kw)
 
-    def global_defs_233(self, g: Ctx) -> dict[str, Any]:
+    def global_defs_233(self, g: Section) -> dict[str, Any]:
         """global_defs keywords added after keepalived 2.2.7 that pykeepalived acts on."""
         kw: dict[str, Any] = {}
         if g.has("v3_checksum_as_v2"):
@@ -420,7 +414,7 @@ class Builder:
                     kw[k] = os.path.join("/", w[0])
         return kw
 
-    def owner_ignore_adverts(self, c: Ctx, g: GlobalDefs, tag: str, prio: int) -> bool:
+    def owner_ignore_adverts(self, c: Section, g: GlobalDefs, tag: str, prio: int) -> bool:
         """keepalived 2.3.3: only an address owner may ignore adverts; otherwise it says so."""
         if not (c.has("owner_ignore_adverts") or g.vrrp_owner_ignore_adverts):
             return False
@@ -565,7 +559,7 @@ class Builder:
                                    f'"{" ".join(w)}"')
         return Script(tuple(argv), None, None, loc)
 
-    def block_script(self, c: Ctx, key: str, what: str, gone: str, no_default: str
+    def block_script(self, c: Section, key: str, what: str, gone: str, no_default: str
                      ) -> Script | None:
         """The command of a block with a `user` keyword of its own (vrrp_script's script,
         MISC_CHECK's misc_path) and the user it runs as; None: keepalived drops it ("Unable
@@ -618,7 +612,7 @@ class Builder:
                                     hint="delays are seconds in [0, 255], e.g. 1.5")
                     break
 
-    def garp_groups(self, ctxs: list[Ctx]) -> None:
+    def garp_groups(self, ctxs: list[Section]) -> None:
         """garp_group blocks (not acted on) as keepalived 2.2.7 checks them: interfaces that
         exist (a host check), each in one group only, and a garp or gna interval set."""
         taken: set[str] = set()
@@ -651,7 +645,7 @@ class Builder:
                                 hint="add garp_interval or gna_interval")
 
     # -- bfd_instance (checked, not run) -----------------------------------------------------
-    def bfd_instances(self, ctxs: list[Ctx]) -> None:
+    def bfd_instances(self, ctxs: list[Section]) -> None:
         """keepalived's checks of a bfd_instance (BFD itself is not implemented): each needs a
         valid neighbor_ip of the source_ip's family, and no two share a neighbor."""
         seen: dict[tuple[str, str], str] = {}
@@ -692,7 +686,7 @@ class Builder:
             seen[key] = name
 
     # -- tracking objects ------------------------------------------------------------------
-    def vrrp_script(self, c: Ctx) -> VrrpScript | None:
+    def vrrp_script(self, c: Section) -> VrrpScript | None:
         name = c.args[0]
         if not c.has("script"):
             # at the closing brace, where keepalived finds it
@@ -716,7 +710,7 @@ class Builder:
             fall=int(c.get("fall", 1)), init_fail=bool(c.get("init_fail", False)), loc=c.loc,
             timeout_configured=c.get("timeout", 0.0))
 
-    def track_file(self, c: Ctx) -> TrackFile | None:
+    def track_file(self, c: Section) -> TrackFile | None:
         name = c.args[0]
         if not c.has("file"):
             self.diag.error(f"No file set for track_file {name} - ignoring",
@@ -729,7 +723,7 @@ class Builder:
             w = 1 if wv is None else wv
         return TrackFile(name, c.get("file"), w, rev, c.get("init_file"), c.loc)
 
-    def track_process(self, c: Ctx) -> TrackProcess | None:
+    def track_process(self, c: Section) -> TrackProcess | None:
         name = c.args[0]
         if not c.has("process"):
             self.diag.error(f"vrrp_track_process {name} has no process - removing", c.loc)
@@ -751,7 +745,7 @@ class Builder:
             terminate_delay=c.get("terminate_delay", c.get("delay", 0.0)),
             full_command=full, loc=c.loc)
 
-    def tracking(self, c: Ctx) -> dict[str, tuple[TrackRef, ...]]:
+    def tracking(self, c: Section) -> dict[str, tuple[TrackRef, ...]]:
         """The track_* value blocks of an instance or a sync group, with their weight ranges."""
         return {k: self.track_refs(c.entries.get(k, []), k, lo, hi)
                 for k, (lo, hi) in TRACK_RANGES.items()}
@@ -941,7 +935,7 @@ class Builder:
         return RouteSpec(tuple(w), fam, loc=loc, **kw)
 
     # -- vrrp_instance ---------------------------------------------------------------------
-    def vrrp_instance(self, c: Ctx) -> VrrpInstance | None:
+    def vrrp_instance(self, c: Section) -> VrrpInstance | None:
         name = c.args[0]
         g = self.gdefs
         tag = f"({name})"
@@ -1163,7 +1157,7 @@ class Builder:
             self.strict_checks(kw, tag, c)
         return VrrpInstance(**kw)
 
-    def vrf_checks(self, c: Ctx, tag: str, iface: str | None) -> None:
+    def vrf_checks(self, c: Section, tag: str, iface: str | None) -> None:
         """`vrf NAME` (not acted on) as keepalived 2.2.7 checks it: instead of `interface`,
         and naming an existing device (a host check)."""
         vrf, vloc = c.get("vrf"), c.where("vrf")
@@ -1178,7 +1172,7 @@ class Builder:
             self.diag.error(f"{tag} WARNING - VRF interface {vrf} doesn't exist", vloc,
                             hint="create the VRF device, or fix the name")
 
-    def vmac_name(self, c: Ctx, name: str, fam: int, vrid: int) -> str:
+    def vmac_name(self, c: Section, name: str, fam: int, vrid: int) -> str:
         """The VMAC interface name: a name already taken (by a host interface that is not a
         private macvlan, or by another instance) is ignored for the default, as keepalived
         does (and counts as a config error)."""
@@ -1201,7 +1195,7 @@ class Builder:
         self.vmac_names[want] = name
         return want
 
-    def unicast_checks(self, c: Ctx, kw: dict[str, Any], tag: str,
+    def unicast_checks(self, c: Section, kw: dict[str, Any], tag: str,
                        peers: list[UnicastPeer]) -> bool:
         """keepalived 2.2.7's unicast/multicast consistency errors (each makes -t exit 5);
         whether the instance was written as unicast (a unicast keyword, peers or not)."""
@@ -1228,7 +1222,7 @@ class Builder:
                                   hint=f"add unicast_peer addresses, or remove {unicast_kw[0]}")
         return bool(peers or unicast_kw)
 
-    def authentication(self, c: Ctx, kw: dict[str, Any], tag: str, version: int, want: State,
+    def authentication(self, c: Section, kw: dict[str, Any], tag: str, version: int, want: State,
                        fam: int) -> None:
         blocks = c.blocks.get("authentication", [])
         if not blocks:
@@ -1262,7 +1256,7 @@ class Builder:
         kw["auth_type"] = atype
         kw["auth_pass"] = pw
 
-    def strict_checks(self, kw: dict[str, Any], tag: str, c: Ctx) -> None:
+    def strict_checks(self, kw: dict[str, Any], tag: str, c: Section) -> None:
         if kw.get("unicast_peer"):
             self.diag.error(f"{tag} Unicast peers are not supported in strict mode", c.loc)
         if kw.get("auth_type"):
@@ -1275,7 +1269,7 @@ class Builder:
             kw["preempt_delay"] = 0.0
 
     # -- sync groups -----------------------------------------------------------------------
-    def sync_group(self, c: Ctx) -> VrrpSyncGroup | None:
+    def sync_group(self, c: Section) -> VrrpSyncGroup | None:
         name = c.args[0]
         members = tuple(w[0] for w, _ in c.entries.get("group", []))
         if not members:
@@ -1297,9 +1291,9 @@ class Builder:
         return VrrpSyncGroup(**kw)
 
     # -- virtual servers -------------------------------------------------------------------
-    def vs_group(self, c: Ctx) -> VirtualServerGroup | None:
+    def vs_group(self, c: Section) -> VirtualServerGroup | None:
         entries = []
-        for w, loc in c.entries.get("entries", []):
+        for w, loc in c.lines:
             if w[0] == "fwmark":
                 n = self.int_in(w[1], 1, 4294967295, loc, "fwmark") if len(w) > 1 else None
                 if n is not None:
@@ -1311,7 +1305,7 @@ class Builder:
                 continue
             port = self.port(w[1], loc, "virtual_server_group") if len(w) > 1 else None
             entries.append(VsGroupEntry(rng[0], rng[1], port, None, rng[0].version, loc))
-        if not c.entries.get("entries"):
+        if not c.lines:
             self.diag.error(f"virtual server group {c.args[0]} has no entries - removing",
                             Loc(c.loc.file, c.end_line), hint="add ADDRESS PORT or fwmark N lines")
             return None
@@ -1349,7 +1343,7 @@ class Builder:
             return None, ()
         return m, tuple(w[1:]) if m == "TUN" else ()
 
-    def protocol(self, c: Ctx) -> str | None:
+    def protocol(self, c: Section) -> str | None:
         """`protocol TCP|UDP|SCTP`, in any case (keepalived compares case-insensitively)."""
         p = c.get("protocol")
         if p is None:
@@ -1360,7 +1354,7 @@ class Builder:
                         hint="TCP, UDP or SCTP")
         return None
 
-    def virtual_server(self, c: Ctx) -> VirtualServer | None:
+    def virtual_server(self, c: Section) -> VirtualServer | None:
         a = c.args
         kw: dict[str, Any] = {"loc": c.loc}
         if a[0] == "fwmark":
@@ -1606,7 +1600,7 @@ class Builder:
                             "match - resetting", loc)
         return sip, vport
 
-    def real_server(self, c: Ctx, vs: dict[str, Any], dflt: dict[str, Any], default_weight: int,
+    def real_server(self, c: Section, vs: dict[str, Any], dflt: dict[str, Any], default_weight: int,
                     vsname: str) -> RealServer | None:
         a = c.args
         try:
@@ -1662,7 +1656,7 @@ class Builder:
         kw["checkers"] = tuple(checkers)
         return RealServer(**kw)
 
-    def checker(self, kind: str, c: Ctx, ip: IPAddr, port: int | None, inherit: dict[str, Any]
+    def checker(self, kind: str, c: Section, ip: IPAddr, port: int | None, inherit: dict[str, Any]
                 ) -> Checker | None:
         d = CHECKER_DEFAULTS[kind]
         kw: dict[str, Any] = {"kind": kind, "loc": c.loc}
@@ -1754,7 +1748,7 @@ class Builder:
             kw["bfd_name"] = c.get("name")
         return Checker(**kw)
 
-    def url(self, u: Ctx) -> Url:
+    def url(self, u: Section) -> Url:
         kw: dict[str, Any] = {"path": u.get("path"), "loc": u.loc}
         if u.has("digest"):
             dg = u.get("digest").lower()
