@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -25,8 +26,20 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         from pykeepalived.daemon.child import run_child
 
         return run_child(args.child, args)
-    from pykeepalived.daemon.logsetup import setup_logging
-    from pykeepalived.daemon.supervisor import run_parent
+    job = None
+    if not getattr(args, "netns_error", None):
+        from pykeepalived.daemon import loader
+
+        # first: the parse runs while this process imports the supervisor, asyncio and the
+        # config package (for the model the loader sends back) below
+        job = loader.start(args.conf, args.config_id, args.all_config)
+    # the imports make thousands of long-lived objects: no collections while they load
+    gc.disable()
+    try:
+        from pykeepalived.daemon.logsetup import setup_logging
+        from pykeepalived.daemon.supervisor import run_parent
+    finally:
+        gc.enable()
 
     setup_logging("parent", args.log_console, args.log_detail, args.log_facility,
                   not args.no_syslog)
@@ -44,4 +57,4 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             log.error("Unable to set network namespace %s - exiting", args.namespace)
             return 1
         os.makedirs(paths.ns_run_dir(args) or paths.RUN_DIR, mode=0o755, exist_ok=True)
-    return run_parent(args, argv, paths.pidfile(args, "parent"))
+    return run_parent(args, argv, paths.pidfile(args, "parent"), job)
