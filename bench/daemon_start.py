@@ -8,15 +8,16 @@ Each run starts the daemon (`-n -l -G`) inside a fresh network namespace with a 
 (192.0.2.12/24, peer end up in the same namespace), reads its log as it comes and stamps the
 first "Entering BACKUP STATE" line; then waits SETTLE seconds and reads
 /proc/PID/smaps_rollup of the parent and each child (from their pidfiles): RSS (what the
-issue's target counts; shared pages counted in every process) and PSS (shared pages split
-between the processes sharing them: what the processes cost together) and the CPU time all
-of them used (on a loaded host the wall time grows, the CPU time does not). keepalived 2.2.7
-runs the same way in the same run.
+issue's target counts; shared pages counted in every process), PSS (shared pages split
+between the processes sharing them: what the processes cost together), USS (the pages only
+that process has: what stopping it would free) and the CPU time all of them used (on a
+loaded host the wall time grows, the CPU time does not). keepalived 2.2.7 runs the same way
+in the same run.
 
 Configs: the seed (conf.d/lvs-dr-backup.conf) and its VRRP part only. This host has no IPVS,
 so the seed runs with `-P` (the VRRP child only, as `pykeepalived lab` does); `--checker`
 runs the seed without -P (needs IPVS: in the UML guest). Run as root from the repo:
-`.venv/bin/python bench/daemon_start.py [--runs 5] [--pythonpath OLD_TREE]`.
+`.venv/bin/python bench/daemon_start.py [--runs 5] [--tree OLD_TREE --tree .]`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ SETTLE = 2.0
 CLONE_NEWNET = 0x40000000
 
 
+Mem = dict[str, tuple[float, float, float, float]]  # role: RSS, PSS, USS MiB, CPU ms
+
+
 def sh(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True, timeout=30)
 
@@ -54,28 +58,29 @@ def vrrp_only(seed: str) -> str:
 
 
 def cpu_ms(pid: int) -> float:
-    """user + system CPU time PID has used, in ms (a figure the host's load does not skew)."""
+    """user + system CPU time PID has used, in ms (a figure the host's load does not skew),
+    with that of its children it has reaped (pykeepalived's config loader)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
             f = fh.read().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+        return sum(int(x) for x in f[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return 0.0
 
 
-def smaps(pid: int) -> tuple[float, float, float]:
-    """RSS and PSS of PID in MiB (0, 0 when it is gone), and its CPU time in ms."""
-    rss = pss = 0.0
+def smaps(pid: int) -> tuple[float, float, float, float]:
+    """RSS, PSS and USS (private pages) of PID in MiB (0 when it is gone), and its CPU ms."""
+    kb = {"Rss": 0, "Pss": 0, "Private_Clean": 0, "Private_Dirty": 0}
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("Rss:"):
-                    rss = int(line.split()[1]) / 1024
-                elif line.startswith("Pss:"):
-                    pss = int(line.split()[1]) / 1024
+                key = line.split(":", 1)[0]
+                if key in kb:
+                    kb[key] = int(line.split()[1])
     except OSError:
         pass
-    return rss, pss, cpu_ms(pid)
+    return (kb["Rss"] / 1024, kb["Pss"] / 1024,
+            (kb["Private_Clean"] + kb["Private_Dirty"]) / 1024, cpu_ms(pid))
 
 
 def read_pid(path: Path) -> int | None:
@@ -86,7 +91,7 @@ def read_pid(path: Path) -> int | None:
 
 
 def run_once(ns: str, argv: list[str], env: dict[str, str], tmp: Path
-             ) -> tuple[float | None, dict[str, tuple[float, float, float]], str]:
+             ) -> tuple[float | None, Mem, str]:
     """Seconds to the first BACKUP line, {role: (rss, pss)}, the log."""
     nsfd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
     libc = ctypes.CDLL(None, use_errno=True)
@@ -121,7 +126,7 @@ def run_once(ns: str, argv: list[str], env: dict[str, str], tmp: Path
             r, _, _ = select.select([p.stdout], [], [], 0.1)
             if r:
                 out += os.read(p.stdout.fileno(), 65536)
-        mem: dict[str, tuple[float, float, float]] = {}
+        mem: Mem = {}
         for role, f in (("parent", "p.pid"), ("vrrp", "v.pid"), ("checker", "c.pid")):
             pid = read_pid(tmp / f)
             if pid is not None:
@@ -138,8 +143,7 @@ def run_once(ns: str, argv: list[str], env: dict[str, str], tmp: Path
     return took, mem, out.decode(errors="replace")
 
 
-def summary(label: str, runs: list[tuple[float | None, dict[str, tuple[float, float, float]], str]]
-            ) -> None:
+def summary(label: str, runs: list[tuple[float | None, Mem, str]]) -> None:
     times = [t for t, _, _ in runs if t is not None]
     if not times:
         print(f"{label:>34}: never reached BACKUP; log of the last run:\n{runs[-1][2][-2000:]}")
@@ -149,21 +153,37 @@ def summary(label: str, runs: list[tuple[float | None, dict[str, tuple[float, fl
     def med(role: str, i: int) -> float:
         return statistics.median(m[role][i] for _, m, _ in runs if role in m)
 
-    parts = ", ".join(f"{r} {med(r, 0):.1f}/{med(r, 1):.1f}/{med(r, 2):.0f}" for r in roles)
-    pv = [m.get("parent", (0, 0))[0] + m.get("vrrp", (0, 0))[0] for _, m, _ in runs]
-    pvp = [m.get("parent", (0, 0))[1] + m.get("vrrp", (0, 0))[1] for _, m, _ in runs]
-    cpu = [sum(v[2] for v in m.values()) for _, m, _ in runs]
+    parts = ", ".join(f"{r} {med(r, 0):.1f}/{med(r, 1):.1f}/{med(r, 2):.1f}/{med(r, 3):.0f}"
+                      for r in roles)
+
+    def pv(i: int) -> float:
+        zero = (0.0, 0.0, 0.0, 0.0)
+        return statistics.median(m.get("parent", zero)[i] + m.get("vrrp", zero)[i]
+                                 for _, m, _ in runs)
+
+    cpu = [sum(v[3] for v in m.values()) for _, m, _ in runs]
     print(f"{label:>34}: start->BACKUP median {statistics.median(times) * 1000:6.1f} ms "
           f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}, {len(times)}/{len(runs)})"
-          f"; parent+vrrp RSS {statistics.median(pv):.1f} MiB, PSS "
-          f"{statistics.median(pvp):.1f} MiB; CPU (all processes, to settled) "
-          f"{statistics.median(cpu):.0f} ms; RSS MiB/PSS MiB/CPU ms: {parts}")
+          f"; parent+vrrp RSS {pv(0):.1f} MiB, PSS {pv(1):.1f} MiB, USS {pv(2):.1f} MiB; "
+          f"CPU (all processes, to settled) {statistics.median(cpu):.0f} ms; "
+          f"RSS/PSS/USS MiB/CPU ms: {parts}")
+
+
+def site_packages(python: str) -> str:
+    """The interpreter's site-packages (lark, psutil, pyroute2), for a run without site."""
+    out = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                         capture_output=True, text=True, check=True, timeout=30)
+    return out.stdout.strip()
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--pythonpath", default=None, help="measure this tree's pykeepalived")
+    ap.add_argument("--tree", action="append", default=[], metavar="DIR",
+                    help="(repeatable) measure the pykeepalived of this source tree instead, "
+                         "e.g. an older commit's `git archive` beside this one, interleaved; "
+                         "run with `python -S` and PYTHONPATH=DIR:site-packages (an editable "
+                         "install's finder would take precedence over PYTHONPATH)")
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--checker", action="store_true",
                     help="the seed with its checker child (needs IPVS in the kernel)")
@@ -176,10 +196,19 @@ def main() -> int:
         (tmp / f"{name}.conf").write_text(text)
     ns = f"ds{os.getpid()}"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    label = "pykeepalived"
-    if args.pythonpath:
-        env["PYTHONPATH"] = args.pythonpath
-        label = f"pykeepalived ({Path(args.pythonpath).name})"
+    # an installed pykeepalived has its bytecode compiled (the .deb does it); without it every
+    # start compiles every module again (+200 ms): let the first, unmeasured, run write it
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # label -> (interpreter argv, environment)
+    variants: dict[str, tuple[list[str], dict[str, str]]] = {}
+    if args.tree:
+        lib = site_packages(args.python)
+        for tree in args.tree:
+            t = Path(tree).resolve()
+            label = f"pykeepalived ({t.name}, -S)"
+            variants[label] = ([args.python, "-S", "-P"], dict(env, PYTHONPATH=f"{t}:{lib}"))
+    else:
+        variants["pykeepalived"] = ([args.python, "-P"], env)
     try:
         sh("ip", "netns", "add", ns)
         sh("ip", "-n", ns, "link", "set", "lo", "up")
@@ -192,14 +221,17 @@ def main() -> int:
             mode = [] if args.checker and name == "seed" else ["-P"]
             common = ["-n", "-l", "-G", *mode, "-f", conf, "-p", str(tmp / "p.pid"),
                       "-r", str(tmp / "v.pid"), "-c", str(tmp / "c.pid")]
-            py = [args.python] + ([] if args.pythonpath else ["-P"])
-            pyk = [*py, "-m", "pykeepalived", *common, "--state-dir", str(tmp / "st"),
-                   "--dump-dir", str(tmp)]
+            pyk = {label: ([*py, "-m", "pykeepalived", *common, "--state-dir", str(tmp / "st"),
+                            "--dump-dir", str(tmp)], venv)
+                   for label, (py, venv) in variants.items()}
             kad = ["/usr/sbin/keepalived", *common, "-b", str(tmp / "b.pid")]
-            res: dict[str, list[Any]] = {
-                label: [], "keepalived 2.2.7": []}
-            for _ in range(args.runs):  # interleaved: both see the same load
-                res[label].append(run_once(ns, pyk, env, tmp))
+            res: dict[str, list[Any]] = {label: [] for label in pyk}
+            res["keepalived 2.2.7"] = []
+            for argv, venv in pyk.values():
+                run_once(ns, argv, venv, tmp)  # warm-up: bytecode written, page cache filled
+            for _ in range(args.runs):  # interleaved: all see the same load
+                for label, (argv, venv) in pyk.items():
+                    res[label].append(run_once(ns, argv, venv, tmp))
                 if not args.no_keepalived and os.access(kad[0], os.X_OK):
                     res["keepalived 2.2.7"].append(run_once(ns, kad, env, tmp))
             print(f"config {name}{' (-P)' if mode else ''}:")
@@ -207,7 +239,8 @@ def main() -> int:
                 if runs:
                     summary(lab, runs)
             if os.environ.get("BENCH_LOG"):
-                print(re.sub(r"^", "    ", res[label][-1][2], flags=re.M))
+                for label in pyk:
+                    print(re.sub(r"^", "    ", res[label][-1][2], flags=re.M))
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)

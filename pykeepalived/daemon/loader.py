@@ -7,8 +7,9 @@ in the parent for good and was inherited by every child it forked (each child's 
 again), for a parser no child uses: children get the model from the parent. A loader process
 takes those pages away with it when it exits; the parent keeps the model only.
 
-And it starts at once (daemon/main.py forks it before importing the supervisor, asyncio and
-the config package), so on a host with a free core the parent's own imports overlap the parse.
+And it starts early (daemon/main.py forks it once the config package, which the parent needs
+for the model anyway, is imported, and before asyncio and the supervisor are), so on a host
+with a free core the parent's own imports overlap the parse.
 
 Same result as load_config in-process: the loader runs that very function, with the same
 options, in the same namespace, as the same user. If the loader fails (it crashed, or its
@@ -126,7 +127,11 @@ def _loader_main(w: int, path: str, config_id: str | None, all_config: bool) -> 
     rc = 1
     try:
         _detach(w)
+        import gc
         import pickle
+
+        gc.freeze()  # what it inherited is not garbage; as -t, collect only what loading makes
+        gc.enable()  # (the parent forks it with the collector off while it imports)
 
         from pykeepalived.config.load import LoadOptions, load_config
 

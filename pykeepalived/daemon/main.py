@@ -26,18 +26,27 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         from pykeepalived.daemon.child import run_child
 
         return run_child(args.child, args)
-    job = None
-    if not getattr(args, "netns_error", None):
-        from pykeepalived.daemon import loader
-
-        # first: the parse runs while this process imports the supervisor, asyncio and the
-        # config package (for the model the loader sends back) below
-        job = loader.start(args.conf, args.config_id, args.all_config)
     # the imports make thousands of long-lived objects: no collections while they load
     gc.disable()
     try:
+        # the model's classes, which the parent needs anyway, before the loader is forked: it
+        # inherits them instead of importing them a second time beside us
+        import pykeepalived.config
+
+        job = None
+        if not getattr(args, "netns_error", None):
+            from pykeepalived.daemon import loader
+
+            # the parse runs while this process imports asyncio and the supervisor below
+            job = loader.start(args.conf, args.config_id, args.all_config)
         from pykeepalived.daemon.logsetup import setup_logging
         from pykeepalived.daemon.supervisor import run_parent
+
+        if job is not None and not args.check_only:
+            # the VRRP child's modules (~20 ms of dataclass making), while the loader parses:
+            # the child is forked with them instead of importing them after the fork
+            import pykeepalived.daemon.child
+            import pykeepalived.vrrp.engine  # noqa: F401
     finally:
         gc.enable()
 
