@@ -39,6 +39,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
             # the parse runs while this process imports asyncio and the supervisor below
             job = loader.start(args.conf, args.config_id, args.all_config)
+        from pykeepalived.daemon.aio import import_without_tls
+
+        import_without_tls()  # no OpenSSL in the parent and the VRRP child (daemon/aio.py)
         from pykeepalived.daemon.logsetup import setup_logging
         from pykeepalived.daemon.supervisor import run_parent
 
