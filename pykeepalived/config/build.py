@@ -394,7 +394,7 @@ class Builder(Completion):
                             Loc(c.loc.file, c.end_line),
                             hint="add: script \"/path/to/check args\"")
             return None
-        s = self.block_script(c, "script", f"vrrp_script {name}", "script",
+        s = self.block_script(c, c.script, "script", f"vrrp_script {name}", "script",
                               f"Unable to set default user for vrrp script {name} - removing")
         if s is None:
             return None
@@ -555,7 +555,7 @@ class Builder(Completion):
         # authentication
         self.authentication(c, kw, tag, version, want, fam)
         # tracking
-        kw.update(self.tracking(c))
+        kw.update(self.tracking(c)._asdict())
         for ref in kw["track_interface"]:
             if self.check_interfaces and not self.host.has_interface(ref.name) and \
                     not g.dynamic_interfaces:
@@ -793,7 +793,7 @@ class Builder(Completion):
         for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
             if c.has(k):
                 kw[k] = self.script(c.get(k), c.where(k))
-        kw.update(self.tracking(c))
+        kw.update(self.tracking(c)._asdict())
         for ref in kw["track_interface"]:
             if self.check_interfaces and not self.host.has_interface(ref.name) and \
                     not self.gdefs.dynamic_interfaces:
@@ -1217,7 +1217,7 @@ class Builder(Completion):
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.block_script(c, "misc_path", "MISC_CHECK", "checker",
+            s = self.block_script(c, c.misc_path, "misc_path", "MISC_CHECK", "checker",
                                   f"Unable to set default user for misc script "
                                   f"'{c.get('misc_path')[0]}' - removing")
             if s is None:

@@ -7,18 +7,46 @@ state, passed to each section's post() explicitly.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc, Rc, Severity
 from pykeepalived.config.host import HostInfo
 from pykeepalived.config.model import GlobalDefs, Script, TrackRef, VirtualServerGroup
 from pykeepalived.config.scripts import split_command
-from pykeepalived.config.sections.section import Section
+from pykeepalived.config.sections.section import Entry, Section
 
 DEFAULT_SCRIPT_USER = "keepalived_script"
-TRACK_RANGES = {"track_script": (-253, 253), "track_interface": (-253, 253),
+TRACK_RANGES = {"track_interface": (-253, 253), "track_script": (-253, 253),
                 "track_file": (-254, 254), "track_process": (-254, 254)}
+
+
+class Tracking(NamedTuple):
+    """What an instance or a sync group tracks (TRACK_RANGES' order)."""
+
+    track_interface: tuple[TrackRef, ...]
+    track_script: tuple[TrackRef, ...]
+    track_file: tuple[TrackRef, ...]
+    track_process: tuple[TrackRef, ...]
+
+
+class TrackingBlock(Protocol):
+    track_interface: list[Entry]
+    track_script: list[Entry]
+    track_file: list[Entry]
+    track_process: list[Entry]
+
+
+class ScriptBlock(Protocol):
+    """A block with a command keyword and a `user` of its own (vrrp_script, MISC_CHECK)."""
+
+    user: tuple[str, ...] | None
+
+    @property
+    def end(self) -> Loc: ...
+
+    def where(self, attr: str) -> Loc: ...
 S = TypeVar("S", bound=Section)
 T = TypeVar("T")
 
@@ -71,8 +99,8 @@ class Completion:
                         hint="create it, fix the name, or set dynamic_interfaces")
         return False
 
-    def unique(self, ctxs: list[Section], what: str, make: Any, dup_error: bool = True
-               ) -> list[Any]:
+    def unique(self, ctxs: Sequence[S], what: str, make: Callable[[S], T | None],
+               dup_error: bool = True) -> list[T]:
         """Build each named block once. keepalived 2.2.7 rejects a second vrrp_instance or
         vrrp_sync_group of one name but says nothing of a second vrrp_script, track_file,
         vrrp_track_process or virtual_server_group (`dup_error=False`: a warning here)."""
@@ -179,21 +207,20 @@ class Completion:
                                    f'"{" ".join(w)}"')
         return Script(tuple(argv), None, None, loc)
 
-    def block_script(self, c: Section, key: str, what: str, gone: str, no_default: str
-                     ) -> Script | None:
+    def block_script(self, c: ScriptBlock, command: tuple[str, ...] | None, key: str, what: str,
+                     gone: str, no_default: str) -> Script | None:
         """The command of a block with a `user` keyword of its own (vrrp_script's script,
         MISC_CHECK's misc_path) and the user it runs as; None: keepalived drops it ("Unable
         to set uid/gid for script", "Failed to set uid/gid for misc checker"), or, with no
         `user` and no usable default user, with `no_default` as its error."""
-        s = self.command(c.get(key), c.where(key), key)
-        if c.has("user"):
-            u = c.get("user")
+        s = self.command(command or (), c.where(key), key)
+        u = c.user
+        if u is not None:
             if not self.check_user(u, c.where("user"), f"{what} user", f" - removing the {gone}"):
                 return None
             return replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
-        end = Loc(c.loc.file, c.end_line)
-        if self.default_user_unusable(end):
-            self.diag.error(no_default, end, hint="give it a user keyword")
+        if self.default_user_unusable(c.end):
+            self.diag.error(no_default, c.end, hint="give it a user keyword")
             return None
         return s
 
@@ -213,12 +240,12 @@ class Completion:
                 self.diag.error(f"{what}: unknown weight option '{extra}'", loc)
         return n, rev
 
-    def tracking(self, c: Section) -> dict[str, tuple[TrackRef, ...]]:
+    def tracking(self, c: TrackingBlock) -> Tracking:
         """The track_* value blocks of an instance or a sync group, with their weight ranges."""
-        return {k: self.track_refs(c.entries.get(k, []), k, lo, hi)
-                for k, (lo, hi) in TRACK_RANGES.items()}
+        return Tracking(*(self.track_refs(getattr(c, k), k, lo, hi)
+                          for k, (lo, hi) in TRACK_RANGES.items()))
 
-    def track_refs(self, entries: list[tuple[tuple[str, ...], Loc]], what: str, lo: int, hi: int
+    def track_refs(self, entries: Sequence[Entry], what: str, lo: int, hi: int
                    ) -> tuple[TrackRef, ...]:
         out = []
         for w, loc in entries:
