@@ -85,6 +85,8 @@ class VrrpInstanceSection(Section):
     thread_timer_expired: tuple[str, ...] | None = None  # recognised, not acted on
 
     def post(self, cx: Completion) -> VrrpInstance | None:
+        """The instance with keepalived's defaults and checks, in keepalived's report order;
+        None without a virtual_router_id (keepalived drops it)."""
         name = self.args[0]
         g = cx.gdefs
         tag = f"({name})"
