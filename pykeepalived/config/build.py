@@ -9,16 +9,14 @@ diagnostic with the same meaning and carry on with the same value.
 
 from __future__ import annotations
 
-import grp
 import ipaddress
 import os
-import pwd
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from pykeepalived.config.announce import build_announce
-from pykeepalived.config.announce import check_refs as check_announce_refs
-from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc, Rc, Severity
+from pykeepalived.config.crosscheck import cross_checks, near
+from pykeepalived.config.diagnostics import Loc, Rc
 from pykeepalived.config.model import (
     Checker,
     Config,
@@ -26,15 +24,9 @@ from pykeepalived.config.model import (
     IPAddr,
     LvsSyncDaemon,
     RealServer,
-    RouteSpec,
-    Script,
-    State,
     TrackFile,
     TrackProcess,
-    TrackRef,
-    UnicastPeer,
     Url,
-    VirtualIP,
     VirtualServer,
     VirtualServerGroup,
     VrrpInstance,
@@ -42,25 +34,17 @@ from pykeepalived.config.model import (
     VrrpSyncGroup,
     VsGroupEntry,
 )
-from pykeepalived.config.scripts import split_command
+from pykeepalived.config.sections.addresses import routes, rule, vip
+from pykeepalived.config.sections.completion import Completion
 from pykeepalived.config.sections.section import Section
+from pykeepalived.config.sections.sync_group import VrrpSyncGroupSection
+from pykeepalived.config.sections.vrrp_instance import VrrpInstanceSection
 
 SCHEDULERS = frozenset(
     ["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos"]
 )
 METHODS = frozenset({"NAT", "DR", "TUN"})
 PROTOCOLS = frozenset({"TCP", "UDP", "SCTP"})
-# route options with one value (their value is not a destination)
-ROUTE_OPTS_1 = frozenset({
-    "tos", "dsfield", "protocol", "scope", "metric", "priority", "preference", "expires", "mtu",
-    "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh", "realms", "rto_min",
-    "initcwnd", "initrwnd", "features", "quickack", "congctl", "pref", "fastopen_no_cookie",
-    "ttl-propagate", "track_group", "vrf", "weight", "or", "hoplimit"})
-SCOPES = frozenset({"site", "link", "host", "nowhere", "global"})
-VIP_FLAGS = frozenset({"home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute",
-                       "autojoin", "no_track", "use_vmac"})
-VIP_OPTS = frozenset({"brd", "broadcast", "dev", "scope", "label", "peer", "preferred_lft",
-                      "track_group"})
 CHECKER_DEFAULTS: dict[str, dict[str, float]] = {
     # per checker kind: retry, delay_before_retry (None = delay_loop)
     "TCP_CHECK": {"retry": 1, "delay_before_retry": 1.0},
@@ -75,49 +59,6 @@ CHECKER_DEFAULTS: dict[str, dict[str, float]] = {
     "BFD_CHECK": {"retry": 1, "delay_before_retry": 1.0},
 }
 CHECKER_KINDS = tuple(CHECKER_DEFAULTS)
-DEFAULT_SCRIPT_USER = "keepalived_script"
-TRACK_RANGES = {"track_script": (-253, 253), "track_interface": (-253, 253),
-                "track_file": (-254, 254), "track_process": (-254, 254)}
-
-
-def _version(text: str | None) -> int | None:
-    """The IP version of an address or prefix, None when absent or not one."""
-    if not text or text == "default":
-        return None
-    try:
-        return ipaddress.ip_network(text, strict=False).version
-    except ValueError:
-        return None
-
-
-# route options keepalived 2.2.7 accepts (tried on its -t): with one value, and alone
-_ROUTE_ARG = ROUTE_OPTS_1 | {"src", "from", "to", "via", "gw", "dev", "oif", "table"}
-_ROUTE_FLAG = frozenset((
-    "blackhole", "unreachable", "prohibit", "throw", "unicast", "local", "broadcast",
-    "multicast", "nat", "anycast", "xresolve", "onlink", "pervasive", "no_track", "append",
-    "nexthop", "default", "inet", "inet6"))
-
-
-def _after_value(w: tuple[str, ...], i: int) -> int:
-    """The index after option w[i]'s value: `mtu lock 1400`, `via inet6 ADDR` have a
-    modifier before it."""
-    return i + 3 if i + 1 < len(w) and w[i + 1] in ("lock", "inet", "inet6") else i + 2
-
-
-def _unknown_route_word(w: tuple[str, ...]) -> str | None:
-    """The first word of a route that is no option, value or address (None: all known)."""
-    i = 0
-    while i < len(w):
-        o = w[i]
-        if o in _ROUTE_ARG:
-            i = _after_value(w, i)
-            continue
-        if o == "encap":
-            return None  # an encapsulation has its own grammar: not checked here
-        if o not in _ROUTE_FLAG and _version(o) is None:
-            return o
-        i += 1
-    return None
 
 
 def _is_ip(text: str) -> bool:
@@ -128,110 +69,9 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-@dataclass
-class HostInfo:
-    """What the host offers (interfaces); injectable so tests need no real interfaces."""
+class Builder(Completion):
+    """The sections' completion steps not yet moved into their section modules (issue 14)."""
 
-    interfaces: frozenset[str] | None = None  # None: read /sys/class/net
-    macvlans: frozenset[str] = frozenset()  # with `interfaces`: those that are macvlans
-
-    users: frozenset[str] | None = None  # None: ask the password database
-    groups: frozenset[str] | None = None  # None: ask the group database
-
-    hosts: frozenset[str] | None = None  # names that resolve; None: ask the resolver
-
-    def resolves(self, name: str) -> bool:
-        """Whether `name` resolves to an address, as keepalived's getaddrinfo() asks."""
-        if self.hosts is not None:
-            return name in self.hosts
-        import socket
-
-        try:
-            return bool(socket.getaddrinfo(name, None))
-        except (OSError, UnicodeError):
-            return False
-
-    def has_interface(self, name: str) -> bool:
-        if self.interfaces is not None:
-            return name in self.interfaces
-        return os.path.exists(f"/sys/class/net/{name}")
-
-    def has_user(self, name: str) -> bool:
-        if self.users is not None:
-            return name in self.users
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            return False
-        return True
-
-    def has_group(self, name: str) -> bool:
-        if self.groups is not None:
-            return name in self.groups
-        try:
-            grp.getgrnam(name)
-        except KeyError:
-            return False
-        return True
-
-    def is_private_macvlan(self, name: str) -> bool:
-        """Whether an existing interface may be reused as a VMAC. sysfs does not give the
-        macvlan mode (netlink does, and -t stays netlink-free): an interface stacked on
-        another one (a `lower_*` link) is taken for a macvlan, a standalone one is not."""
-        if self.interfaces is not None:
-            return name in self.macvlans
-        try:
-            return any(e.startswith("lower_") for e in os.listdir(f"/sys/class/net/{name}"))
-        except OSError:
-            return False
-
-
-@dataclass
-class Builder:
-    diag: Diagnostics
-    host: HostInfo = field(default_factory=HostInfo)
-    check_interfaces: bool = True
-    gdefs: GlobalDefs = field(default_factory=GlobalDefs)
-    missing_interface: bool = False  # keepalived stops before its script checks then
-    rule_pref: int = 16384
-    vsgs: dict[str, VirtualServerGroup] = field(default_factory=dict)
-    skipped_users: set[str] = field(default_factory=set)  # not looked up (check_users off)
-    skipped_interfaces: set[str] = field(default_factory=set)  # likewise (check_interfaces)
-    vmac_names: dict[str, str] = field(default_factory=dict)  # use_vmac name -> instance
-    check_users: bool = True  # host check: do the users and groups scripts name exist?
-    script_security: bool = False  # enable_script_security, known before any script is built
-    script_user_set: bool = False
-    script_user_ok: bool = True  # script_user (and its group) exist, or were not checked
-    default_user_failed: bool = False  # reported once, as keepalived does
-    later: list[Diagnostic] = field(default_factory=list)  # see completion_error
-    track_file_names: set[str] = field(default_factory=set)  # FILE_CHECK may name them
-
-    def completion_error(self, msg: str, loc: Loc | None, hint: str | None = None) -> None:
-        """An error keepalived finds when it completes the config, after parsing (it prints
-        no line): held back until the parse-time ones are out, so the first error we report
-        is the one keepalived reports first. The line is kept for the reader."""
-        self.later.append(Diagnostic(Severity.ERROR, msg, loc, Rc.CONFIG, None, hint))
-
-    def flush_completion(self) -> None:
-        for d in self.later:
-            self.diag.add(d)
-        self.later.clear()
-    after_read_from: int = 0  # diag.items index from which findings are after-read checks
-
-    def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
-        if not self.check_interfaces:
-            self.skipped_interfaces.add(name)
-            return True
-        if self.host.has_interface(name):
-            return True
-        if self.gdefs.dynamic_interfaces:
-            self.diag.warning(f"interface {name} for {what} doesn't exist (yet): "
-                              "dynamic_interfaces is set", loc)
-            return False
-        self.missing_interface = True
-        self.diag.error(f"WARNING - interface {name} for {what} doesn't exist", loc,
-                        hint="create it, fix the name, or set dynamic_interfaces")
-        return False
 
     # -- entry ----------------------------------------------------------------------------
     def build(self, root: Section, files: list[str]) -> Config:
@@ -263,10 +103,10 @@ class Builder:
         cfg = Config(
             global_defs=self.gdefs,
             static_ipaddress=tuple(
-                v for v in (self.vip(w, loc, None) for w, loc in root.entries.get(
+                v for v in (vip(self, w, loc, None) for w, loc in root.entries.get(
                     "static_ipaddress", [])) if v is not None),
-            static_routes=self.routes(root.entries.get("static_routes", [])),
-            static_rules=tuple(self.rule(w, loc) for w, loc in root.entries.get(
+            static_routes=routes(self, root.entries.get("static_routes", [])),
+            static_rules=tuple(rule(self, w, loc) for w, loc in root.entries.get(
                 "static_rules", [])),
             vrrp_scripts=tuple(scripts),
             track_files=tuple(tfiles),
@@ -278,27 +118,8 @@ class Builder:
             files=tuple(files),
         )
         self.after_read_from = len(self.diag.items)  # what follows is found after reading
-        return self.cross_checks(cfg)
+        return cross_checks(self, cfg)
 
-    def unique(self, ctxs: list[Section], what: str, make: Any, dup_error: bool = True
-               ) -> list[Any]:
-        """Build each named block once. keepalived 2.2.7 rejects a second vrrp_instance or
-        vrrp_sync_group of one name but says nothing of a second vrrp_script, track_file,
-        vrrp_track_process or virtual_server_group (`dup_error=False`: a warning here)."""
-        seen: dict[str, Loc] = {}
-        out = []
-        for c in ctxs:
-            name = c.args[0] if c.args else ""
-            if name in seen:
-                report = self.diag.error if dup_error else self.diag.warning
-                report(f"{what} {name} already defined", c.loc,
-                       hint=f"first defined at {seen[name]}; this block is ignored")
-                continue
-            seen[name] = c.loc
-            obj = make(c)
-            if obj is not None:
-                out.append(obj)
-        return out
 
     # -- global_defs -----------------------------------------------------------------------
     def global_defs(self, ctxs: list[Section]) -> GlobalDefs:
@@ -414,18 +235,6 @@ class Builder:
                     kw[k] = os.path.join("/", w[0])
         return kw
 
-    def owner_ignore_adverts(self, c: Section, g: GlobalDefs, tag: str, prio: int) -> bool:
-        """keepalived 2.3.3: only an address owner may ignore adverts; otherwise it says so."""
-        if not (c.has("owner_ignore_adverts") or g.vrrp_owner_ignore_adverts):
-            return False
-        if prio != 255:
-            if c.has("owner_ignore_adverts"):  # a config error for keepalived 2.3.3
-                self.diag.error(f"{tag} ignoring owner_ignore_adverts since priority is not "
-                                "255", c.where("owner_ignore_adverts"),
-                                hint="only the address owner (priority 255) may ignore adverts")
-            return False
-        return True
-
     def lvs_sync_daemon(self, w: tuple[str, ...], loc: Loc) -> LvsSyncDaemon | None:
         kw: dict[str, Any] = {"interface": w[0]}
         i = 1
@@ -471,127 +280,6 @@ class Builder:
                 out.append((key, n))
         return tuple(out)
 
-    # -- helpers ---------------------------------------------------------------------------
-    def int_in(self, text: str, lo: int, hi: int, loc: Loc, what: str) -> int | None:
-        try:
-            v = int(text, 10)
-        except ValueError:
-            self.diag.error(f"{what}: invalid number '{text}'", loc)
-            return None
-        if not lo <= v <= hi:
-            self.diag.error(f"{what}: number '{text}' outside range [{lo}, {hi}]", loc)
-            return None
-        return v
-
-    def port(self, text: str, loc: Loc, what: str) -> int | None:
-        return self.int_in(text, 0, 65535, loc, f"{what} port")
-
-    def check_user(self, w: tuple[str, ...], loc: Loc, what: str, consequence: str = ""
-                   ) -> bool:
-        """Whether the user (and group) exist; a host fact: --no-host-checks skips it (and
-        says so)."""
-        if not self.check_users:
-            self.skipped_users.add(w[0])
-            return True
-        ok = True
-        if not self.host.has_user(w[0]):
-            ok = False
-            self.diag.error(f"{what}: user '{w[0]}' does not exist{consequence}", loc,
-                            hint="create it or name an existing user")
-        if len(w) > 1 and not self.host.has_group(w[1]):
-            ok = False
-            self.diag.error(f"{what}: group '{w[1]}' does not exist{consequence}", loc)
-        return ok
-
-    def default_user_unusable(self, loc: Loc) -> bool:
-        """Whether a script that names no user of its own cannot run. keepalived runs it as
-        script_user (none: if that user or group does not exist), else as keepalived_script,
-        else as root; with enable_script_security it will not fall back to root, so without
-        both users it reports once and counts a config error (-t exits 5). Such scripts are
-        dropped (vrrp_script and MISC_CHECK with an error of their own). A host fact:
-        --no-host-checks skips it."""
-        if not self.check_users and self.script_security and not self.script_user_set:
-            self.skipped_users.add(DEFAULT_SCRIPT_USER)
-        if self.script_user_set:  # its own error was reported with script_user
-            return not self.script_user_ok
-        if not (self.check_users and self.script_security):
-            return False
-        if self.default_user_failed:
-            return True
-        if self.host.has_user(DEFAULT_SCRIPT_USER):
-            return False
-        self.default_user_failed = True
-        self.diag.error(f"Unable to set default user {DEFAULT_SCRIPT_USER} for script", loc,
-                        hint=f"create the user {DEFAULT_SCRIPT_USER}, or set script_user in "
-                        "global_defs")
-        return True
-
-    def script(self, w: tuple[str, ...], loc: Loc, kind: str = "notify") -> Script | None:
-        """A notify-type script keyword: `COMMAND [USER [GROUP]]`. keepalived drops the
-        script (a log line, not a config error) when USER or GROUP does not exist."""
-        s = self.command(w[:1], loc)
-        user = w[1] if len(w) > 1 else None
-        group = w[2] if len(w) > 2 else None
-        missing = [f"{what} '{name}'" for what, name, ok in (
-            ("user", user, user is None or not self.check_users or self.host.has_user(user)),
-            ("group", group, group is None or not self.check_users
-             or self.host.has_group(group))) if not ok]
-        if missing:
-            self.diag.warning(f"Invalid user/group for {kind} script "
-                              f"{s.argv[0] if s.argv else w[0]} - ignoring", loc,
-                              hint=f"{' and '.join(missing)} does not exist: the script will "
-                                   "not run (quote the command if those words are arguments)")
-            return None
-        if not user and s.argv and self.default_user_unusable(loc):
-            return None  # keepalived drops it (its own message was reported once)
-        return replace(s, user=user, group=group)
-
-    def command(self, w: tuple[str, ...], loc: Loc, keyword: str = "") -> Script:
-        """A script whose block has its own `user` keyword (vrrp_script, MISC_CHECK): only
-        the first word is the command, as keepalived reads it; quote it to give arguments."""
-        argv = split_command(w[0]) if len(w) >= 1 else ()
-        if not argv:
-            self.diag.error("empty script command", loc)
-        if len(w) > 1 and keyword:
-            self.diag.warning(f"{keyword}: words after the command are ignored: "
-                              f"{' '.join(w[1:])}", loc,
-                              hint=f'quote the command to give it arguments: {keyword} '
-                                   f'"{" ".join(w)}"')
-        return Script(tuple(argv), None, None, loc)
-
-    def block_script(self, c: Section, key: str, what: str, gone: str, no_default: str
-                     ) -> Script | None:
-        """The command of a block with a `user` keyword of its own (vrrp_script's script,
-        MISC_CHECK's misc_path) and the user it runs as; None: keepalived drops it ("Unable
-        to set uid/gid for script", "Failed to set uid/gid for misc checker"), or, with no
-        `user` and no usable default user, with `no_default` as its error."""
-        s = self.command(c.get(key), c.where(key), key)
-        if c.has("user"):
-            u = c.get("user")
-            if not self.check_user(u, c.where("user"), f"{what} user", f" - removing the {gone}"):
-                return None
-            return replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
-        end = Loc(c.loc.file, c.end_line)
-        if self.default_user_unusable(end):
-            self.diag.error(no_default, end, hint="give it a user keyword")
-            return None
-        return s
-
-    def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
-               ) -> tuple[int | None, bool]:
-        """`weight W [reverse|noreverse|no_reverse]` as used by tracking keywords."""
-        if not w:
-            return None, False
-        n = self.int_in(w[0], lo, hi, loc, f"{what} weight")
-        rev = False
-        for extra in w[1:]:
-            if extra == "reverse":
-                rev = True
-            elif extra in ("noreverse", "no_reverse"):
-                rev = False
-            else:
-                self.diag.error(f"{what}: unknown weight option '{extra}'", loc)
-        return n, rev
 
     def up_down_delays(self, entries: list[tuple[tuple[str, ...], Loc]]) -> None:
         """`IFNAME UP [DOWN]` lines, checked as keepalived checks them (not acted on): an
@@ -694,7 +382,7 @@ class Builder:
                             Loc(c.loc.file, c.end_line),
                             hint="add: script \"/path/to/check args\"")
             return None
-        s = self.block_script(c, "script", f"vrrp_script {name}", "script",
+        s = self.block_script(c, c.script, "script", f"vrrp_script {name}", "script",
                               f"Unable to set default user for vrrp script {name} - removing")
         if s is None:
             return None
@@ -745,550 +433,14 @@ class Builder:
             terminate_delay=c.get("terminate_delay", c.get("delay", 0.0)),
             full_command=full, loc=c.loc)
 
-    def tracking(self, c: Section) -> dict[str, tuple[TrackRef, ...]]:
-        """The track_* value blocks of an instance or a sync group, with their weight ranges."""
-        return {k: self.track_refs(c.entries.get(k, []), k, lo, hi)
-                for k, (lo, hi) in TRACK_RANGES.items()}
-
-    def track_refs(self, entries: list[tuple[tuple[str, ...], Loc]], what: str, lo: int, hi: int
-                   ) -> tuple[TrackRef, ...]:
-        out = []
-        for w, loc in entries:
-            weight, rev = None, False
-            rest = w[1:]
-            if rest and rest[0] == "weight":
-                weight, rev = self.weight(rest[1:], loc, lo, hi, f"{what} {w[0]}")
-                if len(rest) == 1:
-                    self.diag.error(f"{what} {w[0]}: 'weight' needs a value", loc)
-            elif rest and rest[0] in ("reverse", "noreverse", "no_reverse"):
-                rev = rest[0] == "reverse"
-            elif rest:
-                self.diag.error(f"{what} {w[0]}: unexpected '{' '.join(rest)}'", loc,
-                                hint="expected: NAME [weight W [reverse]]")
-            out.append(TrackRef(w[0], weight, rev, loc))
-        return tuple(out)
-
-    # -- addresses -------------------------------------------------------------------------
-    def vip(self, w: tuple[str, ...], loc: Loc, default_dev: str | None) -> VirtualIP | None:
-        try:
-            addr = ipaddress.ip_interface(w[0])
-        except ValueError:
-            self.diag.error(f"VRRP parsed invalid IP {w[0]}. skipping IP...", loc,
-                            hint="write ADDRESS[/PREFIX] [dev IF] [label L] ... one per line")
-            return None
-        kw: dict[str, Any] = {}
-        opts: list[str] = []
-        i = 1
-        while i < len(w):
-            o = w[i]
-            if o in VIP_FLAGS:
-                if o == "no_track":
-                    kw["no_track"] = True
-                opts.append(o)
-                i += 1
-                continue
-            if o in VIP_OPTS and i + 1 < len(w):
-                val = w[i + 1]
-                if o in ("brd", "broadcast"):
-                    kw["brd"] = val
-                elif o == "scope" and addr.version == 6 and val not in ("global", "0"):
-                    self.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - "
-                                    "ignoring scope", loc,
-                                    hint="the kernel derives an IPv6 address's scope itself")
-                elif o == "scope":
-                    if val not in SCOPES and not val.isdigit():
-                        self.diag.error(f"Invalid scope '{val}' for {w[0]}", loc,
-                                        hint=f"one of {', '.join(sorted(SCOPES))}")
-                    kw["scope"] = val
-                elif o in ("dev", "label", "peer"):
-                    kw[o] = val
-                else:
-                    opts.extend((o, val))
-                i += 2
-                continue
-            self.diag.error(f"Unknown configuration entry '{o}' for ip address - ignoring", loc,
-                            hint="one address per line")
-            i += 1
-        if "label" in kw and addr.version == 6:
-            self.diag.error(f"Cannot specify label for IPv6 addresses ({w[0]}) - ignoring label",
-                            loc, hint="labels are for IPv4 addresses only")
-            kw.pop("label")
-        if kw.get("scope") not in (None, "global", "0") and addr.version == 6:
-            self.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - ignoring scope",
-                            loc, hint="the kernel sets an IPv6 address's scope from the address")
-            kw.pop("scope")
-        if kw.get("dev"):
-            self.iface_ok(kw["dev"], loc, f"ip address {addr.ip}")
-        kw.setdefault("dev", default_dev)
-        return VirtualIP(addr, options=tuple(opts), loc=loc, **kw)
-
-    def routes(self, entries: list[tuple[tuple[str, ...], Loc]]) -> tuple[RouteSpec, ...]:
-        return tuple(r for r in (self.route(w, loc) for w, loc in entries) if r is not None)
-
-    def route(self, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
-        bad = _unknown_route_word(w)
-        if bad is not None:
-            # keepalived's two messages, and the route is left out
-            self.diag.error(f"VRRP parsed invalid IP {bad}. skipping IP...", loc)
-            self.diag.error(f"unknown route keyword {bad}", loc,
-                            hint="a route option iproute2 does not have (e.g. 'scope link', "
-                                 "not 'link')")
-            return None
-        kw: dict[str, Any] = {}
-        fam = 4
-        via_fam: int | None = None  # `via inet|inet6 ADDR` names the gateway's family
-        nh_devs: list[str] = []
-        src: str | None = None
-        i = 0
-        while i < len(w):
-            o = w[i]
-            nxt = w[i + 1] if i + 1 < len(w) else None
-            if o in ("via", "gw") and nxt:
-                if nxt in ("inet", "inet6") and i + 2 < len(w):
-                    via_fam = 4 if nxt == "inet" else 6
-                    kw["via"] = w[i + 2]
-                    i += 3
-                    continue
-                kw["via"] = nxt
-                i += 2
-            elif o in ("dev", "oif") and nxt and "nexthop" in w[:i]:
-                nh_devs.append(nxt)  # a nexthop's: the route itself has no interface to track
-                i += 2
-            elif o in ("dev", "table", "oif") and nxt:
-                kw["dev" if o != "table" else "table"] = nxt
-                i += 2
-            elif o in ("to", "from", "src") and nxt:
-                if o != "src" and "dst" not in kw:
-                    kw["dst"] = nxt
-                elif o == "src":
-                    src = nxt
-                i += 2
-            elif o == "inet6":
-                fam = 6
-                i += 1
-            elif o in ROUTE_OPTS_1 and nxt:
-                i = _after_value(w, i)
-            elif o == "encap":  # its own sub-grammar (mpls, ip, ip6, ila)
-                break
-            else:
-                is_dst = "/" in o or o[:1].isdigit() or ":" in o or o == "default"
-                if "dst" not in kw and is_dst:
-                    kw["dst"] = o
-                i += 1
-        fam = self._families(kw, loc, fam)
-        fams = {f for f in (_version(kw.get("dst")), _version(kw.get("via")), _version(src),
-                            via_fam) if f is not None}
-        if len(fams) > 1:
-            self.diag.error("Cannot mix IPv4 and IPv6 addresses for route", loc,
-                            hint="destination, gateway and source must share one family")
-        if "or" in w:
-            self.diag.error('"or" for routes is deprecated. Please use "nexthop"', loc)
-        if "gw" in w:
-            self.diag.error('"gw" for routes is deprecated. Please use "via"', loc)
-        dst = kw.get("dst") or "default"
-        if dst == "default":
-            dst = "::/0" if fam == 6 else "0.0.0.0/0"
-        for k in ("expires", "pref"):
-            if k in w and fam == 4:
-                self.diag.error(f"{k} is only valid for IPv6", loc)
-        for d in nh_devs:
-            self.iface_ok(d, loc, "VROUTE nexthop")
-        if kw.get("dev"):
-            self.iface_ok(kw["dev"], loc, "VROUTE nexthop")
-            proto = w[w.index("protocol") + 1] if "protocol" in w[:-1] else None
-            if proto not in (None, "18", "keepalived") and "no_track" not in w:
-                self.diag.error("Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18)"
-                                ", resetting protocol", loc,
-                                hint="add no_track to keep the protocol, or drop it")
-        elif "no_track" not in w:  # 2.2.7 exits 5 on it, 2.3.3 says nothing: compat.py
-            self.diag.warning(f"Warning - cannot track route {dst} with no interface specified,"
-                              " not tracking", loc, hint="add 'dev IF' or 'no_track'")
-        return RouteSpec(tuple(w), fam, loc=loc, **kw)
-
-    def _families(self, kw: dict[str, Any], loc: Loc, fam: int) -> int:
-        for k in ("dst", "via"):
-            v = kw.get(k)
-            if v and v != "default":
-                try:
-                    if ipaddress.ip_network(v, strict=False).version == 6:
-                        fam = 6
-                except ValueError:
-                    self.diag.error(f"VRRP parsed invalid IP {v}. skipping IP...", loc)
-        return fam
-
-    def rule(self, w: tuple[str, ...], loc: Loc) -> RouteSpec:
-        kw: dict[str, Any] = {}
-        fam = 6 if "inet6" in w else 4
-        for i, o in enumerate(w[:-1]):
-            if o in ("from", "to") and "dst" not in kw:
-                kw["dst"] = w[i + 1]
-            elif o == "table":
-                kw["table"] = w[i + 1]
-            elif o in ("iif", "oif"):
-                kw["dev"] = w[i + 1]
-        fam = self._families(kw, loc, fam)
-        if not any(p in w for p in ("preference", "priority", "pref", "prio")):
-            self.diag.error(f"Rule has no preference specified - setting to {self.rule_pref}. "
-                            "This is probably not what you want.", loc,
-                            hint="add 'preference N' so rules sort predictably")
-            self.rule_pref -= 1
-        return RouteSpec(tuple(w), fam, loc=loc, **kw)
 
     # -- vrrp_instance ---------------------------------------------------------------------
-    def vrrp_instance(self, c: Section) -> VrrpInstance | None:
-        name = c.args[0]
-        g = self.gdefs
-        tag = f"({name})"
-        kw: dict[str, Any] = {"name": name, "loc": c.loc}
-        # state
-        want = State.BACKUP
-        if c.has("state"):
-            s = c.get("state")
-            if s in ("MASTER", "BACKUP"):
-                want = State(s)
-            else:
-                self.diag.error(f"{tag} unknown state '{s}', defaulting to BACKUP",
-                                c.where("state"), hint="MASTER or BACKUP, in capitals")
-        # interface
-        iface = c.get("interface")
-        if iface == "lo":
-            self.diag.error(f"{tag} cannot use a loopback interface (lo) for vrrp - ignoring",
-                            c.where("interface"))
-            iface = None
-        iface_found = bool(iface) and self.iface_ok(iface, c.where("interface"),
-                                                    f"vrrp_instance {name}")
-        kw["interface"] = iface
-        if c.has("vrf"):
-            self.vrf_checks(c, tag, iface)
-        # vrid
-        if not c.has("virtual_router_id"):
-            self.diag.error(f"{tag} the virtual router id must be set", c.loc,
-                            hint="add: virtual_router_id 1..255 (the same on every peer)")
-            return None
-        kw["virtual_router_id"] = int(c.get("virtual_router_id"))
-        # priority: a MASTER with no valid priority keyword is the address owner (255)
-        if c.has("priority"):
-            prio = int(c.get("priority"))
-        elif "priority" in c.locs or want != State.MASTER:
-            prio = 100
-        else:
-            prio = 255
-        kw["priority"] = prio
-        # addresses and family
-        vips = [v for v in (self.vip(w, loc, iface) for w, loc in
-                            c.entries.get("virtual_ipaddress", [])) if v is not None]
-        evips = [v for v in (self.vip(w, loc, iface) for w, loc in
-                             c.entries.get("virtual_ipaddress_excluded", [])) if v is not None]
-        fam = vips[0].family if vips else (evips[0].family if evips else 4)
-        for v in [x for x in vips if x.family != fam]:
-            self.diag.error(f"({name}): address family must match VRRP instance "
-                            f"[{v.address}] - ignoring", v.loc,
-                            hint="put the other family in virtual_ipaddress_excluded")
-        vips = [x for x in vips if x.family == fam]
-        if not vips and not c.has("no_virtual_ipaddress"):
-            self.completion_error(f"{tag} No VIP specified; at least one is sensible", c.loc)
-        kw["virtual_ipaddress"] = tuple(vips)
-        kw["virtual_ipaddress_excluded"] = tuple(evips)
-        kw["family"] = fam
-        # version
-        version = int(c.get("version", g.vrrp_version))
-        if fam == 6 and version == 2:
-            if c.has("version"):
-                self.diag.error(f"{tag} VRRPv2 does not support IPv6 - using version 3",
-                                c.where("version"))
-            version = 3
-        kw["version"] = version
-        # advert_int
-        adv = float(c.get("advert_int", 1.0))
-        if version == 2 and adv != int(adv):
-            new = max(1.0, float(round(adv)))
-            self.completion_error(f"{tag} VRRPv2 advertisement interval {adv:f}s must be an "
-                                  f"integer. rounding to {new:g}s", c.where("advert_int"),
-                                  hint="sub-second adverts need version 3")
-            adv = new
-        if version == 3:
-            if adv > 40.95:
-                self.diag.error(f"{tag} VRRPv3 advertisement interval {adv:.2f}s is out of range."
-                                " Must be less than 40.96s. Setting to 40.95s",
-                                c.where("advert_int"))
-                adv = 40.95
-            if abs(adv * 100 - round(adv * 100)) > 1e-6:
-                self.completion_error(f"{tag} VRRPv3 advertisement interval {adv:f}s must be in "
-                                      "units of 10ms - rounding", c.where("advert_int"),
-                                      hint=f"write {round(adv * 100) / 100:g}")
-            adv = round(adv * 100) / 100
-        kw["advert_int"] = adv
-        # preemption
-        nopreempt = bool(c.get("nopreempt", False))
-        pdelay = float(c.get("preempt_delay", 0.0))
-        if nopreempt and prio == 255:
-            # keepalived 2.2.7 counts this one as a config error (-t exits 5)
-            self.completion_error(f"{tag} nopreempt is incompatible with priority 255. resetting "
-                                  "nopreempt", c.where("nopreempt"),
-                                  hint="an address owner (255) always preempts: lower the priority")
-            nopreempt = False
-        if nopreempt and want == State.MASTER:
-            self.diag.warning(f"{tag} Warning - nopreempt will not work with initial state "
-                              "MASTER - clearing", c.where("nopreempt"),
-                              hint="use state BACKUP on both nodes for a nopreempt pair")
-            nopreempt = False
-        if pdelay and (nopreempt or want == State.MASTER):
-            self.diag.warning(f"{tag} preempt_delay will not work with "
-                              f"{'nopreempt' if nopreempt else 'initial state MASTER'} - clearing",
-                              c.where("preempt_delay"))
-            pdelay = 0.0
-        kw["nopreempt"] = nopreempt
-        kw["preempt_delay"] = pdelay
-        kw["state"] = want
-        # authentication
-        self.authentication(c, kw, tag, version, want, fam)
-        # tracking
-        kw.update(self.tracking(c))
-        for ref in kw["track_interface"]:
-            if self.check_interfaces and not self.host.has_interface(ref.name) and \
-                    not g.dynamic_interfaces:
-                self.missing_interface = True
-                self.diag.error(f"{tag} tracked interface {ref.name} doesn't exist", ref.loc)
-        if iface and iface_found and any(r.name == iface for r in kw["track_interface"]):
-            for ref in (r for r in kw["track_interface"] if r.name == iface):
-                self.completion_error(f"{tag} Ignoring track_interface {iface} since own "
-                                      "interface", ref.loc,
-                                      hint="the instance's own interface is always tracked")
-            kw["track_interface"] = tuple(r for r in kw["track_interface"] if r.name != iface)
-        kw["virtual_routes"] = self.routes(c.entries.get("virtual_routes", []))
-        kw["virtual_rules"] = tuple(self.rule(w, loc) for w, loc in
-                                    c.entries.get("virtual_rules", []))
-        # unicast / multicast
-        for k in ("unicast_src_ip", "mcast_src_ip", "mcast_dst_ip"):
-            if c.has(k):
-                kw[k] = c.get(k)
-        peers = []
-        for w, loc in c.entries.get("unicast_peer", []):
-            try:
-                a = ipaddress.ip_address(w[0])
-            except ValueError:
-                self.diag.error(f"{tag} invalid unicast_peer address '{w[0]}' - ignoring", loc)
-                continue
-            if a.version != fam:
-                self.diag.error(f"{tag} unicast_peer {a} is not the instance's address family "
-                                "- ignoring", loc)
-                continue
-            opts: dict[str, int] = {}
-            for j in range(1, len(w) - 1, 2):
-                if w[j] in ("min_ttl", "max_ttl"):
-                    n = self.int_in(w[j + 1], 0, 255, loc, w[j])
-                    if n is not None:
-                        opts[w[j]] = n
-            peers.append(UnicastPeer(a, **opts))
-        kw["unicast_peer"] = tuple(peers)
-        if not iface and not (peers and c.has("unicast_src_ip")) and \
-                "interface" not in c.locs and not c.has("vrf"):
-                self.completion_error(f"{tag} Unknown interface!", c.loc,
-                                      hint="add: interface IFNAME")
-        unicast = self.unicast_checks(c, kw, tag, peers)
-        # notify scripts
-        for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop",
-                  "notify_master_rx_lower_pri", "notify"):
-            if c.has(k):
-                kw[k] = self.script(c.get(k), c.where(k))
-        # per-instance knobs falling back to globals
-        kw["garp_master_delay"] = int(c.get("garp_master_delay", g.vrrp_garp_master_delay))
-        kw["garp_master_repeat"] = int(c.get("garp_master_repeat", g.vrrp_garp_master_repeat))
-        if c.has("garp_master_repeat") and kw["garp_master_repeat"] == 0:
-            self.diag.error(f"{tag}: garp_master_repeat must be greater than 0, setting to 1",
-                            c.where("garp_master_repeat"))
-            kw["garp_master_repeat"] = 1
-        kw["garp_master_refresh"] = int(c.get("garp_master_refresh", g.vrrp_garp_master_refresh))
-        kw["garp_master_refresh_repeat"] = int(c.get("garp_master_refresh_repeat",
-                                                     g.vrrp_garp_master_refresh_repeat))
-        for k in ("garp_master_repeat", "garp_master_refresh_repeat"):
-            if c.has(k) and kw[k] == 0:  # 2.2.7 counts it as a config error
-                self.diag.error(f"{tag}: {k} must be greater than 0, setting to 1", c.where(k))
-                kw[k] = 1
-        kw["garp_lower_prio_delay"] = int(c.get(
-            "garp_lower_prio_delay", g.vrrp_garp_lower_prio_delay
-            if g.vrrp_garp_lower_prio_delay is not None else kw["garp_master_delay"]))
-        kw["garp_lower_prio_repeat"] = int(c.get(
-            "garp_lower_prio_repeat", g.vrrp_garp_lower_prio_repeat
-            if g.vrrp_garp_lower_prio_repeat is not None else kw["garp_master_repeat"]))
-        kw["garp_interval"] = g.vrrp_garp_interval
-        kw["gna_interval"] = g.vrrp_gna_interval
-        kw["down_timer_adverts"] = int(c.get("down_timer_adverts", g.vrrp_down_timer_adverts))
-        kw["lower_prio_no_advert"] = bool(c.get("lower_prio_no_advert",
-                                                g.vrrp_lower_prio_no_advert))
-        kw["higher_prio_send_advert"] = bool(c.get("higher_prio_send_advert",
-                                                   g.vrrp_higher_prio_send_advert))
-        kw["skip_check_adv_addr"] = bool(c.get("skip_check_adv_addr",
-                                               g.vrrp_skip_check_adv_addr))
-        kw["check_unicast_src"] = bool(c.get("check_unicast_src", g.vrrp_check_unicast_src))
-        kw["strict_mode"] = bool(c.get("strict_mode", g.vrrp_strict))
-        kw["v3_checksum_as_v2"] = bool(c.get("v3_checksum_as_v2", g.v3_checksum_as_v2))
-        kw["owner_ignore_adverts"] = self.owner_ignore_adverts(c, g, tag, prio)
-        kw["promote_secondaries"] = c.has("promote_secondaries")
-        if kw["promote_secondaries"] and (c.has("use_vmac") or c.has("use_ipvlan")):
-            # a config error for 2.2.7/2.3.3 (use_ipvlan too, tried on 2.2.7)
-            self.diag.error(f"{tag} promote_secondaries is automatically set for vmacs - "
-                            "ignoring", c.where("promote_secondaries"))
-            kw["promote_secondaries"] = False
-        for k in ("timer_expired_backup", "thread_timer_expired"):
-            if c.get(k):  # [HIGHEST_PRIORITY_OF_OTHER_INSTANCES]
-                self.int_in(c.get(k)[0], 1, 254, c.where(k),
-                            f"{tag} timer_expired_backup highest_other_priority")
-        if (c.has("timer_expired_backup") or c.has("thread_timer_expired")) \
-                and not c.has("nopreempt"):  # keepalived 2.3.3's words; a config error
-            self.diag.error(f"{tag} expired_timer_backup requires nopreempt - resetting",
-                            c.where("timer_expired_backup") if c.has("timer_expired_backup")
-                            else c.where("thread_timer_expired"))
-        if c.has("thread_timer_expired"):  # the 2.3.2 name: a config error for 2.3.3 too
-            self.diag.error(f"{tag} thread_timer_expired - please replace with keyword "
-                            "'timer_expired_backup'", c.where("thread_timer_expired"))
-        kw["dont_track_primary"] = bool(c.get("dont_track_primary", False))
-        kw["smtp_alert"] = bool(c.get("smtp_alert", False))
-        kw["accept"] = not c.has("no_accept") and not (kw["strict_mode"] and prio != 255
-                                                        and not c.has("accept"))
-        kw["vmac_xmit_base"] = bool(c.get("vmac_xmit_base", False))
-        if c.has("use_vmac"):
-            kw["use_vmac"] = self.vmac_name(c, name, fam, kw["virtual_router_id"])
-            if unicast and not kw["vmac_xmit_base"]:
-                self.diag.error(f"{tag} unicast with use_vmac requires vmac_xmit_base - setting",
-                                Loc(c.loc.file, c.end_line), hint="add: vmac_xmit_base")
-                kw["vmac_xmit_base"] = True
-        if kw["strict_mode"]:
-            self.strict_checks(kw, tag, c)
-        return VrrpInstance(**kw)
-
-    def vrf_checks(self, c: Section, tag: str, iface: str | None) -> None:
-        """`vrf NAME` (not acted on) as keepalived 2.2.7 checks it: instead of `interface`,
-        and naming an existing device (a host check)."""
-        vrf, vloc = c.get("vrf"), c.where("vrf")
-        if iface and c.where("interface").line < vloc.line:
-            self.diag.error(f"{tag} Cannot specify VRF interface and interface - ignoring", vloc)
-        elif iface:
-            self.completion_error(f"{tag} vrf can only be specified without interface - "
-                                  "clearing", vloc)
-        elif self.check_interfaces and not self.host.has_interface(vrf) and \
-                not self.gdefs.dynamic_interfaces:
-            self.missing_interface = True
-            self.diag.error(f"{tag} WARNING - VRF interface {vrf} doesn't exist", vloc,
-                            hint="create the VRF device, or fix the name")
-
-    def vmac_name(self, c: Section, name: str, fam: int, vrid: int) -> str:
-        """The VMAC interface name: a name already taken (by a host interface that is not a
-        private macvlan, or by another instance) is ignored for the default, as keepalived
-        does (and counts as a config error)."""
-        w = c.get("use_vmac")
-        default = f"vrrp{'6' if fam == 6 else ''}.{vrid}"
-        if not w:
-            return default
-        want, loc = w[0], c.where("use_vmac")
-        if want in self.vmac_names:
-            self.diag.error(f"({name}) VRRP instance {self.vmac_names[want]} is already using "
-                            f"{want} - ignoring name", loc, hint="give each instance its own "
-                            "use_vmac name")
-            return default
-        if self.check_interfaces and self.host.has_interface(want) and \
-                not self.host.is_private_macvlan(want):
-            self.diag.error(f"({name}) interface {want} already exists and is not a private "
-                            "macvlan; ignoring vmac if_name", loc,
-                            hint="name the VMAC interface something no other interface uses")
-            return default
-        self.vmac_names[want] = name
-        return want
-
-    def unicast_checks(self, c: Section, kw: dict[str, Any], tag: str,
-                       peers: list[UnicastPeer]) -> bool:
-        """keepalived 2.2.7's unicast/multicast consistency errors (each makes -t exit 5);
-        whether the instance was written as unicast (a unicast keyword, peers or not)."""
-        end = Loc(c.loc.file, c.end_line)
-        if c.has("unicast_ttl"):
-            if peers:
-                kw["unicast_ttl"] = int(c.get("unicast_ttl"))
-            else:
-                self.diag.error(f"{tag}: Cannot use unicast_ttl without unicast peers - "
-                                "resetting", end, hint="unicast_ttl only applies to unicast_peer")
-        if peers and kw.get("mcast_dst_ip") is not None:
-            self.completion_error(f"{tag} multicast destination specified with unicast - "
-                                  "ignoring", c.where("mcast_dst_ip"),
-                                  hint="remove mcast_dst_ip or unicast_peer")
-            kw["mcast_dst_ip"] = None
-        # an empty unicast_peer block counts as a unicast keyword; unicast_fault_no_peer does not
-        unicast_kw = [k for k in ("unicast_src_ip", "check_unicast_src", "old_unicast_checksum")
-                      if c.has(k)] + (["unicast_peer"] if "unicast_peer" in c.entries else [])
-        if unicast_kw and not peers:
-            self.completion_error(f"{tag} A unicast keyword has been specified without any "
-                                  "unicast peers. Defaulting to multicast. This usage is "
-                                  "deprecated - please update your configuration.",
-                                  c.where(unicast_kw[0]),
-                                  hint=f"add unicast_peer addresses, or remove {unicast_kw[0]}")
-        return bool(peers or unicast_kw)
-
-    def authentication(self, c: Section, kw: dict[str, Any], tag: str, version: int, want: State,
-                       fam: int) -> None:
-        blocks = c.blocks.get("authentication", [])
-        if not blocks:
-            return
-        a = blocks[-1]
-        if version == 3:
-            self.diag.error(f"{tag} VRRP version 3 does not support authentication. Ignoring.",
-                            a.loc)
-            return
-        atype = a.get("auth_type")
-        if atype is not None and atype not in ("PASS", "AH"):
-            self.diag.error(f"{tag} unknown authentication type '{atype}'", a.where("auth_type"),
-                            hint="PASS or AH (did you mean auth_pass?)")
-            atype = None
-        pw = a.get("auth_pass")
-        if atype is None or (atype == "PASS" and pw is None):
-            self.diag.error("Authentication specified but no password given. Ignoring", a.loc)
-            return
-        if atype == "AH" and fam == 6:
-            self.diag.error(f"{tag} AH authentication is not supported with IPv6 - ignoring",
-                            a.where("auth_type"))
-            return
-        if atype == "AH" and want == State.MASTER:
-            self.diag.error(f"{tag} Initial state master is incompatible with AH authentication"
-                            " - clearing", a.where("auth_type"))
-            kw["state"] = State.BACKUP
-        if pw is not None and len(pw.encode()) > 8:
-            self.diag.error("Truncating auth_pass to 8 characters", a.where("auth_pass"),
-                            hint="VRRPv2 carries at most 8 bytes of password")
-            pw = pw.encode()[:8].decode(errors="ignore")
-        kw["auth_type"] = atype
-        kw["auth_pass"] = pw
-
-    def strict_checks(self, kw: dict[str, Any], tag: str, c: Section) -> None:
-        if kw.get("unicast_peer"):
-            self.diag.error(f"{tag} Unicast peers are not supported in strict mode", c.loc)
-        if kw.get("auth_type"):
-            self.diag.error(f"{tag} Strict mode does not support authentication. Ignoring.",
-                            c.loc)
-            kw["auth_type"] = kw["auth_pass"] = None
-        if kw["preempt_delay"]:
-            self.diag.error(f"{tag} preempt_delay is incompatible with strict mode - clearing",
-                            c.loc)
-            kw["preempt_delay"] = 0.0
+    def vrrp_instance(self, c: VrrpInstanceSection) -> VrrpInstance | None:
+        return c.post(self)
 
     # -- sync groups -----------------------------------------------------------------------
-    def sync_group(self, c: Section) -> VrrpSyncGroup | None:
-        name = c.args[0]
-        members = tuple(w[0] for w, _ in c.entries.get("group", []))
-        if not members:
-            # 2.3.3's wording, at the closing brace (2.2.7: "has no virtual router(s)")
-            self.diag.error(f"Sync group {name} has no members - removing", c.loc,
-                            end_line=c.end_line)
-            return None
-        kw: dict[str, Any] = {"name": name, "group": members, "loc": c.loc}
-        for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
-            if c.has(k):
-                kw[k] = self.script(c.get(k), c.where(k))
-        kw.update(self.tracking(c))
-        for ref in kw["track_interface"]:
-            if self.check_interfaces and not self.host.has_interface(ref.name) and \
-                    not self.gdefs.dynamic_interfaces:
-                self.missing_interface = True
-                self.diag.error(f"({name}) tracked interface {ref.name} doesn't exist", ref.loc)
-        kw["smtp_alert"] = bool(c.get("smtp_alert", False))
-        return VrrpSyncGroup(**kw)
+    def sync_group(self, c: VrrpSyncGroupSection) -> VrrpSyncGroup | None:
+        return c.post(self)
 
     # -- virtual servers -------------------------------------------------------------------
     def vs_group(self, c: Section) -> VirtualServerGroup | None:
@@ -1705,7 +857,7 @@ class Builder:
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.block_script(c, "misc_path", "MISC_CHECK", "checker",
+            s = self.block_script(c, c.misc_path, "misc_path", "MISC_CHECK", "checker",
                                   f"Unable to set default user for misc script "
                                   f"'{c.get('misc_path')[0]}' - removing")
             if s is None:
@@ -1733,7 +885,7 @@ class Builder:
             tf = c.get("track_file")
             if tf is not None and tf not in self.track_file_names:
                 self.diag.error(f"track_file {tf} not found", c.where("track_file"),
-                                hint=self._near(tf, self.track_file_names, "track_file"))
+                                hint=near(tf, self.track_file_names, "track_file"))
                 tf = None
             if tf is None:
                 self.diag.error("FILE_CHECK has no track_file specified - ignoring",
@@ -1781,129 +933,4 @@ class Builder:
         kw["tls_compliant"] = bool(u.get("tls_compliant", False))
         return Url(**kw)
 
-    # -- whole-config checks ---------------------------------------------------------------
-    def cross_checks(self, cfg: Config) -> Config:
-        instances = list(cfg.vrrp_instances)
-        names = {i.name for i in instances}
-        # tracking references
-        scripts = {s.name for s in cfg.vrrp_scripts}
-        files = {f.name for f in cfg.track_files}
-        procs = {p.name for p in cfg.track_processes}
-        fixed = []
-        for inst in instances:
-            ok_scripts = []
-            for ref in inst.track_script:
-                if ref.name not in scripts:
-                    self.diag.error(f"({inst.name}) track script {ref.name} not found, "
-                                    "ignoring...", ref.loc,
-                                    hint=self._near(ref.name, scripts, "vrrp_script"))
-                else:
-                    ok_scripts.append(ref)
-            ok_files = [r for r in inst.track_file
-                        if self._ref(r, files, inst.name, "track file")]
-            ok_procs = [r for r in inst.track_process
-                        if self._ref(r, procs, inst.name, "track process")]
-            fixed.append(replace(inst, track_script=tuple(ok_scripts),
-                                 track_file=tuple(ok_files), track_process=tuple(ok_procs)))
-        # a sync group's tracking too (keepalived 2.2.7: each a config error)
-        cfg = replace(cfg, sync_groups=tuple(replace(
-            g, track_script=tuple(r for r in g.track_script
-                                  if self._ref(r, scripts, g.name, "track script")),
-            track_file=tuple(r for r in g.track_file if self._ref(r, files, g.name, "track file")),
-            track_process=tuple(r for r in g.track_process
-                                if self._ref(r, procs, g.name, "track process")))
-            for g in cfg.sync_groups))
-        # keepalived resolves track_* names as it reads the instance (with their line): what
-        # follows is found once the config is read
-        self.after_read_from = len(self.diag.items)
-        # with an interface missing, keepalived's VRRP process stops before it completes the
-        # config: none of these checks is reported then (the model is corrected all the same)
-        reported = self.diag
-        if self.missing_interface:
-            self.later.clear()
-            self.diag = Diagnostics()
-        self.flush_completion()
-        self.duplicate_vrids(instances, cfg.global_defs)
-        # sync groups
-        member_of: dict[str, str] = {}
-        groups = []
-        for g in cfg.sync_groups:
-            members = []
-            for m in g.group:
-                if m not in names:
-                    self.diag.error(f"Virtual router {m} specified in sync group {g.name} "
-                                    "doesn't exist - ignoring", g.loc)
-                    continue
-                if m in member_of:
-                    self.diag.error(f"Virtual router {m} cannot exist in more than one sync "
-                                    f"group; ignoring {g.name}", g.loc)
-                    continue
-                member_of[m] = g.name
-                members.append(m)
-            if len(members) == 1:  # keepalived 2.2.7 counts it as a config error
-                self.diag.error(f"Sync group {g.name} has only 1 virtual router(s) - this "
-                                "probably isn't what you want", g.loc,
-                                hint="a sync group keeps two or more instances in step")
-            groups.append(replace(g, group=tuple(members)))
-        fixed = [replace(i, sync_group=member_of.get(i.name)) for i in fixed]
-        self.diag = reported
-        # virtual_server groups referenced
-        vsg_names = {g.name for g in cfg.virtual_server_groups}
-        vss = []
-        for vs in cfg.virtual_servers:
-            if vs.group is not None and vs.group not in vsg_names:
-                self.diag.error(f"Virtual server group {vs.group} not found - ignoring the "
-                                "virtual server", vs.loc)
-                continue
-            vss.append(vs)
-        sync = cfg.global_defs.lvs_sync_daemon
-        if sync and sync.instance and sync.instance not in names:
-            self.diag.error(f"lvs_sync_daemon: vrrp instance {sync.instance} not found", None)
-        return check_announce_refs(replace(cfg, vrrp_instances=tuple(fixed),
-                                           sync_groups=tuple(groups), virtual_servers=tuple(vss)),
-                                   self.diag)
 
-    def duplicate_vrids(self, instances: list[VrrpInstance], g: GlobalDefs) -> None:
-        """Two instances on one interface and family with one VRID clash only when their
-        adverts meet: multicast ones sent to the same group (mcast_dst_ip, else the global
-        default), unicast ones sharing a peer. Multicast and unicast never clash."""
-        seen: dict[tuple[object, ...], VrrpInstance] = {}
-        for inst in instances:
-            base = (inst.virtual_router_id, inst.family, inst.interface)
-            if inst.unicast_peer:
-                for p in inst.unicast_peer:
-                    first = seen.get((*base, "peer", str(p.address)))
-                    if first is not None and first is not inst:
-                        self.diag.error(f"({first.name}) duplicate VRID conflict with "
-                                        f"{inst.name} VRID {inst.virtual_router_id}", inst.loc,
-                                        hint=f"{first.name} (at {first.loc}) sends to the "
-                                        f"same peer {p.address}; give one another VRID")
-                        break
-                for p in inst.unicast_peer:
-                    seen.setdefault((*base, "peer", str(p.address)), inst)
-                continue
-            group = inst.mcast_dst_ip or (g.vrrp_mcast_group6 if inst.family == 6
-                                          else g.vrrp_mcast_group4)
-            dom = (*base, "mcast", str(group))
-            first = seen.get(dom)
-            if first is not None:
-                fam = "IPv6" if inst.family == 6 else "IPv4"
-                self.diag.error(f"{first.name} and {inst.name} both use VRID "
-                                f"{inst.virtual_router_id} with {fam} on interface "
-                                f"{inst.interface}", inst.loc,
-                                hint=f"{first.name} is at {first.loc}; give one another VRID")
-            else:
-                seen[dom] = inst
-
-    def _ref(self, r: TrackRef, known: set[str], owner: str, what: str) -> bool:
-        if r.name in known:
-            return True
-        self.diag.error(f"({owner}) {what} {r.name} not found, ignoring...", r.loc)
-        return False
-
-    @staticmethod
-    def _near(name: str, known: set[str], what: str) -> str | None:
-        import difflib
-
-        m = difflib.get_close_matches(name, known, n=1)
-        return f"did you mean '{m[0]}'?" if m else f"define it with a {what} block"

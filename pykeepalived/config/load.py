@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from pykeepalived.config.build import Builder, HostInfo
+from pykeepalived.config.build import Builder
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
+from pykeepalived.config.host import HostInfo
 from pykeepalived.config.keywords import Walker
 from pykeepalived.config.model import Config
 from pykeepalived.config.parser import parse_lines

@@ -21,8 +21,9 @@ import pytest
 from helpers.configs import load_text
 
 from pykeepalived.config import model
-from pykeepalived.config.build import Builder, HostInfo
+from pykeepalived.config.build import Builder
 from pykeepalived.config.diagnostics import Diagnostics, Loc
+from pykeepalived.config.host import HostInfo
 from pykeepalived.config.keywords import Kw, Walker, table
 from pykeepalived.config.parser import parse_lines
 from pykeepalived.config.reader import Reader, ReaderOptions
