@@ -127,8 +127,8 @@ def run_once(ns: str, argv: list[str], env: dict[str, str], tmp: Path
             if r:
                 out += os.read(p.stdout.fileno(), 65536)
         mem: Mem = {}
-        for role, f in (("parent", "p.pid"), ("vrrp", "v.pid"), ("checker", "c.pid")):
-            pid = read_pid(tmp / f)
+        for role, name in (("parent", "p.pid"), ("vrrp", "v.pid"), ("checker", "c.pid")):
+            pid = read_pid(tmp / name)
             if pid is not None:
                 mem[role] = smaps(pid)
     finally:

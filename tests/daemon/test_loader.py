@@ -17,18 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.config import LoadOptions, load_config
+from pykeepalived.config import LoadOptions, LoadResult, load_config
 from pykeepalived.daemon import loader
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = str(ROOT / "conf.d" / "lvs-dr-master.conf")  # loads with deprecation warnings
 
 
-def _same(a: object, b: object) -> None:
-    assert a.config == b.config  # type: ignore[attr-defined]
-    assert [d.format() for d in a.diagnostics.items] == \
-        [d.format() for d in b.diagnostics.items]  # type: ignore[attr-defined]
-    assert a.exit_code() == b.exit_code()  # type: ignore[attr-defined]
+def _same(a: LoadResult, b: LoadResult) -> None:
+    assert a.config == b.config
+    assert [d.format() for d in a.diagnostics.items] == [d.format() for d in b.diagnostics.items]
+    assert a.exit_code() == b.exit_code()
 
 
 @pytest.mark.parametrize("text", [
@@ -99,7 +98,7 @@ def test_failed_loader_falls_back_in_process(monkeypatch: pytest.MonkeyPatch,
 
 def test_async_load_for_a_reload(tmp_path: Path) -> None:
     """A reload's load: the loop runs on while the loader parses (a timer fires meanwhile)."""
-    async def main() -> tuple[object, int]:
+    async def main() -> tuple[LoadResult, int]:
         ticks = 0
 
         async def tick() -> None:
