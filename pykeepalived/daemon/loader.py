@@ -25,9 +25,23 @@ import traceback
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pykeepalived.config.load import LoadResult
+    from pykeepalived.config.diagnostics import Diagnostics, Rc
+    from pykeepalived.config.model import Config
 
 MAX_RESULT = 1 << 30  # bytes: a bound on what the parent reads back
+
+
+class Loaded:
+    """What the daemon uses of a LoadResult. The loader sends the model and the diagnostics
+    (not a LoadResult, whose class lives with the loading machinery in config.load), so the
+    parent needs only the model's and the diagnostics' modules to take them in."""
+
+    def __init__(self, config: Config, diagnostics: Diagnostics) -> None:
+        self.config = config
+        self.diagnostics = diagnostics
+
+    def exit_code(self, strict: bool = False) -> Rc:
+        return self.diagnostics.exit_code(strict)
 
 
 class Job:
@@ -58,8 +72,9 @@ class Job:
         os.close(w)
         self.pid, self.fd = pid, r
 
-    def result(self) -> LoadResult:
-        """The loader's result (blocking), or an in-process load when it has none."""
+    def result(self) -> Loaded:
+        """What load_config found (blocking): the loader's, or an in-process load's when the
+        loader has none."""
         data = b""
         if self.fd >= 0:
             chunks: list[bytes] = []
@@ -77,29 +92,34 @@ class Job:
             data = b"".join(chunks)
         return self._finish(data)
 
-    def _finish(self, data: bytes) -> LoadResult:
-        from pykeepalived.config.load import LoadOptions, LoadResult, load_config
+    def _finish(self, data: bytes) -> Loaded:
+        from pykeepalived.config.diagnostics import Diagnostics
+        from pykeepalived.config.model import Config
 
+        pid = self.pid
         status = self._reap()
         if self.problem is None:
             if status != 0:
-                self.problem = f"the config loader (pid {self.pid}) exited with {status}"
+                self.problem = f"the config loader (pid {pid}) exited with {status}"
             else:
                 try:
                     import pickle
 
-                    res = pickle.loads(data)
-                    if isinstance(res, LoadResult):
-                        return res
-                    self.problem = "the config loader sent no result"
+                    cfg, diag = pickle.loads(data)
+                    if isinstance(cfg, Config) and isinstance(diag, Diagnostics):
+                        return Loaded(cfg, diag)
+                    self.problem = "the config loader sent no model"
                 except Exception as e:  # a truncated or foreign blob: load here instead
                     self.problem = f"the config loader's result does not load ({e})"
         import logging
 
+        from pykeepalived.config.load import LoadOptions, load_config
+
         logging.getLogger("pykeepalived.daemon").warning(
             "%s; loading %s in this process", self.problem, self.path)
-        return load_config(self.path, LoadOptions(config_id=self.config_id,
-                                                  all_config=self.all_config))
+        res = load_config(self.path, LoadOptions(config_id=self.config_id,
+                                                 all_config=self.all_config))
+        return Loaded(res.config, res.diagnostics)
 
     def _reap(self) -> int | None:
         if self.pid <= 0:
@@ -136,7 +156,7 @@ def _loader_main(w: int, path: str, config_id: str | None, all_config: bool) -> 
         from pykeepalived.config.load import LoadOptions, load_config
 
         res = load_config(path, LoadOptions(config_id=config_id, all_config=all_config))
-        data = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((res.config, res.diagnostics), protocol=pickle.HIGHEST_PROTOCOL)
         view = memoryview(data)
         while view:
             view = view[os.write(w, view):]
@@ -177,7 +197,7 @@ def start(path: str, config_id: str | None = None, all_config: bool = False) -> 
 
 
 async def load(path: str, config_id: str | None = None, all_config: bool = False
-               ) -> LoadResult:
+               ) -> Loaded:
     """The same from inside the event loop (a reload): the loop keeps running meanwhile."""
     import asyncio
 

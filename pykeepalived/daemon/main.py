@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         # the model's classes, which the parent needs anyway, before the loader is forked: it
         # inherits them instead of importing them a second time beside us
-        import pykeepalived.config
+        import pykeepalived.config.model
 
         job = None
         if not getattr(args, "netns_error", None):

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SEED = str(ROOT / "conf.d" / "lvs-dr-master.conf")  # loads with deprecation warnings
 
 
-def _same(a: LoadResult, b: LoadResult) -> None:
+def _same(a: loader.Loaded | LoadResult, b: LoadResult) -> None:
     assert a.config == b.config
     assert [d.format() for d in a.diagnostics.items] == [d.format() for d in b.diagnostics.items]
     assert a.exit_code() == b.exit_code()
@@ -98,7 +98,7 @@ def test_failed_loader_falls_back_in_process(monkeypatch: pytest.MonkeyPatch,
 
 def test_async_load_for_a_reload(tmp_path: Path) -> None:
     """A reload's load: the loop runs on while the loader parses (a timer fires meanwhile)."""
-    async def main() -> tuple[LoadResult, int]:
+    async def main() -> tuple[loader.Loaded, int]:
         ticks = 0
 
         async def tick() -> None:
