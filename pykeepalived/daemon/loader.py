@@ -189,6 +189,11 @@ def _detach(keep: int) -> None:
         top = 1 << 20
     os.closerange(3, keep)
     os.closerange(keep + 1, top)
+    # the parent's log handlers held some of those fds (the syslog socket): a handler must not
+    # write to, or close, a number the loader reuses for a file; loading logs nothing anyway
+    import logging
+
+    logging.getLogger("pykeepalived").handlers.clear()
 
 
 def start(path: str, config_id: str | None = None, all_config: bool = False) -> Job:
