@@ -49,7 +49,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             # the VRRP child's modules (~20 ms of dataclass making), while the loader parses:
             # the child is forked with them instead of importing them after the fork
             import pykeepalived.daemon.child
-            import pykeepalived.vrrp.engine  # noqa: F401
+            import pykeepalived.vrrp.engine
+            import pykeepalived.vrrp.rtnl
+            import pykeepalived.vrrp.rtnl_watch  # noqa: F401
     finally:
         gc.enable()
 
