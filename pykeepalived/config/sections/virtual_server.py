@@ -240,7 +240,7 @@ class VirtualServerSection(Section):
         for f, attr in written:
             if f.startswith(("sh-", "mh-")) and not sched.startswith(f[:2]):
                 cx.diag.error(f"Virtual server {name}: '{f}' only applies to the "
-                              f"{f[:2]} scheduler", self.where(f))
+                              f"{f[:2]} scheduler", self.where(attr))
         if self.ops is not None and protocol != "UDP":
             cx.diag.error(f"Virtual server {name}: ops (one-packet scheduling) requires "
                           "protocol UDP", self.where("ops"))
