@@ -11,8 +11,11 @@ first "Entering BACKUP STATE" line; then waits SETTLE seconds and reads
 issue's target counts; shared pages counted in every process), PSS (shared pages split
 between the processes sharing them: what the processes cost together), USS (the pages only
 that process has: what stopping it would free) and the CPU time all of them used (on a
-loaded host the wall time grows, the CPU time does not). keepalived 2.2.7 runs the same way
-in the same run.
+loaded host the wall time grows, the CPU time does not). At the BACKUP line it also reads the
+CPU time the parent and the VRRP child have run so far (/proc/PID/schedstat, ns): the
+start's cost, which the host's load does not change (pykeepalived's config loader, a child
+the parent has reaped by then, is outside it: it runs beside the parent's own imports).
+keepalived 2.2.7 runs the same way in the same run.
 
 Configs: the seed (conf.d/lvs-dr-backup.conf) and its VRRP part only. This host has no IPVS,
 so the seed runs with `-P` (the VRRP child only, as `pykeepalived lab` does); `--checker`
@@ -45,6 +48,8 @@ CLONE_NEWNET = 0x40000000
 
 
 Mem = dict[str, tuple[float, float, float, float]]  # role: RSS, PSS, USS MiB, CPU ms
+AT_BACKUP = "at-backup"  # in a Mem: (parent, vrrp child) CPU ms at the first BACKUP line
+ROLES = ["parent", "vrrp", "checker"]
 
 
 def sh(*argv: str) -> None:
@@ -83,6 +88,17 @@ def smaps(pid: int) -> tuple[float, float, float, float]:
             (kb["Private_Clean"] + kb["Private_Dirty"]) / 1024, cpu_ms(pid))
 
 
+def run_ms(pid: int | None) -> float:
+    """CPU time PID has run, in ms, to the nanosecond (/proc/PID/schedstat; 0 when gone)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/schedstat", encoding="ascii") as fh:
+            return int(fh.read().split()[0]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text().split()[0])
@@ -110,6 +126,7 @@ def run_once(ns: str, argv: list[str], env: dict[str, str], tmp: Path
     assert p.stdout is not None
     out = b""
     took: float | None = None
+    at_backup = (0.0, 0.0)
     try:
         while time.perf_counter() - t0 < 20:
             r, _, _ = select.select([p.stdout], [], [], 0.5)
@@ -120,6 +137,9 @@ def run_once(ns: str, argv: list[str], env: dict[str, str], tmp: Path
                 out += chunk
                 if took is None and b"Entering BACKUP STATE" in out:
                     took = time.perf_counter() - t0
+                    # the CPU the way to BACKUP took, load or not (the parent's includes the
+                    # little it did after the fork; its reaped config loader is not in it)
+                    at_backup = (run_ms(read_pid(tmp / "p.pid")), run_ms(read_pid(tmp / "v.pid")))
                     break
         deadline = time.perf_counter() + SETTLE
         while time.perf_counter() < deadline:  # keep draining: a full pipe would block it
@@ -131,6 +151,7 @@ def run_once(ns: str, argv: list[str], env: dict[str, str], tmp: Path
             pid = read_pid(tmp / name)
             if pid is not None:
                 mem[role] = smaps(pid)
+        mem[AT_BACKUP] = (*at_backup, 0.0, 0.0)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(p.pid, signal.SIGTERM)
@@ -148,7 +169,7 @@ def summary(label: str, runs: list[tuple[float | None, Mem, str]]) -> None:
     if not times:
         print(f"{label:>34}: never reached BACKUP; log of the last run:\n{runs[-1][2][-2000:]}")
         return
-    roles = sorted({r for _, m, _ in runs for r in m}, key=["parent", "vrrp", "checker"].index)
+    roles = sorted({r for _, m, _ in runs for r in m if r in ROLES}, key=ROLES.index)
 
     def med(role: str, i: int) -> float:
         return statistics.median(m[role][i] for _, m, _ in runs if role in m)
@@ -161,9 +182,12 @@ def summary(label: str, runs: list[tuple[float | None, Mem, str]]) -> None:
         return statistics.median(m.get("parent", zero)[i] + m.get("vrrp", zero)[i]
                                  for _, m, _ in runs)
 
-    cpu = [sum(v[3] for v in m.values()) for _, m, _ in runs]
+    cpu = [sum(v[3] for r, v in m.items() if r in ROLES) for _, m, _ in runs]
+    bp = statistics.median(m[AT_BACKUP][0] for _, m, _ in runs if AT_BACKUP in m)
+    bv = statistics.median(m[AT_BACKUP][1] for _, m, _ in runs if AT_BACKUP in m)
     print(f"{label:>34}: start->BACKUP median {statistics.median(times) * 1000:6.1f} ms "
           f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}, {len(times)}/{len(runs)})"
+          f"; CPU to BACKUP parent {bp:.1f} + vrrp {bv:.1f} ms"
           f"; parent+vrrp RSS {pv(0):.1f} MiB, PSS {pv(1):.1f} MiB, USS {pv(2):.1f} MiB; "
           f"CPU (all processes, to settled) {statistics.median(cpu):.0f} ms; "
           f"RSS/PSS/USS MiB/CPU ms: {parts}")
