@@ -20,5 +20,7 @@ def test_wheel_ships_grammar_and_keyword_table(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("pykeepalived-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "pykeepalived/grammar/keepalived.lark" in names
+    assert "pykeepalived/grammar/keepalived.table.json" in names
+    assert "pykeepalived/config/model/__init__.py" in names
     assert "pykeepalived/config/keywords.txt" in names
     assert any(n.endswith("entry_points.txt") for n in names)
