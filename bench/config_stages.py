@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Where `-t` spends its time: per-stage figures next to keepalived's total, in one run.
+
+Each run is a fresh interpreter (`--child`), so import time is what `-t` pays. Stages:
+  interpreter  `python -c pass` (site, the venv's path hooks)
+  import       what `-t` imports before it reads the file (cli, config)
+  grammar      the grammar's LALR table (shipped JSON; Lark only when it is stale)
+  read         reader: files, includes, $NAME, ~SEQ, comments, words -> logical lines
+  parse        brace repair + Lark: logical lines -> classified block tree
+  walk+build   keyword table + model (everything load_config does that no other row names)
+  report       keepalived's diagnostic order and printing
+  scripts      the script/host check (`-t` without --no-host-checks) on the built model
+and the whole `-t --no-host-checks` wall and peak RSS, with keepalived 2.2.7's `-t` (PID 1 of
+its own PID namespace) on the same files. Stages are found by name in load.py; a stage whose
+function moved shows as "-" and its time lands in walk+build.
+
+Run as root from the repo: `.venv/bin/python bench/config_stages.py [--runs 5]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("import", "grammar", "read", "parse", "walk+build", "report", "scripts")
+
+
+def child(path: str) -> None:
+    """One measured -t-like run, in this fresh interpreter; prints the stage times as JSON."""
+    import gc
+
+    t0 = time.perf_counter()
+    gc.disable()  # as cli.config_test does around its imports
+    import pykeepalived.cli  # noqa: F401
+    from pykeepalived.config import load
+
+    gc.freeze()
+    gc.enable()
+    t1 = time.perf_counter()
+    times: dict[str, float] = {"import": t1 - t0}
+
+    def timed(owner: Any, name: str, stage: str) -> None:
+        fn = getattr(owner, name, None)
+        if fn is None:
+            return
+
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            s = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                times[stage] = times.get(stage, 0.0) + time.perf_counter() - s
+
+        setattr(owner, name, wrapper)
+
+    from pykeepalived.config import grammar_table, reader, report_order
+
+    t2 = time.perf_counter()
+    grammar_table.table()  # the first parse_lines would load it: its own row
+    times["grammar"] = time.perf_counter() - t2
+    timed(reader.Reader, "read", "read")
+    timed(load, "parse_lines", "parse")
+    timed(report_order, "order_like_keepalived", "report")
+    t3 = time.perf_counter()
+    res = load.load_config(path, load.LoadOptions(check_interfaces=False, check_scripts=False,
+                                                  check_users=False))
+    with open(os.devnull, "w", encoding="utf-8") as null:
+        t4 = time.perf_counter()
+        for d in res.diagnostics.items:
+            print(d.format(), file=null)
+        times["report"] = times.get("report", 0.0) + time.perf_counter() - t4
+    total = time.perf_counter() - t3
+    known = sum(times.get(s, 0.0) for s in ("read", "parse", "report"))
+    times["walk+build"] = total - known
+    from pykeepalived.config.diagnostics import Diagnostics
+    from pykeepalived.config.scripts import CHECKER, VRRP, check_scripts
+
+    t5 = time.perf_counter()
+    check_scripts(res.config, Diagnostics(), (CHECKER, VRRP))
+    times["scripts"] = time.perf_counter() - t5
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        times["lines"] = float(sum(1 for _ in fh))
+    print(json.dumps(times))
+
+
+def run_wall(cmd: list[str], runs: int) -> tuple[float, float, int]:
+    """Median wall seconds, max peak RSS MiB, last exit code (each run in a child)."""
+    walls: list[float] = []
+    rss = 0.0
+    rc = 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+            os.chdir("/")  # `-m` puts the cwd first on sys.path: measure the install asked for
+            try:
+                os.execvp(cmd[0], cmd)
+            finally:
+                os._exit(127)
+        _, status, ru = os.wait4(pid, 0)
+        walls.append(time.perf_counter() - t0)
+        rss = max(rss, ru.ru_maxrss / 1024)
+        rc = os.waitstatus_to_exitcode(status)
+    return statistics.median(walls), rss, rc
+
+
+def stages(python: str, path: Path, runs: int) -> dict[str, float]:
+    got: list[dict[str, float]] = []
+    for _ in range(runs):
+        out = subprocess.run([python, str(Path(__file__).resolve()), "--child", str(path)],
+                             capture_output=True, text=True, check=True, cwd="/")
+        got.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {k: statistics.median(g.get(k, float("nan")) for g in got) for k in got[0]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--child", metavar="CONF", help=argparse.SUPPRESS)
+    ap.add_argument("conf", nargs="*", help="configs to measure (default: seed and big)")
+    args = ap.parse_args()
+    if args.child:
+        child(args.child)
+        return 0
+    sys.path.insert(0, str(ROOT / "bench"))
+    from config_parse import big_config
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "pykeepalived"), quiet=1)
+    tmp = Path(tempfile.mkdtemp(prefix="pyk-stages-"))
+    try:
+        confs: list[tuple[str, Path]] = [(Path(c).name, Path(c).resolve()) for c in args.conf]
+        if not confs:
+            big = tmp / "big.conf"
+            big.write_text(big_config(100, 1000, 10))
+            confs = [("seed", ROOT / "conf.d" / "lvs-dr-master.conf"), ("big", big)]
+        kad = shutil.which("keepalived")
+        interp, _, _ = run_wall([args.python, "-c", "pass"], args.runs)
+        cols: dict[str, dict[str, float]] = {}
+        for name, path in confs:
+            st = stages(args.python, path, args.runs)
+            w, r, _ = run_wall([args.python, "-m", "pykeepalived", "-t", "--no-host-checks",
+                                "-f", str(path)], args.runs)
+            st.update(interpreter=interp, wall=w, rss=r)
+            if kad:
+                kw, kr, _ = run_wall(["unshare", "--pid", "--fork", "--kill-child", kad, "-t",
+                                      "-f", str(path)], args.runs)
+                st.update(kad_wall=kw, kad_rss=kr)
+            cols[name] = st
+        names = list(cols)
+        print(f"median of {args.runs} runs; ms unless said; "
+              + ", ".join(f"{n}: {int(cols[n]['lines'])} lines" for n in names))
+        print(f"{'stage':<26}" + "".join(f"{n:>12}" for n in names))
+        for row in ("interpreter", *STAGES):
+            print(f"{row:<26}" + "".join(f"{cols[n].get(row, float('nan')) * 1e3:12.1f}"
+                                         for n in names))
+        rows: list[tuple[str, str, float]] = [
+            ("pykeepalived -t wall", "wall", 1e3), ("keepalived -t wall", "kad_wall", 1e3)]
+        for label, key, mul in rows:
+            print(f"{label:<26}" + "".join(f"{cols[n].get(key, float('nan')) * mul:12.1f}"
+                                           for n in names))
+        print(f"{'ratio ours/keepalived':<26}"
+              + "".join(f"{cols[n]['wall'] / cols[n].get('kad_wall', float('nan')):12.2f}"
+                        for n in names))
+        print(f"{'peak RSS MiB ours':<26}" + "".join(f"{cols[n]['rss']:12.1f}" for n in names))
+        print(f"{'peak RSS MiB keepalived':<26}"
+              + "".join(f"{cols[n].get('kad_rss', float('nan')):12.1f}" for n in names))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
