@@ -30,6 +30,8 @@ MAX_FILES = 4096  # files read in all, includes counted every time
 # a line with none of these needs no comment, quote, brace, parameter or sequence handling
 _SPECIAL = re.compile(r'[#!"{}$~@\\\x00]')
 _SPECIAL_NOBRACE = re.compile(r'[#!"$~@\\\x00]')
+_INCLUDE_OR_CHECK = frozenset(INCLUDE_WORDS) | {"include_check"}
+_OPEN_WORDS, _CLOSE_WORDS = ("{",), ("}",)  # one shared tuple for every brace line
 
 
 @dataclass
@@ -152,23 +154,35 @@ class Reader:
         # NamedTuple constructors are Python functions)
         special, nobrace = _SPECIAL.search, _SPECIAL_NOBRACE.search
         append, new, line_t, loc_t = out.append, tuple.__new__, LogicalLine, Loc
+        includes, opening, closing = _INCLUDE_OR_CHECK, _OPEN_WORDS, _CLOSE_WORDS
         short = MAXBUF // 4
-        idx = 0
-        while idx < len(lines):  # _process moves frame.idx on past a multi-line $NAME=
-            raw = lines[idx]
-            idx += 1
+        resume = 0  # lines before this one were taken by a multi-line $NAME= definition
+        for idx, raw in enumerate(lines, 1):
+            if idx <= resume:
+                continue
             if len(raw) < short:
                 if not special(raw):
                     words = raw.split()
                     if not words:
                         continue
-                    if words[0] not in INCLUDE_WORDS and words[0] != "include_check":
+                    if words[0] not in includes:
                         append(new(line_t, (new(loc_t, (path, idx)), tuple(words), "")))
                         continue
                 elif not nobrace(raw):
                     # braces as their own words (`x {`, `}`): split like _emit, nothing else
                     words = raw.split()
-                    if words[0] not in INCLUDE_WORDS and all(
+                    last = words[-1]
+                    if len(words) == 1 and last == "}":
+                        append(new(line_t, (new(loc_t, (path, idx)), closing, "")))
+                        continue
+                    if (last == "{" and words[0] not in includes and raw.count("{") == 1
+                            and "}" not in raw):
+                        loc = new(loc_t, (path, idx))
+                        if len(words) > 1:
+                            append(new(line_t, (loc, tuple(words[:-1]), "")))
+                        append(new(line_t, (loc, opening, "")))
+                        continue
+                    if words[0] not in includes and all(
                             w in ("{", "}") or ("{" not in w and "}" not in w) for w in words):
                         split_braces(words, new(loc_t, (path, idx)), out)
                         continue
@@ -186,7 +200,7 @@ class Reader:
                 continue
             frame.idx = idx
             self._process(text, loc, out, frame, pwd, depth)
-            idx = frame.idx
+            resume = frame.idx
 
     # -- one physical line -------------------------------------------------------------------
     def _process(
