@@ -55,41 +55,6 @@ class Node(NamedTuple):
         return self.end.line if self.end else self.loc.line
 
 
-def balance(lines: list[LogicalLine], diag: Diagnostics) -> list[tuple[str, int]]:
-    """Attach `{` to its keyword line and repair braces; returns (token type, index) pairs."""
-    toks: list[tuple[str, int]] = []
-    depth = 0
-    for i, ln in enumerate(lines):
-        w = ln.words
-        if w == ("{",):
-            if toks and toks[-1][0] == "STMT":
-                toks[-1] = ("OPEN", toks[-1][1])
-            else:
-                toks.append(("OPEN", i))  # anonymous block; the model reports it
-            depth += 1
-        elif w == ("}",):
-            if depth == 0:
-                diag.error("Extra '}' found", ln.loc, hint="remove it or add the missing '{'")
-                # read at the top level, keepalived also takes it for a keyword
-                diag.error("Unknown keyword '}'", ln.loc)
-                continue
-            depth -= 1
-            toks.append(("CLOSE", i))
-        else:
-            toks.append(("STMT", i))
-        if depth > MAX_DEPTH:
-            diag.error(f"blocks nested deeper than {MAX_DEPTH} - ignoring the rest", ln.loc)
-            toks.append(("CLOSE", i))
-            depth -= 1
-            break
-    if depth:
-        last = lines[-1].loc if lines else None
-        diag.error(f"There are {depth} missing '}}'s or extra '{{'s", last,
-                   hint="every block needs its closing '}'")
-        toks.extend(("CLOSE", toks[-1][1]) for _ in range(depth))
-    return toks
-
-
 Edge = tuple[int, int, int, int, str]  # (kind, line index, first, end, keyword of an OPEN)
 
 
@@ -108,36 +73,81 @@ def parse_lines(lines: list[LogicalLine], diag: Diagnostics) -> list[Node]:
 
 
 def edges(lines: list[LogicalLine], diag: Diagnostics) -> list[Edge]:
-    """The token stream the automaton reads, braces repaired (diagnostics go to `diag`)."""
-    toks = balance(lines, diag)
-    # one token per block edge: the automaton sees structure, not lines. Each edge carries
-    # the run of statement lines that follows it (lines[first:end]); a STMTS token only for a
-    # run that follows no edge (the top of the file)
+    """The token stream the automaton reads, braces repaired (diagnostics go to `diag`).
+
+    One pass: a `{` line makes the statement line before it the block's head (or opens an
+    anonymous block itself), an extra `}` is reported and dropped, blocks left open at the
+    end are closed at the last line. One token per block edge, not per line: each edge
+    carries the contiguous run of statement lines that follows it (lines[first:end]); a
+    STMTS token only for a run that follows no edge (the top of the file, a dropped `}`)."""
     stream: list[Edge] = []
-    n = len(toks)
-    k = 0
-    while k < n:
-        t, i = toks[k]
-        if t == "STMT":  # a run no edge is followed by (the top of the file, a dropped '}')
-            j = k
-            while j + 1 < n and toks[j + 1][0] == "STMT" and toks[j + 1][1] == toks[j][1] + 1:
-                j += 1
-            stream.append((STMTS, i, i, toks[j][1] + 1, ""))
-            k = j + 1
-            continue
-        j = k + 1
-        if j < n and toks[j][0] == "STMT":
-            while j + 1 < n and toks[j + 1][0] == "STMT" and toks[j + 1][1] == toks[j][1] + 1:
-                j += 1
-            first, end = toks[k + 1][1], toks[j][1] + 1
-            j += 1
+    push = stream.append
+    o_words, c_words = ("{",), ("}",)
+    # the token being built: (kind, line, first, end, word); kind -1: none yet
+    kind, at, first, end, word = -1, 0, 0, 0, ""
+    last_stmt = False  # the last token taken was a statement line (a `{` may claim it)
+    depth = 0
+    for i, ln in enumerate(lines):
+        w = ln[1]
+        if w == o_words:
+            if last_stmt:  # the statement line before the `{` heads the block
+                p = end - 1
+                if kind == STMTS and first == p:
+                    kind = -1  # that run was only this line
+                elif first == p:
+                    first = end = 0
+                else:
+                    end = p
+                if kind != -1:
+                    push((kind, at, first, end, word))
+                kind, at, first, end, word = OPEN, p, 0, 0, lines[p].keyword
+            else:  # an anonymous block; the model reports it
+                if kind != -1:
+                    push((kind, at, first, end, word))
+                kind, at, first, end, word = OPEN, i, 0, 0, "{"
+            last_stmt = False
+            depth += 1
+            if depth > MAX_DEPTH:
+                diag.error(f"blocks nested deeper than {MAX_DEPTH} - ignoring the rest", ln.loc)
+                push((kind, at, first, end, word))
+                kind, at, first, end, word = CLOSE, i, 0, 0, ""
+                depth -= 1
+                break
+        elif w == c_words:
+            if depth == 0:
+                diag.error("Extra '}' found", ln.loc, hint="remove it or add the missing '{'")
+                # read at the top level, keepalived also takes it for a keyword
+                diag.error("Unknown keyword '}'", ln.loc)
+                continue
+            depth -= 1
+            if kind != -1:
+                push((kind, at, first, end, word))
+            kind, at, first, end, word = CLOSE, i, 0, 0, ""
+            last_stmt = False
         else:
-            first = end = 0
-        if t == "OPEN":
-            stream.append((OPEN, i, first, end, lines[i].keyword))
-        else:
-            stream.append((CLOSE, i, first, end, ""))
-        k = j
+            last_stmt = True
+            if first != end:  # a run is open: this line goes on with it or starts another
+                if end == i:
+                    end = i + 1
+                    continue
+                push((kind, at, first, end, word))
+                kind, at, first, end, word = STMTS, i, i, i + 1, ""
+            elif kind == -1:
+                kind, at, first, end, word = STMTS, i, i, i + 1, ""
+            else:  # the first statement after an edge
+                first, end = i, i + 1
+    if kind == -1:
+        return stream
+    if depth:
+        last = lines[-1].loc if lines else None
+        diag.error(f"There are {depth} missing '}}'s or extra '{{'s", last,
+                   hint="every block needs its closing '}'")
+        close_at = end - 1 if first != end else at  # the last line taken
+        push((kind, at, first, end, word))
+        kind, at, first, end, word = CLOSE, close_at, 0, 0, ""
+        for _ in range(depth - 1):
+            push((CLOSE, close_at, 0, 0, ""))
+    push((kind, at, first, end, word))
     return stream
 
 
