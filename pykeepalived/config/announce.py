@@ -14,8 +14,8 @@ from dataclasses import replace
 from typing import Any
 
 from pykeepalived.config.diagnostics import Diagnostics, Loc
-from pykeepalived.config.keywords import Ctx
 from pykeepalived.config.model import Announce, AnnounceRoute, Config
+from pykeepalived.config.sections.section import Section
 
 KEYWORDS = ("announce_address", "announce_route", "announce_only_if_master",
             "announce_without_ipvs")
@@ -30,7 +30,7 @@ DAEMON_PROTOS = {0: "unspec", 1: "redirect", 2: "the kernel", 11: "zebra (Quagga
 MAX_TABLE = 4294967295
 
 
-def build_announce(c: Ctx, vs: dict[str, Any], name: str, diag: Diagnostics,
+def build_announce(c: Section, vs: dict[str, Any], name: str, diag: Diagnostics,
                    iface_ok: Callable[[str, Loc | None, str], bool]) -> Announce | None:
     """The Announce of one virtual_server block (None when it has no announce_* line)."""
     if not any(c.has(k) for k in KEYWORDS):

@@ -9,17 +9,14 @@ diagnostic with the same meaning and carry on with the same value.
 
 from __future__ import annotations
 
-import grp
 import ipaddress
 import os
-import pwd
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from pykeepalived.config.announce import build_announce
-from pykeepalived.config.announce import check_refs as check_announce_refs
-from pykeepalived.config.diagnostics import Diagnostic, Diagnostics, Loc, Rc, Severity
-from pykeepalived.config.keywords import Ctx
+from pykeepalived.config.crosscheck import cross_checks, near
+from pykeepalived.config.diagnostics import Loc, Rc
 from pykeepalived.config.model import (
     Checker,
     Config,
@@ -27,15 +24,11 @@ from pykeepalived.config.model import (
     IPAddr,
     LvsSyncDaemon,
     RealServer,
-    RouteSpec,
-    Script,
     State,
     TrackFile,
     TrackProcess,
-    TrackRef,
     UnicastPeer,
     Url,
-    VirtualIP,
     VirtualServer,
     VirtualServerGroup,
     VrrpInstance,
@@ -43,24 +36,15 @@ from pykeepalived.config.model import (
     VrrpSyncGroup,
     VsGroupEntry,
 )
-from pykeepalived.config.scripts import split_command
+from pykeepalived.config.sections.addresses import routes, rule, vip
+from pykeepalived.config.sections.completion import Completion
+from pykeepalived.config.sections.section import Section
 
 SCHEDULERS = frozenset(
     ["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos"]
 )
 METHODS = frozenset({"NAT", "DR", "TUN"})
 PROTOCOLS = frozenset({"TCP", "UDP", "SCTP"})
-# route options with one value (their value is not a destination)
-ROUTE_OPTS_1 = frozenset({
-    "tos", "dsfield", "protocol", "scope", "metric", "priority", "preference", "expires", "mtu",
-    "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh", "realms", "rto_min",
-    "initcwnd", "initrwnd", "features", "quickack", "congctl", "pref", "fastopen_no_cookie",
-    "ttl-propagate", "track_group", "vrf", "weight", "or", "hoplimit"})
-SCOPES = frozenset({"site", "link", "host", "nowhere", "global"})
-VIP_FLAGS = frozenset({"home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute",
-                       "autojoin", "no_track", "use_vmac"})
-VIP_OPTS = frozenset({"brd", "broadcast", "dev", "scope", "label", "peer", "preferred_lft",
-                      "track_group"})
 CHECKER_DEFAULTS: dict[str, dict[str, float]] = {
     # per checker kind: retry, delay_before_retry (None = delay_loop)
     "TCP_CHECK": {"retry": 1, "delay_before_retry": 1.0},
@@ -75,49 +59,6 @@ CHECKER_DEFAULTS: dict[str, dict[str, float]] = {
     "BFD_CHECK": {"retry": 1, "delay_before_retry": 1.0},
 }
 CHECKER_KINDS = tuple(CHECKER_DEFAULTS)
-DEFAULT_SCRIPT_USER = "keepalived_script"
-TRACK_RANGES = {"track_script": (-253, 253), "track_interface": (-253, 253),
-                "track_file": (-254, 254), "track_process": (-254, 254)}
-
-
-def _version(text: str | None) -> int | None:
-    """The IP version of an address or prefix, None when absent or not one."""
-    if not text or text == "default":
-        return None
-    try:
-        return ipaddress.ip_network(text, strict=False).version
-    except ValueError:
-        return None
-
-
-# route options keepalived 2.2.7 accepts (tried on its -t): with one value, and alone
-_ROUTE_ARG = ROUTE_OPTS_1 | {"src", "from", "to", "via", "gw", "dev", "oif", "table"}
-_ROUTE_FLAG = frozenset((
-    "blackhole", "unreachable", "prohibit", "throw", "unicast", "local", "broadcast",
-    "multicast", "nat", "anycast", "xresolve", "onlink", "pervasive", "no_track", "append",
-    "nexthop", "default", "inet", "inet6"))
-
-
-def _after_value(w: tuple[str, ...], i: int) -> int:
-    """The index after option w[i]'s value: `mtu lock 1400`, `via inet6 ADDR` have a
-    modifier before it."""
-    return i + 3 if i + 1 < len(w) and w[i + 1] in ("lock", "inet", "inet6") else i + 2
-
-
-def _unknown_route_word(w: tuple[str, ...]) -> str | None:
-    """The first word of a route that is no option, value or address (None: all known)."""
-    i = 0
-    while i < len(w):
-        o = w[i]
-        if o in _ROUTE_ARG:
-            i = _after_value(w, i)
-            continue
-        if o == "encap":
-            return None  # an encapsulation has its own grammar: not checked here
-        if o not in _ROUTE_FLAG and _version(o) is None:
-            return o
-        i += 1
-    return None
 
 
 def _is_ip(text: str) -> bool:
@@ -128,113 +69,12 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-@dataclass
-class HostInfo:
-    """What the host offers (interfaces); injectable so tests need no real interfaces."""
+class Builder(Completion):
+    """The sections' completion steps not yet moved into their section modules (issue 14)."""
 
-    interfaces: frozenset[str] | None = None  # None: read /sys/class/net
-    macvlans: frozenset[str] = frozenset()  # with `interfaces`: those that are macvlans
-
-    users: frozenset[str] | None = None  # None: ask the password database
-    groups: frozenset[str] | None = None  # None: ask the group database
-
-    hosts: frozenset[str] | None = None  # names that resolve; None: ask the resolver
-
-    def resolves(self, name: str) -> bool:
-        """Whether `name` resolves to an address, as keepalived's getaddrinfo() asks."""
-        if self.hosts is not None:
-            return name in self.hosts
-        import socket
-
-        try:
-            return bool(socket.getaddrinfo(name, None))
-        except (OSError, UnicodeError):
-            return False
-
-    def has_interface(self, name: str) -> bool:
-        if self.interfaces is not None:
-            return name in self.interfaces
-        return os.path.exists(f"/sys/class/net/{name}")
-
-    def has_user(self, name: str) -> bool:
-        if self.users is not None:
-            return name in self.users
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            return False
-        return True
-
-    def has_group(self, name: str) -> bool:
-        if self.groups is not None:
-            return name in self.groups
-        try:
-            grp.getgrnam(name)
-        except KeyError:
-            return False
-        return True
-
-    def is_private_macvlan(self, name: str) -> bool:
-        """Whether an existing interface may be reused as a VMAC. sysfs does not give the
-        macvlan mode (netlink does, and -t stays netlink-free): an interface stacked on
-        another one (a `lower_*` link) is taken for a macvlan, a standalone one is not."""
-        if self.interfaces is not None:
-            return name in self.macvlans
-        try:
-            return any(e.startswith("lower_") for e in os.listdir(f"/sys/class/net/{name}"))
-        except OSError:
-            return False
-
-
-@dataclass
-class Builder:
-    diag: Diagnostics
-    host: HostInfo = field(default_factory=HostInfo)
-    check_interfaces: bool = True
-    gdefs: GlobalDefs = field(default_factory=GlobalDefs)
-    missing_interface: bool = False  # keepalived stops before its script checks then
-    rule_pref: int = 16384
-    vsgs: dict[str, VirtualServerGroup] = field(default_factory=dict)
-    skipped_users: set[str] = field(default_factory=set)  # not looked up (check_users off)
-    skipped_interfaces: set[str] = field(default_factory=set)  # likewise (check_interfaces)
-    vmac_names: dict[str, str] = field(default_factory=dict)  # use_vmac name -> instance
-    check_users: bool = True  # host check: do the users and groups scripts name exist?
-    script_security: bool = False  # enable_script_security, known before any script is built
-    script_user_set: bool = False
-    script_user_ok: bool = True  # script_user (and its group) exist, or were not checked
-    default_user_failed: bool = False  # reported once, as keepalived does
-    later: list[Diagnostic] = field(default_factory=list)  # see completion_error
-    track_file_names: set[str] = field(default_factory=set)  # FILE_CHECK may name them
-
-    def completion_error(self, msg: str, loc: Loc | None, hint: str | None = None) -> None:
-        """An error keepalived finds when it completes the config, after parsing (it prints
-        no line): held back until the parse-time ones are out, so the first error we report
-        is the one keepalived reports first. The line is kept for the reader."""
-        self.later.append(Diagnostic(Severity.ERROR, msg, loc, Rc.CONFIG, None, hint))
-
-    def flush_completion(self) -> None:
-        for d in self.later:
-            self.diag.add(d)
-        self.later.clear()
-    after_read_from: int = 0  # diag.items index from which findings are after-read checks
-
-    def iface_ok(self, name: str, loc: Loc | None, what: str) -> bool:
-        if not self.check_interfaces:
-            self.skipped_interfaces.add(name)
-            return True
-        if self.host.has_interface(name):
-            return True
-        if self.gdefs.dynamic_interfaces:
-            self.diag.warning(f"interface {name} for {what} doesn't exist (yet): "
-                              "dynamic_interfaces is set", loc)
-            return False
-        self.missing_interface = True
-        self.diag.error(f"WARNING - interface {name} for {what} doesn't exist", loc,
-                        hint="create it, fix the name, or set dynamic_interfaces")
-        return False
 
     # -- entry ----------------------------------------------------------------------------
-    def build(self, root: Ctx, files: list[str]) -> Config:
+    def build(self, root: Section, files: list[str]) -> Config:
         gctx = root.blocks.get("global_defs", [])
         self.gdefs = self.global_defs(gctx)
         self.bfd_instances(root.blocks.get("bfd_instance", []))
@@ -263,10 +103,10 @@ class Builder:
         cfg = Config(
             global_defs=self.gdefs,
             static_ipaddress=tuple(
-                v for v in (self.vip(w, loc, None) for w, loc in root.entries.get(
+                v for v in (vip(self, w, loc, None) for w, loc in root.entries.get(
                     "static_ipaddress", [])) if v is not None),
-            static_routes=self.routes(root.entries.get("static_routes", [])),
-            static_rules=tuple(self.rule(w, loc) for w, loc in root.entries.get(
+            static_routes=routes(self, root.entries.get("static_routes", [])),
+            static_rules=tuple(rule(self, w, loc) for w, loc in root.entries.get(
                 "static_rules", [])),
             vrrp_scripts=tuple(scripts),
             track_files=tuple(tfiles),
@@ -278,38 +118,16 @@ class Builder:
             files=tuple(files),
         )
         self.after_read_from = len(self.diag.items)  # what follows is found after reading
-        return self.cross_checks(cfg)
+        return cross_checks(self, cfg)
 
-    def unique(self, ctxs: list[Ctx], what: str, make: Any, dup_error: bool = True
-               ) -> list[Any]:
-        """Build each named block once. keepalived 2.2.7 rejects a second vrrp_instance or
-        vrrp_sync_group of one name but says nothing of a second vrrp_script, track_file,
-        vrrp_track_process or virtual_server_group (`dup_error=False`: a warning here)."""
-        seen: dict[str, Loc] = {}
-        out = []
-        for c in ctxs:
-            name = c.args[0] if c.args else ""
-            if name in seen:
-                report = self.diag.error if dup_error else self.diag.warning
-                report(f"{what} {name} already defined", c.loc,
-                       hint=f"first defined at {seen[name]}; this block is ignored")
-                continue
-            seen[name] = c.loc
-            obj = make(c)
-            if obj is not None:
-                out.append(obj)
-        return out
 
     # -- global_defs -----------------------------------------------------------------------
-    def global_defs(self, ctxs: list[Ctx]) -> GlobalDefs:
+    def global_defs(self, ctxs: list[Section]) -> GlobalDefs:
         if not ctxs:
             return GlobalDefs()
         g = ctxs[0]
         for extra in ctxs[1:]:  # keepalived merges repeated global_defs blocks
-            g.values.update(extra.values)
-            g.locs.update(extra.locs)
-            for k, v in extra.entries.items():
-                g.entries.setdefault(k, []).extend(v)
+            g.merge(extra)
         self.script_security = bool(g.get("enable_script_security", False))
         self.script_user_set = g.has("script_user")
         if self.script_user_set and self.check_users:
@@ -397,12 +215,9 @@ class Builder:
         if g.has("lvs_timeouts"):
             kw["lvs_timeouts"] = self.lvs_timeouts(g.get("lvs_timeouts"), g.where("lvs_timeouts"))
         kw.update(self.global_defs_233(g))
-        known = set(kw) | {"smtp_server", "script_user"}
-        kw["other"] = tuple((k, v if isinstance(v, tuple) else (str(v),))
-                            for k, v in g.values.items() if k not in known)
         return GlobalDefs(**kw)
 
-    def global_defs_233(self, g: Ctx) -> dict[str, Any]:
+    def global_defs_233(self, g: Section) -> dict[str, Any]:
         """global_defs keywords added after keepalived 2.2.7 that pykeepalived acts on."""
         kw: dict[str, Any] = {}
         if g.has("v3_checksum_as_v2"):
@@ -420,7 +235,7 @@ class Builder:
                     kw[k] = os.path.join("/", w[0])
         return kw
 
-    def owner_ignore_adverts(self, c: Ctx, g: GlobalDefs, tag: str, prio: int) -> bool:
+    def owner_ignore_adverts(self, c: Section, g: GlobalDefs, tag: str, prio: int) -> bool:
         """keepalived 2.3.3: only an address owner may ignore adverts; otherwise it says so."""
         if not (c.has("owner_ignore_adverts") or g.vrrp_owner_ignore_adverts):
             return False
@@ -477,127 +292,6 @@ class Builder:
                 out.append((key, n))
         return tuple(out)
 
-    # -- helpers ---------------------------------------------------------------------------
-    def int_in(self, text: str, lo: int, hi: int, loc: Loc, what: str) -> int | None:
-        try:
-            v = int(text, 10)
-        except ValueError:
-            self.diag.error(f"{what}: invalid number '{text}'", loc)
-            return None
-        if not lo <= v <= hi:
-            self.diag.error(f"{what}: number '{text}' outside range [{lo}, {hi}]", loc)
-            return None
-        return v
-
-    def port(self, text: str, loc: Loc, what: str) -> int | None:
-        return self.int_in(text, 0, 65535, loc, f"{what} port")
-
-    def check_user(self, w: tuple[str, ...], loc: Loc, what: str, consequence: str = ""
-                   ) -> bool:
-        """Whether the user (and group) exist; a host fact: --no-host-checks skips it (and
-        says so)."""
-        if not self.check_users:
-            self.skipped_users.add(w[0])
-            return True
-        ok = True
-        if not self.host.has_user(w[0]):
-            ok = False
-            self.diag.error(f"{what}: user '{w[0]}' does not exist{consequence}", loc,
-                            hint="create it or name an existing user")
-        if len(w) > 1 and not self.host.has_group(w[1]):
-            ok = False
-            self.diag.error(f"{what}: group '{w[1]}' does not exist{consequence}", loc)
-        return ok
-
-    def default_user_unusable(self, loc: Loc) -> bool:
-        """Whether a script that names no user of its own cannot run. keepalived runs it as
-        script_user (none: if that user or group does not exist), else as keepalived_script,
-        else as root; with enable_script_security it will not fall back to root, so without
-        both users it reports once and counts a config error (-t exits 5). Such scripts are
-        dropped (vrrp_script and MISC_CHECK with an error of their own). A host fact:
-        --no-host-checks skips it."""
-        if not self.check_users and self.script_security and not self.script_user_set:
-            self.skipped_users.add(DEFAULT_SCRIPT_USER)
-        if self.script_user_set:  # its own error was reported with script_user
-            return not self.script_user_ok
-        if not (self.check_users and self.script_security):
-            return False
-        if self.default_user_failed:
-            return True
-        if self.host.has_user(DEFAULT_SCRIPT_USER):
-            return False
-        self.default_user_failed = True
-        self.diag.error(f"Unable to set default user {DEFAULT_SCRIPT_USER} for script", loc,
-                        hint=f"create the user {DEFAULT_SCRIPT_USER}, or set script_user in "
-                        "global_defs")
-        return True
-
-    def script(self, w: tuple[str, ...], loc: Loc, kind: str = "notify") -> Script | None:
-        """A notify-type script keyword: `COMMAND [USER [GROUP]]`. keepalived drops the
-        script (a log line, not a config error) when USER or GROUP does not exist."""
-        s = self.command(w[:1], loc)
-        user = w[1] if len(w) > 1 else None
-        group = w[2] if len(w) > 2 else None
-        missing = [f"{what} '{name}'" for what, name, ok in (
-            ("user", user, user is None or not self.check_users or self.host.has_user(user)),
-            ("group", group, group is None or not self.check_users
-             or self.host.has_group(group))) if not ok]
-        if missing:
-            self.diag.warning(f"Invalid user/group for {kind} script "
-                              f"{s.argv[0] if s.argv else w[0]} - ignoring", loc,
-                              hint=f"{' and '.join(missing)} does not exist: the script will "
-                                   "not run (quote the command if those words are arguments)")
-            return None
-        if not user and s.argv and self.default_user_unusable(loc):
-            return None  # keepalived drops it (its own message was reported once)
-        return replace(s, user=user, group=group)
-
-    def command(self, w: tuple[str, ...], loc: Loc, keyword: str = "") -> Script:
-        """A script whose block has its own `user` keyword (vrrp_script, MISC_CHECK): only
-        the first word is the command, as keepalived reads it; quote it to give arguments."""
-        argv = split_command(w[0]) if len(w) >= 1 else ()
-        if not argv:
-            self.diag.error("empty script command", loc)
-        if len(w) > 1 and keyword:
-            self.diag.warning(f"{keyword}: words after the command are ignored: "
-                              f"{' '.join(w[1:])}", loc,
-                              hint=f'quote the command to give it arguments: {keyword} '
-                                   f'"{" ".join(w)}"')
-        return Script(tuple(argv), None, None, loc)
-
-    def block_script(self, c: Ctx, key: str, what: str, gone: str, no_default: str
-                     ) -> Script | None:
-        """The command of a block with a `user` keyword of its own (vrrp_script's script,
-        MISC_CHECK's misc_path) and the user it runs as; None: keepalived drops it ("Unable
-        to set uid/gid for script", "Failed to set uid/gid for misc checker"), or, with no
-        `user` and no usable default user, with `no_default` as its error."""
-        s = self.command(c.get(key), c.where(key), key)
-        if c.has("user"):
-            u = c.get("user")
-            if not self.check_user(u, c.where("user"), f"{what} user", f" - removing the {gone}"):
-                return None
-            return replace(s, user=u[0], group=u[1] if len(u) > 1 else None)
-        end = Loc(c.loc.file, c.end_line)
-        if self.default_user_unusable(end):
-            self.diag.error(no_default, end, hint="give it a user keyword")
-            return None
-        return s
-
-    def weight(self, w: tuple[str, ...], loc: Loc, lo: int, hi: int, what: str
-               ) -> tuple[int | None, bool]:
-        """`weight W [reverse|noreverse|no_reverse]` as used by tracking keywords."""
-        if not w:
-            return None, False
-        n = self.int_in(w[0], lo, hi, loc, f"{what} weight")
-        rev = False
-        for extra in w[1:]:
-            if extra == "reverse":
-                rev = True
-            elif extra in ("noreverse", "no_reverse"):
-                rev = False
-            else:
-                self.diag.error(f"{what}: unknown weight option '{extra}'", loc)
-        return n, rev
 
     def up_down_delays(self, entries: list[tuple[tuple[str, ...], Loc]]) -> None:
         """`IFNAME UP [DOWN]` lines, checked as keepalived checks them (not acted on): an
@@ -618,7 +312,7 @@ class Builder:
                                     hint="delays are seconds in [0, 255], e.g. 1.5")
                     break
 
-    def garp_groups(self, ctxs: list[Ctx]) -> None:
+    def garp_groups(self, ctxs: list[Section]) -> None:
         """garp_group blocks (not acted on) as keepalived 2.2.7 checks them: interfaces that
         exist (a host check), each in one group only, and a garp or gna interval set."""
         taken: set[str] = set()
@@ -651,7 +345,7 @@ class Builder:
                                 hint="add garp_interval or gna_interval")
 
     # -- bfd_instance (checked, not run) -----------------------------------------------------
-    def bfd_instances(self, ctxs: list[Ctx]) -> None:
+    def bfd_instances(self, ctxs: list[Section]) -> None:
         """keepalived's checks of a bfd_instance (BFD itself is not implemented): each needs a
         valid neighbor_ip of the source_ip's family, and no two share a neighbor."""
         seen: dict[tuple[str, str], str] = {}
@@ -692,7 +386,7 @@ class Builder:
             seen[key] = name
 
     # -- tracking objects ------------------------------------------------------------------
-    def vrrp_script(self, c: Ctx) -> VrrpScript | None:
+    def vrrp_script(self, c: Section) -> VrrpScript | None:
         name = c.args[0]
         if not c.has("script"):
             # at the closing brace, where keepalived finds it
@@ -700,7 +394,7 @@ class Builder:
                             Loc(c.loc.file, c.end_line),
                             hint="add: script \"/path/to/check args\"")
             return None
-        s = self.block_script(c, "script", f"vrrp_script {name}", "script",
+        s = self.block_script(c, c.script, "script", f"vrrp_script {name}", "script",
                               f"Unable to set default user for vrrp script {name} - removing")
         if s is None:
             return None
@@ -716,7 +410,7 @@ class Builder:
             fall=int(c.get("fall", 1)), init_fail=bool(c.get("init_fail", False)), loc=c.loc,
             timeout_configured=c.get("timeout", 0.0))
 
-    def track_file(self, c: Ctx) -> TrackFile | None:
+    def track_file(self, c: Section) -> TrackFile | None:
         name = c.args[0]
         if not c.has("file"):
             self.diag.error(f"No file set for track_file {name} - ignoring",
@@ -729,7 +423,7 @@ class Builder:
             w = 1 if wv is None else wv
         return TrackFile(name, c.get("file"), w, rev, c.get("init_file"), c.loc)
 
-    def track_process(self, c: Ctx) -> TrackProcess | None:
+    def track_process(self, c: Section) -> TrackProcess | None:
         name = c.args[0]
         if not c.has("process"):
             self.diag.error(f"vrrp_track_process {name} has no process - removing", c.loc)
@@ -751,197 +445,9 @@ class Builder:
             terminate_delay=c.get("terminate_delay", c.get("delay", 0.0)),
             full_command=full, loc=c.loc)
 
-    def tracking(self, c: Ctx) -> dict[str, tuple[TrackRef, ...]]:
-        """The track_* value blocks of an instance or a sync group, with their weight ranges."""
-        return {k: self.track_refs(c.entries.get(k, []), k, lo, hi)
-                for k, (lo, hi) in TRACK_RANGES.items()}
-
-    def track_refs(self, entries: list[tuple[tuple[str, ...], Loc]], what: str, lo: int, hi: int
-                   ) -> tuple[TrackRef, ...]:
-        out = []
-        for w, loc in entries:
-            weight, rev = None, False
-            rest = w[1:]
-            if rest and rest[0] == "weight":
-                weight, rev = self.weight(rest[1:], loc, lo, hi, f"{what} {w[0]}")
-                if len(rest) == 1:
-                    self.diag.error(f"{what} {w[0]}: 'weight' needs a value", loc)
-            elif rest and rest[0] in ("reverse", "noreverse", "no_reverse"):
-                rev = rest[0] == "reverse"
-            elif rest:
-                self.diag.error(f"{what} {w[0]}: unexpected '{' '.join(rest)}'", loc,
-                                hint="expected: NAME [weight W [reverse]]")
-            out.append(TrackRef(w[0], weight, rev, loc))
-        return tuple(out)
-
-    # -- addresses -------------------------------------------------------------------------
-    def vip(self, w: tuple[str, ...], loc: Loc, default_dev: str | None) -> VirtualIP | None:
-        try:
-            addr = ipaddress.ip_interface(w[0])
-        except ValueError:
-            self.diag.error(f"VRRP parsed invalid IP {w[0]}. skipping IP...", loc,
-                            hint="write ADDRESS[/PREFIX] [dev IF] [label L] ... one per line")
-            return None
-        kw: dict[str, Any] = {}
-        opts: list[str] = []
-        i = 1
-        while i < len(w):
-            o = w[i]
-            if o in VIP_FLAGS:
-                if o == "no_track":
-                    kw["no_track"] = True
-                opts.append(o)
-                i += 1
-                continue
-            if o in VIP_OPTS and i + 1 < len(w):
-                val = w[i + 1]
-                if o in ("brd", "broadcast"):
-                    kw["brd"] = val
-                elif o == "scope" and addr.version == 6 and val not in ("global", "0"):
-                    self.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - "
-                                    "ignoring scope", loc,
-                                    hint="the kernel derives an IPv6 address's scope itself")
-                elif o == "scope":
-                    if val not in SCOPES and not val.isdigit():
-                        self.diag.error(f"Invalid scope '{val}' for {w[0]}", loc,
-                                        hint=f"one of {', '.join(sorted(SCOPES))}")
-                    kw["scope"] = val
-                elif o in ("dev", "label", "peer"):
-                    kw[o] = val
-                else:
-                    opts.extend((o, val))
-                i += 2
-                continue
-            self.diag.error(f"Unknown configuration entry '{o}' for ip address - ignoring", loc,
-                            hint="one address per line")
-            i += 1
-        if "label" in kw and addr.version == 6:
-            self.diag.error(f"Cannot specify label for IPv6 addresses ({w[0]}) - ignoring label",
-                            loc, hint="labels are for IPv4 addresses only")
-            kw.pop("label")
-        if kw.get("scope") not in (None, "global", "0") and addr.version == 6:
-            self.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - ignoring scope",
-                            loc, hint="the kernel sets an IPv6 address's scope from the address")
-            kw.pop("scope")
-        if kw.get("dev"):
-            self.iface_ok(kw["dev"], loc, f"ip address {addr.ip}")
-        kw.setdefault("dev", default_dev)
-        return VirtualIP(addr, options=tuple(opts), loc=loc, **kw)
-
-    def routes(self, entries: list[tuple[tuple[str, ...], Loc]]) -> tuple[RouteSpec, ...]:
-        return tuple(r for r in (self.route(w, loc) for w, loc in entries) if r is not None)
-
-    def route(self, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
-        bad = _unknown_route_word(w)
-        if bad is not None:
-            # keepalived's two messages, and the route is left out
-            self.diag.error(f"VRRP parsed invalid IP {bad}. skipping IP...", loc)
-            self.diag.error(f"unknown route keyword {bad}", loc,
-                            hint="a route option iproute2 does not have (e.g. 'scope link', "
-                                 "not 'link')")
-            return None
-        kw: dict[str, Any] = {}
-        fam = 4
-        via_fam: int | None = None  # `via inet|inet6 ADDR` names the gateway's family
-        nh_devs: list[str] = []
-        src: str | None = None
-        i = 0
-        while i < len(w):
-            o = w[i]
-            nxt = w[i + 1] if i + 1 < len(w) else None
-            if o in ("via", "gw") and nxt:
-                if nxt in ("inet", "inet6") and i + 2 < len(w):
-                    via_fam = 4 if nxt == "inet" else 6
-                    kw["via"] = w[i + 2]
-                    i += 3
-                    continue
-                kw["via"] = nxt
-                i += 2
-            elif o in ("dev", "oif") and nxt and "nexthop" in w[:i]:
-                nh_devs.append(nxt)  # a nexthop's: the route itself has no interface to track
-                i += 2
-            elif o in ("dev", "table", "oif") and nxt:
-                kw["dev" if o != "table" else "table"] = nxt
-                i += 2
-            elif o in ("to", "from", "src") and nxt:
-                if o != "src" and "dst" not in kw:
-                    kw["dst"] = nxt
-                elif o == "src":
-                    src = nxt
-                i += 2
-            elif o == "inet6":
-                fam = 6
-                i += 1
-            elif o in ROUTE_OPTS_1 and nxt:
-                i = _after_value(w, i)
-            elif o == "encap":  # its own sub-grammar (mpls, ip, ip6, ila)
-                break
-            else:
-                is_dst = "/" in o or o[:1].isdigit() or ":" in o or o == "default"
-                if "dst" not in kw and is_dst:
-                    kw["dst"] = o
-                i += 1
-        fam = self._families(kw, loc, fam)
-        fams = {f for f in (_version(kw.get("dst")), _version(kw.get("via")), _version(src),
-                            via_fam) if f is not None}
-        if len(fams) > 1:
-            self.diag.error("Cannot mix IPv4 and IPv6 addresses for route", loc,
-                            hint="destination, gateway and source must share one family")
-        if "or" in w:
-            self.diag.error('"or" for routes is deprecated. Please use "nexthop"', loc)
-        if "gw" in w:
-            self.diag.error('"gw" for routes is deprecated. Please use "via"', loc)
-        dst = kw.get("dst") or "default"
-        if dst == "default":
-            dst = "::/0" if fam == 6 else "0.0.0.0/0"
-        for k in ("expires", "pref"):
-            if k in w and fam == 4:
-                self.diag.error(f"{k} is only valid for IPv6", loc)
-        for d in nh_devs:
-            self.iface_ok(d, loc, "VROUTE nexthop")
-        if kw.get("dev"):
-            self.iface_ok(kw["dev"], loc, "VROUTE nexthop")
-            proto = w[w.index("protocol") + 1] if "protocol" in w[:-1] else None
-            if proto not in (None, "18", "keepalived") and "no_track" not in w:
-                self.diag.error("Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18)"
-                                ", resetting protocol", loc,
-                                hint="add no_track to keep the protocol, or drop it")
-        elif "no_track" not in w:  # 2.2.7 exits 5 on it, 2.3.3 says nothing: compat.py
-            self.diag.warning(f"Warning - cannot track route {dst} with no interface specified,"
-                              " not tracking", loc, hint="add 'dev IF' or 'no_track'")
-        return RouteSpec(tuple(w), fam, loc=loc, **kw)
-
-    def _families(self, kw: dict[str, Any], loc: Loc, fam: int) -> int:
-        for k in ("dst", "via"):
-            v = kw.get(k)
-            if v and v != "default":
-                try:
-                    if ipaddress.ip_network(v, strict=False).version == 6:
-                        fam = 6
-                except ValueError:
-                    self.diag.error(f"VRRP parsed invalid IP {v}. skipping IP...", loc)
-        return fam
-
-    def rule(self, w: tuple[str, ...], loc: Loc) -> RouteSpec:
-        kw: dict[str, Any] = {}
-        fam = 6 if "inet6" in w else 4
-        for i, o in enumerate(w[:-1]):
-            if o in ("from", "to") and "dst" not in kw:
-                kw["dst"] = w[i + 1]
-            elif o == "table":
-                kw["table"] = w[i + 1]
-            elif o in ("iif", "oif"):
-                kw["dev"] = w[i + 1]
-        fam = self._families(kw, loc, fam)
-        if not any(p in w for p in ("preference", "priority", "pref", "prio")):
-            self.diag.error(f"Rule has no preference specified - setting to {self.rule_pref}. "
-                            "This is probably not what you want.", loc,
-                            hint="add 'preference N' so rules sort predictably")
-            self.rule_pref -= 1
-        return RouteSpec(tuple(w), fam, loc=loc, **kw)
 
     # -- vrrp_instance ---------------------------------------------------------------------
-    def vrrp_instance(self, c: Ctx) -> VrrpInstance | None:
+    def vrrp_instance(self, c: Section) -> VrrpInstance | None:
         name = c.args[0]
         g = self.gdefs
         tag = f"({name})"
@@ -981,9 +487,9 @@ class Builder:
             prio = 255
         kw["priority"] = prio
         # addresses and family
-        vips = [v for v in (self.vip(w, loc, iface) for w, loc in
+        vips = [v for v in (vip(self, w, loc, iface) for w, loc in
                             c.entries.get("virtual_ipaddress", [])) if v is not None]
-        evips = [v for v in (self.vip(w, loc, iface) for w, loc in
+        evips = [v for v in (vip(self, w, loc, iface) for w, loc in
                              c.entries.get("virtual_ipaddress_excluded", [])) if v is not None]
         fam = vips[0].family if vips else (evips[0].family if evips else 4)
         for v in [x for x in vips if x.family != fam]:
@@ -1049,7 +555,7 @@ class Builder:
         # authentication
         self.authentication(c, kw, tag, version, want, fam)
         # tracking
-        kw.update(self.tracking(c))
+        kw.update(self.tracking(c)._asdict())
         for ref in kw["track_interface"]:
             if self.check_interfaces and not self.host.has_interface(ref.name) and \
                     not g.dynamic_interfaces:
@@ -1061,8 +567,8 @@ class Builder:
                                       "interface", ref.loc,
                                       hint="the instance's own interface is always tracked")
             kw["track_interface"] = tuple(r for r in kw["track_interface"] if r.name != iface)
-        kw["virtual_routes"] = self.routes(c.entries.get("virtual_routes", []))
-        kw["virtual_rules"] = tuple(self.rule(w, loc) for w, loc in
+        kw["virtual_routes"] = routes(self, c.entries.get("virtual_routes", []))
+        kw["virtual_rules"] = tuple(rule(self, w, loc) for w, loc in
                                     c.entries.get("virtual_rules", []))
         # unicast / multicast
         for k in ("unicast_src_ip", "mcast_src_ip", "mcast_dst_ip"):
@@ -1163,7 +669,7 @@ class Builder:
             self.strict_checks(kw, tag, c)
         return VrrpInstance(**kw)
 
-    def vrf_checks(self, c: Ctx, tag: str, iface: str | None) -> None:
+    def vrf_checks(self, c: Section, tag: str, iface: str | None) -> None:
         """`vrf NAME` (not acted on) as keepalived 2.2.7 checks it: instead of `interface`,
         and naming an existing device (a host check)."""
         vrf, vloc = c.get("vrf"), c.where("vrf")
@@ -1178,7 +684,7 @@ class Builder:
             self.diag.error(f"{tag} WARNING - VRF interface {vrf} doesn't exist", vloc,
                             hint="create the VRF device, or fix the name")
 
-    def vmac_name(self, c: Ctx, name: str, fam: int, vrid: int) -> str:
+    def vmac_name(self, c: Section, name: str, fam: int, vrid: int) -> str:
         """The VMAC interface name: a name already taken (by a host interface that is not a
         private macvlan, or by another instance) is ignored for the default, as keepalived
         does (and counts as a config error)."""
@@ -1201,7 +707,7 @@ class Builder:
         self.vmac_names[want] = name
         return want
 
-    def unicast_checks(self, c: Ctx, kw: dict[str, Any], tag: str,
+    def unicast_checks(self, c: Section, kw: dict[str, Any], tag: str,
                        peers: list[UnicastPeer]) -> bool:
         """keepalived 2.2.7's unicast/multicast consistency errors (each makes -t exit 5);
         whether the instance was written as unicast (a unicast keyword, peers or not)."""
@@ -1228,7 +734,7 @@ class Builder:
                                   hint=f"add unicast_peer addresses, or remove {unicast_kw[0]}")
         return bool(peers or unicast_kw)
 
-    def authentication(self, c: Ctx, kw: dict[str, Any], tag: str, version: int, want: State,
+    def authentication(self, c: Section, kw: dict[str, Any], tag: str, version: int, want: State,
                        fam: int) -> None:
         blocks = c.blocks.get("authentication", [])
         if not blocks:
@@ -1262,7 +768,7 @@ class Builder:
         kw["auth_type"] = atype
         kw["auth_pass"] = pw
 
-    def strict_checks(self, kw: dict[str, Any], tag: str, c: Ctx) -> None:
+    def strict_checks(self, kw: dict[str, Any], tag: str, c: Section) -> None:
         if kw.get("unicast_peer"):
             self.diag.error(f"{tag} Unicast peers are not supported in strict mode", c.loc)
         if kw.get("auth_type"):
@@ -1275,7 +781,7 @@ class Builder:
             kw["preempt_delay"] = 0.0
 
     # -- sync groups -----------------------------------------------------------------------
-    def sync_group(self, c: Ctx) -> VrrpSyncGroup | None:
+    def sync_group(self, c: Section) -> VrrpSyncGroup | None:
         name = c.args[0]
         members = tuple(w[0] for w, _ in c.entries.get("group", []))
         if not members:
@@ -1287,7 +793,7 @@ class Builder:
         for k in ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"):
             if c.has(k):
                 kw[k] = self.script(c.get(k), c.where(k))
-        kw.update(self.tracking(c))
+        kw.update(self.tracking(c)._asdict())
         for ref in kw["track_interface"]:
             if self.check_interfaces and not self.host.has_interface(ref.name) and \
                     not self.gdefs.dynamic_interfaces:
@@ -1297,9 +803,9 @@ class Builder:
         return VrrpSyncGroup(**kw)
 
     # -- virtual servers -------------------------------------------------------------------
-    def vs_group(self, c: Ctx) -> VirtualServerGroup | None:
+    def vs_group(self, c: Section) -> VirtualServerGroup | None:
         entries = []
-        for w, loc in c.entries.get("entries", []):
+        for w, loc in c.lines:
             if w[0] == "fwmark":
                 n = self.int_in(w[1], 1, 4294967295, loc, "fwmark") if len(w) > 1 else None
                 if n is not None:
@@ -1311,7 +817,7 @@ class Builder:
                 continue
             port = self.port(w[1], loc, "virtual_server_group") if len(w) > 1 else None
             entries.append(VsGroupEntry(rng[0], rng[1], port, None, rng[0].version, loc))
-        if not c.entries.get("entries"):
+        if not c.lines:
             self.diag.error(f"virtual server group {c.args[0]} has no entries - removing",
                             Loc(c.loc.file, c.end_line), hint="add ADDRESS PORT or fwmark N lines")
             return None
@@ -1349,7 +855,7 @@ class Builder:
             return None, ()
         return m, tuple(w[1:]) if m == "TUN" else ()
 
-    def protocol(self, c: Ctx) -> str | None:
+    def protocol(self, c: Section) -> str | None:
         """`protocol TCP|UDP|SCTP`, in any case (keepalived compares case-insensitively)."""
         p = c.get("protocol")
         if p is None:
@@ -1360,7 +866,7 @@ class Builder:
                         hint="TCP, UDP or SCTP")
         return None
 
-    def virtual_server(self, c: Ctx) -> VirtualServer | None:
+    def virtual_server(self, c: Section) -> VirtualServer | None:
         a = c.args
         kw: dict[str, Any] = {"loc": c.loc}
         if a[0] == "fwmark":
@@ -1606,7 +1112,7 @@ class Builder:
                             "match - resetting", loc)
         return sip, vport
 
-    def real_server(self, c: Ctx, vs: dict[str, Any], dflt: dict[str, Any], default_weight: int,
+    def real_server(self, c: Section, vs: dict[str, Any], dflt: dict[str, Any], default_weight: int,
                     vsname: str) -> RealServer | None:
         a = c.args
         try:
@@ -1662,7 +1168,7 @@ class Builder:
         kw["checkers"] = tuple(checkers)
         return RealServer(**kw)
 
-    def checker(self, kind: str, c: Ctx, ip: IPAddr, port: int | None, inherit: dict[str, Any]
+    def checker(self, kind: str, c: Section, ip: IPAddr, port: int | None, inherit: dict[str, Any]
                 ) -> Checker | None:
         d = CHECKER_DEFAULTS[kind]
         kw: dict[str, Any] = {"kind": kind, "loc": c.loc}
@@ -1711,7 +1217,7 @@ class Builder:
             if not c.has("misc_path"):
                 self.diag.error("MISC_CHECK has no misc_path - the checker is removed", c.loc)
                 return None
-            s = self.block_script(c, "misc_path", "MISC_CHECK", "checker",
+            s = self.block_script(c, c.misc_path, "misc_path", "MISC_CHECK", "checker",
                                   f"Unable to set default user for misc script "
                                   f"'{c.get('misc_path')[0]}' - removing")
             if s is None:
@@ -1739,7 +1245,7 @@ class Builder:
             tf = c.get("track_file")
             if tf is not None and tf not in self.track_file_names:
                 self.diag.error(f"track_file {tf} not found", c.where("track_file"),
-                                hint=self._near(tf, self.track_file_names, "track_file"))
+                                hint=near(tf, self.track_file_names, "track_file"))
                 tf = None
             if tf is None:
                 self.diag.error("FILE_CHECK has no track_file specified - ignoring",
@@ -1754,7 +1260,7 @@ class Builder:
             kw["bfd_name"] = c.get("name")
         return Checker(**kw)
 
-    def url(self, u: Ctx) -> Url:
+    def url(self, u: Section) -> Url:
         kw: dict[str, Any] = {"path": u.get("path"), "loc": u.loc}
         if u.has("digest"):
             dg = u.get("digest").lower()
@@ -1787,129 +1293,4 @@ class Builder:
         kw["tls_compliant"] = bool(u.get("tls_compliant", False))
         return Url(**kw)
 
-    # -- whole-config checks ---------------------------------------------------------------
-    def cross_checks(self, cfg: Config) -> Config:
-        instances = list(cfg.vrrp_instances)
-        names = {i.name for i in instances}
-        # tracking references
-        scripts = {s.name for s in cfg.vrrp_scripts}
-        files = {f.name for f in cfg.track_files}
-        procs = {p.name for p in cfg.track_processes}
-        fixed = []
-        for inst in instances:
-            ok_scripts = []
-            for ref in inst.track_script:
-                if ref.name not in scripts:
-                    self.diag.error(f"({inst.name}) track script {ref.name} not found, "
-                                    "ignoring...", ref.loc,
-                                    hint=self._near(ref.name, scripts, "vrrp_script"))
-                else:
-                    ok_scripts.append(ref)
-            ok_files = [r for r in inst.track_file
-                        if self._ref(r, files, inst.name, "track file")]
-            ok_procs = [r for r in inst.track_process
-                        if self._ref(r, procs, inst.name, "track process")]
-            fixed.append(replace(inst, track_script=tuple(ok_scripts),
-                                 track_file=tuple(ok_files), track_process=tuple(ok_procs)))
-        # a sync group's tracking too (keepalived 2.2.7: each a config error)
-        cfg = replace(cfg, sync_groups=tuple(replace(
-            g, track_script=tuple(r for r in g.track_script
-                                  if self._ref(r, scripts, g.name, "track script")),
-            track_file=tuple(r for r in g.track_file if self._ref(r, files, g.name, "track file")),
-            track_process=tuple(r for r in g.track_process
-                                if self._ref(r, procs, g.name, "track process")))
-            for g in cfg.sync_groups))
-        # keepalived resolves track_* names as it reads the instance (with their line): what
-        # follows is found once the config is read
-        self.after_read_from = len(self.diag.items)
-        # with an interface missing, keepalived's VRRP process stops before it completes the
-        # config: none of these checks is reported then (the model is corrected all the same)
-        reported = self.diag
-        if self.missing_interface:
-            self.later.clear()
-            self.diag = Diagnostics()
-        self.flush_completion()
-        self.duplicate_vrids(instances, cfg.global_defs)
-        # sync groups
-        member_of: dict[str, str] = {}
-        groups = []
-        for g in cfg.sync_groups:
-            members = []
-            for m in g.group:
-                if m not in names:
-                    self.diag.error(f"Virtual router {m} specified in sync group {g.name} "
-                                    "doesn't exist - ignoring", g.loc)
-                    continue
-                if m in member_of:
-                    self.diag.error(f"Virtual router {m} cannot exist in more than one sync "
-                                    f"group; ignoring {g.name}", g.loc)
-                    continue
-                member_of[m] = g.name
-                members.append(m)
-            if len(members) == 1:  # keepalived 2.2.7 counts it as a config error
-                self.diag.error(f"Sync group {g.name} has only 1 virtual router(s) - this "
-                                "probably isn't what you want", g.loc,
-                                hint="a sync group keeps two or more instances in step")
-            groups.append(replace(g, group=tuple(members)))
-        fixed = [replace(i, sync_group=member_of.get(i.name)) for i in fixed]
-        self.diag = reported
-        # virtual_server groups referenced
-        vsg_names = {g.name for g in cfg.virtual_server_groups}
-        vss = []
-        for vs in cfg.virtual_servers:
-            if vs.group is not None and vs.group not in vsg_names:
-                self.diag.error(f"Virtual server group {vs.group} not found - ignoring the "
-                                "virtual server", vs.loc)
-                continue
-            vss.append(vs)
-        sync = cfg.global_defs.lvs_sync_daemon
-        if sync and sync.instance and sync.instance not in names:
-            self.diag.error(f"lvs_sync_daemon: vrrp instance {sync.instance} not found", None)
-        return check_announce_refs(replace(cfg, vrrp_instances=tuple(fixed),
-                                           sync_groups=tuple(groups), virtual_servers=tuple(vss)),
-                                   self.diag)
 
-    def duplicate_vrids(self, instances: list[VrrpInstance], g: GlobalDefs) -> None:
-        """Two instances on one interface and family with one VRID clash only when their
-        adverts meet: multicast ones sent to the same group (mcast_dst_ip, else the global
-        default), unicast ones sharing a peer. Multicast and unicast never clash."""
-        seen: dict[tuple[object, ...], VrrpInstance] = {}
-        for inst in instances:
-            base = (inst.virtual_router_id, inst.family, inst.interface)
-            if inst.unicast_peer:
-                for p in inst.unicast_peer:
-                    first = seen.get((*base, "peer", str(p.address)))
-                    if first is not None and first is not inst:
-                        self.diag.error(f"({first.name}) duplicate VRID conflict with "
-                                        f"{inst.name} VRID {inst.virtual_router_id}", inst.loc,
-                                        hint=f"{first.name} (at {first.loc}) sends to the "
-                                        f"same peer {p.address}; give one another VRID")
-                        break
-                for p in inst.unicast_peer:
-                    seen.setdefault((*base, "peer", str(p.address)), inst)
-                continue
-            group = inst.mcast_dst_ip or (g.vrrp_mcast_group6 if inst.family == 6
-                                          else g.vrrp_mcast_group4)
-            dom = (*base, "mcast", str(group))
-            first = seen.get(dom)
-            if first is not None:
-                fam = "IPv6" if inst.family == 6 else "IPv4"
-                self.diag.error(f"{first.name} and {inst.name} both use VRID "
-                                f"{inst.virtual_router_id} with {fam} on interface "
-                                f"{inst.interface}", inst.loc,
-                                hint=f"{first.name} is at {first.loc}; give one another VRID")
-            else:
-                seen[dom] = inst
-
-    def _ref(self, r: TrackRef, known: set[str], owner: str, what: str) -> bool:
-        if r.name in known:
-            return True
-        self.diag.error(f"({owner}) {what} {r.name} not found, ignoring...", r.loc)
-        return False
-
-    @staticmethod
-    def _near(name: str, known: set[str], what: str) -> str | None:
-        import difflib
-
-        m = difflib.get_close_matches(name, known, n=1)
-        return f"did you mean '{m[0]}'?" if m else f"define it with a {what} block"

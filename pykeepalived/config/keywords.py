@@ -2,8 +2,9 @@
 
 The table (keywords.txt) says for every keyword its section, type, range, tier, alias and
 deprecation, as keepalived's `install_keyword` tree does; the grammar stays keyword-free.
-The walker checks arity, type and range with keepalived's messages and stores values in a
-plain dict per block (`Ctx`); build.py completes those into the frozen model.
+The walker checks arity, type and range with keepalived's messages and stores each value in
+the typed attribute its section declares (config/sections); each section's post() completes
+them into the frozen model.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.parser import Node
+from pykeepalived.config.sections import REGISTRY, Entry, Section
 
 TRUE_WORDS = frozenset({"true", "on", "yes"})
 # types that mean something without a value; any other needs one (or a `bare=` default)
@@ -35,6 +37,7 @@ class Kw:
     hi: float | None = None
     tier: int = 3
     field: str = ""  # where the value is stored (alias target or own name)
+    attr: str = ""  # that field as a Python attribute of its section (flag-1 -> flag_1)
     alias_of: str | None = None
     legacy: str | None = None
     noop: str | None = None
@@ -83,6 +86,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             hi=hi,
             tier=int(kv.get("tier", "3")),
             field=kv.get("alias", head),
+            attr=kv.get("alias", head).replace("-", "_"),
             alias_of=kv.get("alias"),
             legacy=kv.get("legacy"),
             noop=kv.get("noop"),
@@ -120,29 +124,6 @@ def table() -> dict[str, dict[str, Kw]]:
     return _parse_table(text)
 
 
-@dataclass
-class Ctx:
-    """The raw values of one block: keyword field -> value, with where each was set."""
-
-    section: str
-    args: tuple[str, ...]
-    loc: Loc
-    end_line: int
-    values: dict[str, Any] = field(default_factory=dict)
-    locs: dict[str, Loc] = field(default_factory=dict)
-    blocks: dict[str, list[Ctx]] = field(default_factory=dict)
-    entries: dict[str, list[tuple[tuple[str, ...], Loc]]] = field(default_factory=dict)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.values.get(name, default)
-
-    def has(self, name: str) -> bool:
-        return name in self.values
-
-    def where(self, name: str) -> Loc:
-        return self.locs.get(name, self.loc)
-
-
 BLOCK_TYPES = frozenset({"block", "vblock", "skipblock"})
 UNEXPECTED_HINT = ("keepalived ignores this '{': the lines up to its '}' are read as part of "
                    "the enclosing block, and that '}' closes the enclosing block")
@@ -168,12 +149,12 @@ class Walker:
     diag: Diagnostics
     warned_noop: set[str] = field(default_factory=set)
 
-    def walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Ctx) -> Ctx:
+    def walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Section) -> Section:
         self._walk(nodes, ctx)
         return ctx
 
-    def _walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Ctx) -> None:
-        kws = table()[ctx.section]
+    def _walk(self, nodes: list[Node] | tuple[Node, ...], ctx: Section) -> None:
+        kws = table()[ctx.SECTION]
         for it in nodes:
             rule = it.rule
             if rule == "stray":
@@ -183,13 +164,13 @@ class Walker:
             kw = kws.get(it.keyword) if it.keyword != "{" else None
             if rule == "unexpected":
                 if kw is None and it.keyword != "{":
-                    self._unknown(it, ctx.section, kws)
+                    self._unknown(it, ctx.SECTION, kws)
                 elif kw is not None:
                     self._one(it, kw, ctx)
                 self.diag.error("Unexpected '{' - ignoring", it.loc, hint=UNEXPECTED_HINT)
                 continue
             if kw is None:
-                self._unknown(it, ctx.section, kws)
+                self._unknown(it, ctx.SECTION, kws)
                 continue
             self._one(it, kw, ctx)
 
@@ -204,7 +185,7 @@ class Walker:
             hint = f"'{word}' belongs in {' or '.join(sorted(set(other))[:3])}, not {section}"
         self.diag.error(f"Unknown keyword '{word}'", node.loc, hint=hint)
 
-    def _one(self, node: Node, kw: Kw, ctx: Ctx) -> None:
+    def _one(self, node: Node, kw: Kw, ctx: Section) -> None:
         args = node.args
         loc = node.loc
         if kw.legacy:
@@ -237,32 +218,37 @@ class Walker:
             )
             return None
         t = kw.type
+        attr = kw.attr
+        known = attr in ctx.FIELDS  # else nobody reads it: checked, then dropped
         if t == "block":
-            child = Ctx(sections_by_rule()[node.rule], args, loc, node.last_line)
+            child = REGISTRY[sections_by_rule()[node.rule]](args, loc, node.last_line)
             self._walk(node.children or (), child)
-            ctx.blocks.setdefault(kw.field, []).append(child)
+            if known:
+                getattr(ctx, attr).append(child)
             return None
         if t == "vblock":
-            ctx.locs.setdefault(kw.field, Loc(loc.file, node.last_line))  # its closing brace
-            lst = ctx.entries.setdefault(kw.field, [])
+            ctx.locs.setdefault(attr, Loc(loc.file, node.last_line))  # its closing brace
+            lst: list[Entry] = getattr(ctx, attr) if known else []
             if not kw.min_args and args:
                 self.diag.error(f"Block {kw.name} has extra parameters {args[0]} ...", loc,
                                 hint=f"'{kw.name}' takes no name: the words are ignored")
             if kw.min_args:  # a named value block (virtual_server_group NAME { ... })
-                holder = Ctx(kw.arg or "", args, loc, node.last_line)
-                ctx.blocks.setdefault(kw.field, []).append(holder)
-                lst = holder.entries.setdefault("entries", [])
+                holder = REGISTRY[kw.arg or ""](args, loc, node.last_line)
+                if known:
+                    getattr(ctx, attr).append(holder)
+                lst = holder.lines  # type: ignore[attr-defined]
             for ch in node.children or ():
                 if ch.is_block:
                     self.diag.error(f"Unexpected block inside '{kw.name}' - ignoring", ch.loc,
                                     end_line=ch.last_line)
                     continue
                 if ch.line.words:
-                    lst.append((ch.line.words, ch.loc))
+                    lst.append(Entry(ch.line.words, ch.loc))
             return None
         if t in ("skipblock", "obsolete"):
-            ctx.values[kw.field] = True
-            ctx.locs[kw.field] = loc
+            if known:
+                setattr(ctx, attr, True)
+                ctx.locs[attr] = loc
             return None
         if t == "script" and node.line.text:
             # keepalived re-reads a script line with '...' quotes and backslash escapes
@@ -270,12 +256,12 @@ class Walker:
 
             args = split_quoted_escaped(node.line.text)[1:] or args
         value = self.convert(kw, args, loc, ctx)
-        if value is not None:
-            ctx.values[kw.field] = value
-            ctx.locs[kw.field] = loc
+        if value is not None and known:
+            setattr(ctx, attr, value)
+            ctx.locs[attr] = loc
         return None
 
-    def convert(self, kw: Kw, args: tuple[str, ...], loc: Loc, ctx: Ctx) -> Any:
+    def convert(self, kw: Kw, args: tuple[str, ...], loc: Loc, ctx: Section) -> Any:
         t = kw.type
         if t == "flag":
             return True
@@ -309,7 +295,7 @@ class Walker:
             return self.number(kw, args[0], loc, ctx, integer=(t == "int"))
         raise AssertionError(f"keyword type {t!r} in table")
 
-    def number(self, kw: Kw, text: str, loc: Loc, ctx: Ctx, integer: bool) -> Any:
+    def number(self, kw: Kw, text: str, loc: Loc, ctx: Section, integer: bool) -> Any:
         try:
             v: float = int(text, 10) if integer else float(text)
         except ValueError:
@@ -339,7 +325,7 @@ class Walker:
         return f"'{kw.name}' takes {kind} in {self._range(kw, integer)}"
 
     @staticmethod
-    def _default_hint(kw: Kw, ctx: Ctx) -> str | None:
+    def _default_hint(kw: Kw, ctx: Section) -> str | None:
         return "the value is ignored and the default applies"
 
 

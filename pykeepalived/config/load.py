@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from pykeepalived.config.build import Builder, HostInfo
+from pykeepalived.config.build import Builder
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
-from pykeepalived.config.keywords import Ctx, Walker
+from pykeepalived.config.host import HostInfo
+from pykeepalived.config.keywords import Walker
 from pykeepalived.config.model import Config
 from pykeepalived.config.parser import parse_lines
 from pykeepalived.config.reader import Reader, ReaderOptions
+from pykeepalived.config.sections.root import RootSection
 
 
 @dataclass
@@ -42,7 +44,7 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     reader = Reader(diag, ReaderOptions(config_id=opts.config_id, all_config=opts.all_config))
     lines = reader.read(path)
     nodes = parse_lines(lines, diag)
-    root = Walker(diag).walk(nodes, Ctx("root", (), Loc(path, 0), 0))
+    root = Walker(diag).walk(nodes, RootSection((), Loc(path, 0), 0))
     builder = Builder(diag, opts.host, opts.check_interfaces,
                       check_users=opts.check_users and opts.check_scripts)
     cfg = builder.build(root, reader.files)

@@ -129,7 +129,7 @@ def test_extension_keywords_are_not_keepalived_keywords() -> None:
 
 def test_shipped_director_config_checks_clean(tmp_path: Path) -> None:
     from pykeepalived.config import LoadOptions, load_config
-    from pykeepalived.config.build import HostInfo
+    from pykeepalived.config.host import HostInfo
 
     for cid, rid in (("director1", "director1"), ("director2", "director2")):
         res = load_config(str(DIRECTOR), LoadOptions(host=HostInfo(IFACES), config_id=cid))
@@ -165,7 +165,7 @@ def test_keepalived_rejects_exactly_the_extension_lines(tmp_path: Path, which: s
               if (m := LINE.match(raw.strip())) and "Unknown keyword" in m.group(2)}
     assert p.returncode == 5
     from pykeepalived.config import LoadOptions, load_config
-    from pykeepalived.config.build import HostInfo
+    from pykeepalived.config.host import HostInfo
 
     res = load_config(str(path), LoadOptions(host=HostInfo(IFACES), config_id="director1"))
     ours = {d.loc.line for d in res.diagnostics.warnings

@@ -248,7 +248,7 @@ def test_smtp_server_names_must_resolve(tmp_path: Path) -> None:
     # keepalived 2.2.7 -t: `smtp_server localhost4` -> "(Line 2) Invalid smtp server
     # localhost4 25", rc 5 (getaddrinfo fails); 127.0.0.1, localhost, `192.0.2.1 587`: rc 0;
     # `1.2.3.4.5`: invalid too. (HostInfo.hosts stands in for the resolver.)
-    from pykeepalived.config.build import HostInfo
+    from pykeepalived.config.host import HostInfo
 
     host = HostInfo(frozenset({"eth0", "eth1"}), hosts=frozenset({"localhost"}))
     for server, rc in (("127.0.0.1", 0), ("localhost", 0), ("192.0.2.1 587", 0),

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pykeepalived.config import LoadOptions, load_config
-from pykeepalived.config.build import HostInfo
+from pykeepalived.config.host import HostInfo
 
 SEED = (ROOT / "conf.d" / "lvs-dr-master.conf").read_text()
 SEED_LINES = SEED.splitlines()

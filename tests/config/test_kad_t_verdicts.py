@@ -14,9 +14,9 @@ import pytest
 from helpers.paths import DATA
 
 from pykeepalived.config import LoadOptions, load_config
-from pykeepalived.config.build import HostInfo
 from pykeepalived.config.compat import is_intended
 from pykeepalived.config.diagnostics import Severity
+from pykeepalived.config.host import HostInfo
 
 ROWS = json.loads((DATA / "kad-t" / "verdicts.json").read_text())
 

@@ -21,11 +21,14 @@ import pytest
 from helpers.configs import load_text
 
 from pykeepalived.config import model
-from pykeepalived.config.build import Builder, HostInfo
+from pykeepalived.config.build import Builder
 from pykeepalived.config.diagnostics import Diagnostics, Loc
-from pykeepalived.config.keywords import Ctx, Kw, Walker, table
+from pykeepalived.config.host import HostInfo
+from pykeepalived.config.keywords import Kw, Walker, table
 from pykeepalived.config.parser import parse_lines
 from pykeepalived.config.reader import Reader, ReaderOptions
+from pykeepalived.config.sections.root import RootSection
+from pykeepalived.config.sections.section import Section
 
 PKG = Path(model.__file__).resolve().parents[2]  # model/__init__.py -> pykeepalived/
 
@@ -103,7 +106,8 @@ def noop_sections() -> set[str]:
 
 
 class Seen(dict[str, Any]):
-    """A Ctx dict that records which keys the builder asks for (iteration is not asking)."""
+    """A dict of a section that records which keys the builder asks for (iteration is not
+    asking)."""
 
     log: set[tuple[str, str]]
     section: str
@@ -121,14 +125,40 @@ class Seen(dict[str, Any]):
         return super().__contains__(key)
 
 
-def instrument(ctx: Ctx, log: set[tuple[str, str]]) -> None:
-    for attr in ("values", "locs", "blocks", "entries"):
-        d = Seen(getattr(ctx, attr))
-        d.log, d.section = log, ctx.section
-        setattr(ctx, attr, d)
-    for kids in list(dict.values(ctx.blocks)):
-        for k in kids:
-            instrument(k, log)
+def seen(d: dict[str, Any], log: set[tuple[str, str]], section: str) -> Seen:
+    out = Seen(d)
+    out.log, out.section = log, section
+    return out
+
+
+def recording(cls: type[Section], log: set[tuple[str, str]]) -> type[Section]:
+    """A subclass of a section class whose instances record each keyword attribute read.
+    Its SECTION is empty so that it does not take the section's place in the registry."""
+    section, fields = cls.SECTION, cls.FIELDS
+
+    def __getattribute__(self: Section, name: str) -> Any:
+        if name in fields:
+            log.add((section, name))
+        return object.__getattribute__(self, name)
+
+    def lists(self: Section, written: bool) -> Seen:
+        locs = object.__getattribute__(self, "locs")
+        return seen({n: object.__getattribute__(self, n) for n in cls.LISTS
+                     if not written or n in locs}, log, section)
+
+    return type(f"Recording{cls.__name__}", (cls,), {
+        "SECTION": "", "__getattribute__": __getattribute__,
+        "blocks": property(lambda self: lists(self, False)),
+        "entries": property(lambda self: lists(self, True))})
+
+
+def instrument(sec: Section, log: set[tuple[str, str]]) -> None:
+    cls = type(sec)
+    kids = [k for n in cls.LISTS for k in getattr(sec, n) if isinstance(k, Section)]
+    sec.locs = seen(sec.locs, log, cls.SECTION)
+    sec.__class__ = recording(cls, log)
+    for k in kids:
+        instrument(k, log)
 
 
 def read_by_builder(tmp_path: Path, text: str) -> set[tuple[str, str]]:
@@ -136,7 +166,7 @@ def read_by_builder(tmp_path: Path, text: str) -> set[tuple[str, str]]:
     p.write_text(text)
     diag = Diagnostics()
     nodes = parse_lines(Reader(diag, ReaderOptions()).read(str(p)), diag)
-    root = Walker(diag).walk(nodes, Ctx("root", (), Loc(str(p), 0), 0))
+    root = Walker(diag).walk(nodes, RootSection((), Loc(str(p), 0), 0))
     log: set[tuple[str, str]] = set()
     instrument(root, log)
     Builder(diag, HostInfo(frozenset({"eth0", "eth1"})), check_interfaces=True).build(
@@ -162,7 +192,7 @@ def test_every_keyword_is_read_by_the_builder_or_says_it_is_not(tmp_path: Path) 
         log = read_by_builder(tmp_path, tpl.replace("@@", line(kw)))
         if section in ALSO:
             log |= read_by_builder(tmp_path, ALSO[section].replace("@@", line(kw)))
-        if (section, kw.field) not in log:
+        if (section, kw.attr) not in log:
             silent.append(f"{section}.{kw.name}")
     assert silent == [], ("parsed, checked and dropped without a word: implement them or mark "
                           f"them noop=\"why\" in keywords.txt: {silent}")

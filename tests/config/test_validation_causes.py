@@ -18,9 +18,9 @@ from helpers.configs import load_text
 from helpers.paths import DATA
 
 from pykeepalived.config import LoadOptions, LoadResult, load_config
-from pykeepalived.config.build import HostInfo
 from pykeepalived.config.compat import is_intended
 from pykeepalived.config.diagnostics import Severity
+from pykeepalived.config.host import HostInfo
 
 DIFF = DATA / "diff"
 HOST = HostInfo(frozenset({"eth0", "eth1", "lo"}), users=frozenset({"root"}),

@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 
 from pykeepalived.config import LoadOptions, load_config
-from pykeepalived.config.build import HostInfo
+from pykeepalived.config.host import HostInfo
 from pykeepalived.daemon import channel
 from pykeepalived.daemon.supervisor import Supervisor
 

@@ -166,7 +166,7 @@ def run_vrrp_bytes(blob: bytes) -> None:
 def run_config_text(text: str) -> None:
     """The whole loader on arbitrary text: never raises, every diagnostic is actionable."""
     from pykeepalived.config import LoadOptions, load_config
-    from pykeepalived.config.build import HostInfo
+    from pykeepalived.config.host import HostInfo
 
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "k.conf"

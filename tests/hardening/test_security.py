@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.config import LoadOptions, load_config
-from pykeepalived.config.build import HostInfo
+from pykeepalived.config.host import HostInfo
 from pykeepalived.config.model import Script
 from pykeepalived.daemon.files import write_atomic, write_pidfile
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pykeepalived.config import LoadOptions, LoadResult, load_config
-from pykeepalived.config.build import HostInfo
+from pykeepalived.config.host import HostInfo
 
 
 def load_text(tmp_path: Path, text: str, name: str = "keepalived.conf",

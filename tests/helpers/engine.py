@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pykeepalived.config import LoadOptions, load_config
-from pykeepalived.config.build import HostInfo
+from pykeepalived.config.host import HostInfo
 from pykeepalived.vrrp import codec, engine, fsm
 
 CONF = textwrap.dedent("""

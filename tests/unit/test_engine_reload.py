@@ -12,7 +12,7 @@ from typing import Any
 from helpers.engine import CONF, engine_rt
 
 from pykeepalived.config import LoadOptions, load_config
-from pykeepalived.config.build import HostInfo
+from pykeepalived.config.host import HostInfo
 from pykeepalived.config.model import Config
 from pykeepalived.vrrp import fsm
 from pykeepalived.vrrp.sockets import SocketPool

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.config import LoadOptions, load_config
-from pykeepalived.config.build import HostInfo
+from pykeepalived.config.host import HostInfo
 from pykeepalived.config.identity import instance_key, match
 from pykeepalived.config.model import Config
 from pykeepalived.vrrp import fsm

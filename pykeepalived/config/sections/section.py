@@ -1,0 +1,94 @@
+"""A block as read: its keywords' values in typed attributes, completed by the section's post().
+
+Each section module declares one `Section` subclass per keepalived block (ExaBGP's
+configuration sections are the model): the attributes are the keywords the block owns, typed
+as the walker converts them (keywords.txt keeps arity, range, alias and messages), and
+`post()` completes them into the frozen model with keepalived's defaults and checks. The
+walker sets only declared attributes, so a keyword a section does not declare is one nobody
+reads (tests/config/test_sections.py holds the table and the classes to each other).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, NamedTuple
+
+from pykeepalived.config.diagnostics import Loc
+
+REGISTRY: dict[str, type[Section]] = {}  # keywords.txt section -> its class
+
+
+class Entry(NamedTuple):
+    """One line of a value block (`virtual_ipaddress { ... }`): its words and where."""
+
+    words: tuple[str, ...]
+    loc: Loc
+
+
+class Section:
+    """The values of one block; a subclass per section, registered by its `SECTION` name."""
+
+    SECTION: ClassVar[str] = ""
+    FIELDS: ClassVar[frozenset[str]] = frozenset()  # the attributes the walker may set
+    LISTS: ClassVar[tuple[str, ...]] = ()  # list attributes (blocks, value blocks), per instance
+
+    args: tuple[str, ...]
+    loc: Loc
+    end_line: int
+    locs: dict[str, Loc]  # attribute -> the line that set it
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        annotations: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            if klass is not Section and issubclass(klass, Section):
+                # not inspect.get_annotations: that import costs -t ~5 ms
+                annotations.update(klass.__dict__.get("__annotations__", {}))  # noqa: RUF063
+        cls.FIELDS = frozenset(n for n, t in annotations.items() if not t.startswith("ClassVar"))
+        cls.LISTS = tuple(n for n, t in annotations.items() if t.startswith("list["))
+        if cls.SECTION:
+            REGISTRY[cls.SECTION] = cls
+
+    def __init__(self, args: tuple[str, ...], loc: Loc, end_line: int) -> None:
+        self.args = args
+        self.loc = loc
+        self.end_line = end_line
+        self.locs = {}
+        for name in self.LISTS:
+            setattr(self, name, [])
+
+    def where(self, attr: str) -> Loc:
+        """The line that set `attr`, else the block's own line (where keepalived reports)."""
+        return self.locs.get(attr, self.loc)
+
+    @property
+    def end(self) -> Loc:
+        """The block's closing brace: where keepalived reports what a block lacks."""
+        return Loc(self.loc.file, self.end_line)
+
+    def merge(self, other: Section) -> None:
+        """keepalived reads a repeated block (global_defs) as one: later values win, lists
+        grow."""
+        for name in other.FIELDS:
+            value = getattr(other, name)
+            if name in self.LISTS:
+                getattr(self, name).extend(value)
+            elif value is not None:
+                setattr(self, name, value)
+        self.locs.update(other.locs)
+
+    # -- transitional: the raw-dict reading build.py still does; goes when it has dissolved
+    def get(self, name: str, default: object = None) -> object:
+        value = getattr(self, name.replace("-", "_"), None)
+        return default if value is None or isinstance(value, list) else value
+
+    def has(self, name: str) -> bool:
+        value = getattr(self, name.replace("-", "_"), None)
+        return value is not None and not isinstance(value, list)
+
+    @property
+    def blocks(self) -> dict[str, list[Section]]:
+        return {n: getattr(self, n) for n in self.LISTS}
+
+    @property
+    def entries(self) -> dict[str, list[Entry]]:
+        return {n: getattr(self, n) for n in self.LISTS if n in self.locs}
