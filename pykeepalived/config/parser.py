@@ -250,7 +250,22 @@ def run(tab: Table, stream: list[Edge], lines: list[LogicalLine],
                 push(act)
                 vpush((i, first, end))
                 break
-            reduce(-1 - act)
+            name, size, rkind = rules[-1 - act]
+            if rkind == _INLINE and size == 1:  # `_checker: tcp_check`, a `*` list's first
+                v = values[-1]
+                if type(v) is not splice:
+                    values[-1] = splice((v,))
+                stack[-1] = states[stack[-2]][name]
+            elif rkind == _INLINE and size == 2 and type(values[-2]) is splice:
+                v = values.pop()  # a `*` list's next item: onto the list, in place
+                if type(v) is splice:
+                    values[-1].extend(v)
+                else:
+                    values[-1].append(v)
+                del stack[-1]
+                stack[-1] = states[stack[-2]][name]
+            else:
+                reduce(-1 - act)
     endstate = tab.end
     while stack[-1] != endstate:
         reduce(-1 - states[stack[-1]]["$END"])
