@@ -17,23 +17,27 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 TABLE_NAME = "keepalived.table.json"
 
 
-@dataclass(frozen=True, slots=True)
 class Table:
-    """One grammar's automaton: what the parser driver and the line classifier read."""
+    """One grammar's automaton: what the parser driver and the line classifier read. (A
+    plain class: one is made per process, and a dataclass costs `-t` its generated methods
+    at import.)"""
 
-    states: tuple[dict[str, int], ...]
-    rules: tuple[tuple[str, int], ...]
-    start: int
-    end: int
-    words: dict[str, str]  # block keyword -> its terminal ("vrrp_instance" -> VRRP_INSTANCE)
-    close: str  # the terminal of "}"
+    __slots__ = ("close", "end", "rules", "start", "states", "words")
+
+    def __init__(self, states: tuple[dict[str, int], ...], rules: tuple[tuple[str, int], ...],
+                 start: int, end: int, words: dict[str, str], close: str) -> None:
+        self.states = states
+        self.rules = rules
+        self.start = start
+        self.end = end
+        self.words = words  # block keyword -> its terminal ("vrrp_instance" -> VRRP_INSTANCE)
+        self.close = close  # the terminal of "}"
 
 
 def grammar_dir() -> str:

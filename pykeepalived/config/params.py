@@ -8,13 +8,15 @@ parameter in terms of itself or a sequence of a billion values gets an error, no
 from __future__ import annotations
 
 import os
-import random
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pykeepalived.config.diagnostics import Diagnostics, Loc
 from pykeepalived.config.lines import decomment
+
+if TYPE_CHECKING:
+    import random
 
 MAX_SUBST_ROUNDS = 64
 MAX_SUBST_LEN = 64 * 1024
@@ -29,16 +31,21 @@ SEQ_HEAD = re.compile(r"^~(SEQx?|LST)\(")
 Combos = list[tuple[tuple[str, ...], tuple[str, ...]]]
 
 
-@dataclass
 class Expander:
     """The parameters defined so far and what substitutes them; `rounds` counts every
-    expansion step of the whole read against MAX_EXPANSION."""
+    expansion step of the whole read against MAX_EXPANSION. (A plain class: it is made once
+    per read, and a dataclass costs `-t` its generated methods at import.)"""
 
-    diag: Diagnostics
-    config_id: str
-    params: dict[str, list[str]] = field(default_factory=dict)
-    rng: random.Random = field(default_factory=random.Random)
-    rounds: int = 0
+    __slots__ = ("_rng", "config_id", "diag", "params", "rounds", "seed")
+
+    def __init__(self, diag: Diagnostics, config_id: str,
+                 params: dict[str, list[str]] | None = None, seed: int | None = None) -> None:
+        self.diag = diag
+        self.config_id = config_id
+        self.params: dict[str, list[str]] = {} if params is None else params
+        self.seed = seed
+        self.rounds = 0
+        self._rng: random.Random | None = None  # made at the first ${_RANDOM}
 
     def conditional(self, s: str, loc: Loc) -> str | None:
         """The text after an `@id`/`@^id` head when it applies to this host, else None."""
@@ -120,7 +127,11 @@ class Expander:
                 return None
             if hi < lo:
                 lo, hi = hi, lo
-            return str(self.rng.randint(lo, hi))
+            if self._rng is None:
+                import random
+
+                self._rng = random.Random(self.seed)
+            return str(self._rng.randint(lo, hi))
         if name == "_ENV":
             return os.environ.get(args.strip(), "")
         return None

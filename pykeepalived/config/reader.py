@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
-import random
 import re
-import socket
-from dataclasses import dataclass, field
 
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.includes import INCLUDE_WORDS, include_check, include_targets
@@ -34,45 +31,49 @@ _INCLUDE_OR_CHECK = frozenset(INCLUDE_WORDS) | {"include_check"}
 _OPEN_WORDS, _CLOSE_WORDS = ("{",), ("}",)  # one shared tuple for every brace line
 
 
-@dataclass
 class ReaderOptions:
-    config_id: str | None = None  # -i; default: first label of the host name
-    all_config: bool = False  # -e: every config file must exist
-    random_seed: int | None = None
+    """-i, -e and the ${_RANDOM} seed (plain classes here: a dataclass costs `-t` its
+    generated methods at import, and these are made once per read)."""
+
+    __slots__ = ("all_config", "config_id", "random_seed")
+
+    def __init__(self, config_id: str | None = None, all_config: bool = False,
+                 random_seed: int | None = None) -> None:
+        self.config_id = config_id  # -i; default: first label of the host name
+        self.all_config = all_config  # -e: every config file must exist
+        self.random_seed = random_seed
 
 
 def default_config_id() -> str:
-    return socket.gethostname().split(".")[0]
+    return os.uname().nodename.split(".")[0]  # socket.gethostname(), without socket's import
 
 
-@dataclass
 class _Frame:
-    path: str
-    lines: list[str]
-    idx: int = 0
-    include_checks: frozenset[str] = frozenset()
+    __slots__ = ("idx", "include_checks", "lines", "path")
+
+    def __init__(self, path: str, lines: list[str], idx: int = 0,
+                 include_checks: frozenset[str] = frozenset()) -> None:
+        self.path = path
+        self.lines = lines
+        self.idx = idx
+        self.include_checks = include_checks
 
 
-@dataclass
 class Reader:
     """Turns a main config file into logical lines; diagnostics go to `diag`."""
 
-    diag: Diagnostics
-    options: ReaderOptions = field(default_factory=ReaderOptions)
-    params: dict[str, list[str]] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
-    _produced: int = 0
-    _stack: list[str] = field(default_factory=list)  # real paths being read (include loops)
-    _reads: int = 0
-    _exp: Expander = field(init=False)
-
-    def __post_init__(self) -> None:
+    def __init__(self, diag: Diagnostics, options: ReaderOptions | None = None) -> None:
+        self.diag = diag
+        self.options = options if options is not None else ReaderOptions()
+        self.params: dict[str, list[str]] = {}
+        self.files: list[str] = []
+        self._produced = 0
+        self._stack: list[str] = []  # real paths being read (include loops)
+        self._reads = 0
         if self.options.config_id is None:
             self.options.config_id = default_config_id()
-        rng = random.Random()
-        if self.options.random_seed is not None:
-            rng.seed(self.options.random_seed)
-        self._exp = Expander(self.diag, self.options.config_id, self.params, rng)
+        self._exp = Expander(self.diag, self.options.config_id, self.params,
+                             self.options.random_seed)
 
     # -- files -----------------------------------------------------------------------------
     def read(self, path: str) -> list[LogicalLine]:
