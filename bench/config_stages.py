@@ -14,7 +14,8 @@ and the whole `-t --no-host-checks` wall and peak RSS, with keepalived 2.2.7's `
 its own PID namespace) on the same files. Stages are found by name in load.py; a stage whose
 function moved shows as "-" and its time lands in walk+build.
 
-Run as root from the repo: `.venv/bin/python bench/config_stages.py [--runs 5]`.
+Run as root from the repo: `.venv/bin/python bench/config_stages.py [--runs 5] [--cpu]` (--cpu: CPU
+time instead of wall time, steadier when the machine is busy).
 """
 
 from __future__ import annotations
@@ -40,14 +41,16 @@ def child(path: str) -> None:
     """One measured -t-like run, in this fresh interpreter; prints the stage times as JSON."""
     import gc
 
-    t0 = time.perf_counter()
+    # --cpu: this process's CPU time, which other work on the machine disturbs less
+    clock = time.process_time if os.environ.get("PYK_BENCH_CLOCK") == "cpu" else time.perf_counter
+    t0 = clock()
     gc.disable()  # as cli.config_test does around its imports
     import pykeepalived.cli  # noqa: F401
     from pykeepalived.config import load
 
     gc.freeze()
     gc.enable()
-    t1 = time.perf_counter()
+    t1 = clock()
     times: dict[str, float] = {"import": t1 - t0}
 
     def timed(owner: Any, name: str, stage: str) -> None:
@@ -56,46 +59,47 @@ def child(path: str) -> None:
             return
 
         def wrapper(*a: Any, **kw: Any) -> Any:
-            s = time.perf_counter()
+            s = clock()
             try:
                 return fn(*a, **kw)
             finally:
-                times[stage] = times.get(stage, 0.0) + time.perf_counter() - s
+                times[stage] = times.get(stage, 0.0) + clock() - s
 
         setattr(owner, name, wrapper)
 
     from pykeepalived.config import grammar_table, reader, report_order
 
-    t2 = time.perf_counter()
+    t2 = clock()
     grammar_table.table()  # the first parse_lines would load it: its own row
-    times["grammar"] = time.perf_counter() - t2
+    times["grammar"] = clock() - t2
     timed(reader.Reader, "read", "read")
     timed(load, "parse_lines", "parse")
     timed(report_order, "order_like_keepalived", "report")
-    t3 = time.perf_counter()
+    t3 = clock()
     res = load.load_config(path, load.LoadOptions(check_interfaces=False, check_scripts=False,
                                                   check_users=False))
     with open(os.devnull, "w", encoding="utf-8") as null:
-        t4 = time.perf_counter()
+        t4 = clock()
         for d in res.diagnostics.items:
             print(d.format(), file=null)
-        times["report"] = times.get("report", 0.0) + time.perf_counter() - t4
-    total = time.perf_counter() - t3
+        times["report"] = times.get("report", 0.0) + clock() - t4
+    total = clock() - t3
     known = sum(times.get(s, 0.0) for s in ("read", "parse", "report"))
     times["walk+build"] = total - known
     from pykeepalived.config.diagnostics import Diagnostics
     from pykeepalived.config.scripts import CHECKER, VRRP, check_scripts
 
-    t5 = time.perf_counter()
+    t5 = clock()
     check_scripts(res.config, Diagnostics(), (CHECKER, VRRP))
-    times["scripts"] = time.perf_counter() - t5
+    times["scripts"] = clock() - t5
     with open(path, encoding="utf-8", errors="replace") as fh:
         times["lines"] = float(sum(1 for _ in fh))
     print(json.dumps(times))
 
 
-def run_wall(cmd: list[str], runs: int) -> tuple[float, float, int]:
-    """Median wall seconds, max peak RSS MiB, last exit code (each run in a child)."""
+def run_wall(cmd: list[str], runs: int, cpu: bool = False) -> tuple[float, float, int]:
+    """Median wall (or user+system CPU) seconds, max peak RSS MiB, last exit code (each run
+    in a child; the CPU time counts the child's own children)."""
     walls: list[float] = []
     rss = 0.0
     rc = 0
@@ -111,7 +115,7 @@ def run_wall(cmd: list[str], runs: int) -> tuple[float, float, int]:
             finally:
                 os._exit(127)
         _, status, ru = os.wait4(pid, 0)
-        walls.append(time.perf_counter() - t0)
+        walls.append(ru.ru_utime + ru.ru_stime if cpu else time.perf_counter() - t0)
         rss = max(rss, ru.ru_maxrss / 1024)
         rc = os.waitstatus_to_exitcode(status)
     return statistics.median(walls), rss, rc
@@ -131,6 +135,8 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--cpu", action="store_true",
+                    help="CPU time (user+system) instead of wall time: steadier on a busy host")
     ap.add_argument("--child", metavar="CONF", help=argparse.SUPPRESS)
     ap.add_argument("conf", nargs="*", help="configs to measure (default: seed and big)")
     args = ap.parse_args()
@@ -142,6 +148,8 @@ def main() -> int:
 
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode
+    if args.cpu:
+        os.environ["PYK_BENCH_CLOCK"] = "cpu"
     import compileall
 
     compileall.compile_dir(str(ROOT / "pykeepalived"), quiet=1)
@@ -153,27 +161,27 @@ def main() -> int:
             big.write_text(big_config(100, 1000, 10))
             confs = [("seed", ROOT / "conf.d" / "lvs-dr-master.conf"), ("big", big)]
         kad = shutil.which("keepalived")
-        interp, _, _ = run_wall([args.python, "-c", "pass"], args.runs)
+        interp, _, _ = run_wall([args.python, "-c", "pass"], args.runs, args.cpu)
         cols: dict[str, dict[str, float]] = {}
         for name, path in confs:
             st = stages(args.python, path, args.runs)
             w, r, _ = run_wall([args.python, "-m", "pykeepalived", "-t", "--no-host-checks",
-                                "-f", str(path)], args.runs)
+                                "-f", str(path)], args.runs, args.cpu)
             st.update(interpreter=interp, wall=w, rss=r)
             if kad:
                 kw, kr, _ = run_wall(["unshare", "--pid", "--fork", "--kill-child", kad, "-t",
-                                      "-f", str(path)], args.runs)
+                                      "-f", str(path)], args.runs, args.cpu)
                 st.update(kad_wall=kw, kad_rss=kr)
             cols[name] = st
         names = list(cols)
-        print(f"median of {args.runs} runs; ms unless said; "
+        print(f"median of {args.runs} runs; {'CPU' if args.cpu else 'wall'} ms unless said; "
               + ", ".join(f"{n}: {int(cols[n]['lines'])} lines" for n in names))
         print(f"{'stage':<26}" + "".join(f"{n:>12}" for n in names))
         for row in ("interpreter", *STAGES):
             print(f"{row:<26}" + "".join(f"{cols[n].get(row, float('nan')) * 1e3:12.1f}"
                                          for n in names))
         rows: list[tuple[str, str, float]] = [
-            ("pykeepalived -t wall", "wall", 1e3), ("keepalived -t wall", "kad_wall", 1e3)]
+            ("pykeepalived -t total", "wall", 1e3), ("keepalived -t total", "kad_wall", 1e3)]
         for label, key, mul in rows:
             print(f"{label:<26}" + "".join(f"{cols[n].get(key, float('nan')) * mul:12.1f}"
                                            for n in names))
