@@ -40,7 +40,8 @@ class Node(NamedTuple):
 
     @property
     def keyword(self) -> str:
-        return self.line.keyword
+        words = self.line.words  # not line.keyword: one Python call per use, not two
+        return words[0] if words else ""
 
     @property
     def args(self) -> tuple[str, ...]:
