@@ -14,7 +14,8 @@ and the whole `-t --no-host-checks` wall and peak RSS, with keepalived 2.2.7's `
 its own PID namespace) on the same files. Stages are found by name in load.py; a stage whose
 function moved shows as "-" and its time lands in walk+build.
 
-Run as root from the repo: `.venv/bin/python bench/config_stages.py [--runs 5] [--cpu]` (--cpu: CPU
+Run as root from the repo: `.venv/bin/python bench/config_stages.py [--runs 5] [--cpu]
+[--tree DIR ...]` (--cpu: CPU
 time instead of wall time, steadier when the machine is busy).
 """
 
@@ -67,10 +68,17 @@ def child(path: str) -> None:
 
         setattr(owner, name, wrapper)
 
-    from pykeepalived.config import grammar_table, reader, report_order
+    from pykeepalived.config import reader, report_order
 
     t2 = clock()
-    grammar_table.table()  # the first parse_lines would load it: its own row
+    try:  # the first parse_lines would load it: its own row
+        from pykeepalived.config.grammar_table import table
+
+        table()
+    except ImportError:  # an older tree (--tree): Lark's parser, from its cache if any
+        from pykeepalived.config.parser import _lark  # type: ignore[attr-defined]
+
+        _lark()
     times["grammar"] = clock() - t2
     timed(reader.Reader, "read", "read")
     timed(load, "parse_lines", "parse")
@@ -97,37 +105,29 @@ def child(path: str) -> None:
     print(json.dumps(times))
 
 
-def run_wall(cmd: list[str], runs: int, cpu: bool = False) -> tuple[float, float, int]:
-    """Median wall (or user+system CPU) seconds, max peak RSS MiB, last exit code (each run
-    in a child; the CPU time counts the child's own children)."""
-    walls: list[float] = []
-    rss = 0.0
-    rc = 0
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-            os.chdir("/")  # `-m` puts the cwd first on sys.path: measure the install asked for
-            try:
-                os.execvp(cmd[0], cmd)
-            finally:
-                os._exit(127)
-        _, status, ru = os.wait4(pid, 0)
-        walls.append(ru.ru_utime + ru.ru_stime if cpu else time.perf_counter() - t0)
-        rss = max(rss, ru.ru_maxrss / 1024)
-        rc = os.waitstatus_to_exitcode(status)
-    return statistics.median(walls), rss, rc
+def run_wall(cmd: list[str], cpu: bool = False, env: dict[str, str] | None = None
+             ) -> tuple[float, float, int]:
+    """Wall (or user+system CPU) seconds, peak RSS MiB, exit code of one run in a child (the
+    CPU time counts the child's own children)."""
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+        os.chdir("/")  # `-m` puts the cwd first on sys.path: measure the install asked for
+        try:
+            os.execvpe(cmd[0], cmd, env or dict(os.environ))
+        finally:
+            os._exit(127)
+    _, status, ru = os.wait4(pid, 0)
+    spent = ru.ru_utime + ru.ru_stime if cpu else time.perf_counter() - t0
+    return spent, ru.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def stages(python: str, path: Path, runs: int) -> dict[str, float]:
-    got: list[dict[str, float]] = []
-    for _ in range(runs):
-        out = subprocess.run([python, str(Path(__file__).resolve()), "--child", str(path)],
-                             capture_output=True, text=True, check=True, cwd="/")
-        got.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {k: statistics.median(g.get(k, float("nan")) for g in got) for k in got[0]}
+def stage_run(python: str, path: Path, env: dict[str, str]) -> dict[str, float]:
+    out = subprocess.run([python, str(Path(__file__).resolve()), "--child", str(path)],
+                         capture_output=True, text=True, check=True, cwd="/", env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def main() -> int:
@@ -137,6 +137,9 @@ def main() -> int:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--cpu", action="store_true",
                     help="CPU time (user+system) instead of wall time: steadier on a busy host")
+    ap.add_argument("--tree", action="append", default=[], metavar="DIR",
+                    help="a checkout to measure (repeat to compare, e.g. a `git worktree` of "
+                    "main; default: this one)")
     ap.add_argument("--child", metavar="CONF", help=argparse.SUPPRESS)
     ap.add_argument("conf", nargs="*", help="configs to measure (default: seed and big)")
     args = ap.parse_args()
@@ -152,7 +155,6 @@ def main() -> int:
         os.environ["PYK_BENCH_CLOCK"] = "cpu"
     import compileall
 
-    compileall.compile_dir(str(ROOT / "pykeepalived"), quiet=1)
     tmp = Path(tempfile.mkdtemp(prefix="pyk-stages-"))
     try:
         confs: list[tuple[str, Path]] = [(Path(c).name, Path(c).resolve()) for c in args.conf]
@@ -161,36 +163,50 @@ def main() -> int:
             big.write_text(big_config(100, 1000, 10))
             confs = [("seed", ROOT / "conf.d" / "lvs-dr-master.conf"), ("big", big)]
         kad = shutil.which("keepalived")
-        interp, _, _ = run_wall([args.python, "-c", "pass"], args.runs, args.cpu)
-        cols: dict[str, dict[str, float]] = {}
-        for name, path in confs:
-            st = stages(args.python, path, args.runs)
-            w, r, _ = run_wall([args.python, "-m", "pykeepalived", "-t", "--no-host-checks",
-                                "-f", str(path)], args.runs, args.cpu)
-            st.update(interpreter=interp, wall=w, rss=r)
-            if kad:
-                kw, kr, _ = run_wall(["unshare", "--pid", "--fork", "--kill-child", kad, "-t",
-                                      "-f", str(path)], args.runs, args.cpu)
-                st.update(kad_wall=kw, kad_rss=kr)
-            cols[name] = st
+        trees = [Path(t).resolve() for t in args.tree] or [ROOT]
+        for t in trees:
+            compileall.compile_dir(str(t / "pykeepalived"), quiet=1)
+        envs = {t: {**os.environ, "PYTHONPATH": str(t)} for t in trees}
+        label = {t: (t.name if len(trees) > 1 else "") for t in trees}
+        got: dict[str, list[dict[str, float]]] = {}
+        # run after run, every tree and config in turn: they all see the same machine load
+        for _ in range(args.runs):
+            for t in trees:
+                interp, _, _ = run_wall([args.python, "-c", "pass"], args.cpu, envs[t])
+                for name, path in confs:
+                    col = f"{name}@{label[t]}" if label[t] else name
+                    st = stage_run(args.python, path, envs[t])
+                    w, r, _ = run_wall([args.python, "-m", "pykeepalived", "-t",
+                                        "--no-host-checks", "-f", str(path)], args.cpu, envs[t])
+                    st.update(interpreter=interp, wall=w, rss=r)
+                    if kad:
+                        # PID 1 of its own PID namespace: 2.2.7's -t may SIGTERM itself else
+                        kw, kr, _ = run_wall(["unshare", "--pid", "--fork", "--kill-child",
+                                              kad, "-t", "-f", str(path)], args.cpu)
+                        st.update(kad_wall=kw, kad_rss=kr)
+                    got.setdefault(col, []).append(st)
+        cols = {c: {k: (max if k.endswith("rss") else statistics.median)(
+            [g.get(k, float("nan")) for g in runs]) for k in runs[0]}
+            for c, runs in got.items()}
         names = list(cols)
         print(f"median of {args.runs} runs; {'CPU' if args.cpu else 'wall'} ms unless said; "
               + ", ".join(f"{n}: {int(cols[n]['lines'])} lines" for n in names))
-        print(f"{'stage':<26}" + "".join(f"{n:>12}" for n in names))
+        width = max(12, *(len(n) + 2 for n in names))
+        print(f"{'stage':<26}" + "".join(f"{n:>{width}}" for n in names))
         for row in ("interpreter", *STAGES):
-            print(f"{row:<26}" + "".join(f"{cols[n].get(row, float('nan')) * 1e3:12.1f}"
+            print(f"{row:<26}" + "".join(f"{cols[n].get(row, float('nan')) * 1e3:{width}.1f}"
                                          for n in names))
         rows: list[tuple[str, str, float]] = [
             ("pykeepalived -t total", "wall", 1e3), ("keepalived -t total", "kad_wall", 1e3)]
         for label, key, mul in rows:
-            print(f"{label:<26}" + "".join(f"{cols[n].get(key, float('nan')) * mul:12.1f}"
+            print(f"{label:<26}" + "".join(f"{cols[n].get(key, float('nan')) * mul:{width}.1f}"
                                            for n in names))
         print(f"{'ratio ours/keepalived':<26}"
-              + "".join(f"{cols[n]['wall'] / cols[n].get('kad_wall', float('nan')):12.2f}"
+              + "".join(f"{cols[n]['wall'] / cols[n].get('kad_wall', float('nan')):{width}.2f}"
                         for n in names))
-        print(f"{'peak RSS MiB ours':<26}" + "".join(f"{cols[n]['rss']:12.1f}" for n in names))
+        print(f"{'peak RSS MiB ours':<26}" + "".join(f"{cols[n]['rss']:{width}.1f}" for n in names))
         print(f"{'peak RSS MiB keepalived':<26}"
-              + "".join(f"{cols[n].get('kad_rss', float('nan')):12.1f}" for n in names))
+              + "".join(f"{cols[n].get('kad_rss', float('nan')):{width}.1f}" for n in names))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
