@@ -15,8 +15,8 @@ its own PID namespace) on the same files. Stages are found by name in load.py; a
 function moved shows as "-" and its time lands in walk+build.
 
 Run as root from the repo: `.venv/bin/python bench/config_stages.py [--runs 5] [--cpu]
-[--tree DIR ...]` (--cpu: CPU
-time instead of wall time, steadier when the machine is busy).
+[--tree DIR ...]` (--cpu: CPU time instead of wall time, steadier when the machine is busy;
+--tree: checkouts side by side, e.g. a `git worktree` of main against this one).
 """
 
 from __future__ import annotations
