@@ -76,7 +76,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
         if parts and ".." in parts[0] and "=" not in parts[0]:
             a, b = parts.pop(0).split("..")
             lo, hi = float(a), float(b)
-        kv = dict(p.split("=", 1) if "=" in p else (p, "1") for p in parts)
+        kv = dict(p.partition("=")[::2] if "=" in p else (p, "1") for p in parts)
         is_flag = typ in ("flag", "bool", "skipblock", "obsolete", "block", "vblock")
         cur[head] = Kw(
             name=head,
