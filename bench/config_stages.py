@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where `-t` spends its time: per-stage figures next to keepalived's total, in one run.
 
-Each run is a fresh interpreter (`--child`), so import time is what `-t` pays. Stages:
+Each run is a fresh interpreter (config_stages_child.py), so import time is what `-t` pays. Stages:
   interpreter  `python -c pass` (site, the venv's path hooks)
   import       what `-t` imports before it reads the file (cli, config)
   grammar      the grammar's LALR table (shipped JSON; Lark only when it is stale)
@@ -32,77 +32,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("import", "grammar", "read", "parse", "walk+build", "report", "scripts")
-
-
-def child(path: str) -> None:
-    """One measured -t-like run, in this fresh interpreter; prints the stage times as JSON."""
-    import gc
-
-    # --cpu: this process's CPU time, which other work on the machine disturbs less
-    clock = time.process_time if os.environ.get("PYK_BENCH_CLOCK") == "cpu" else time.perf_counter
-    t0 = clock()
-    gc.disable()  # as cli.config_test does around its imports
-    import pykeepalived.cli  # noqa: F401
-    from pykeepalived.config import load
-
-    gc.freeze()
-    gc.enable()
-    t1 = clock()
-    times: dict[str, float] = {"import": t1 - t0}
-
-    def timed(owner: Any, name: str, stage: str) -> None:
-        fn = getattr(owner, name, None)
-        if fn is None:
-            return
-
-        def wrapper(*a: Any, **kw: Any) -> Any:
-            s = clock()
-            try:
-                return fn(*a, **kw)
-            finally:
-                times[stage] = times.get(stage, 0.0) + clock() - s
-
-        setattr(owner, name, wrapper)
-
-    from pykeepalived.config import reader, report_order
-
-    t2 = clock()
-    try:  # the first parse_lines would load it: its own row
-        from pykeepalived.config.grammar_table import table
-
-        table()
-    except ImportError:  # an older tree (--tree): Lark's parser, from its cache if any
-        from pykeepalived.config.parser import _lark  # type: ignore[attr-defined]
-
-        _lark()
-    times["grammar"] = clock() - t2
-    timed(reader.Reader, "read", "read")
-    timed(load, "parse_lines", "parse")
-    timed(report_order, "order_like_keepalived", "report")
-    t3 = clock()
-    res = load.load_config(path, load.LoadOptions(check_interfaces=False, check_scripts=False,
-                                                  check_users=False))
-    with open(os.devnull, "w", encoding="utf-8") as null:
-        t4 = clock()
-        for d in res.diagnostics.items:
-            print(d.format(), file=null)
-        times["report"] = times.get("report", 0.0) + clock() - t4
-    total = clock() - t3
-    known = sum(times.get(s, 0.0) for s in ("read", "parse", "report"))
-    times["walk+build"] = total - known
-    from pykeepalived.config.diagnostics import Diagnostics
-    from pykeepalived.config.scripts import CHECKER, VRRP, check_scripts
-
-    t5 = clock()
-    check_scripts(res.config, Diagnostics(), (CHECKER, VRRP))
-    times["scripts"] = clock() - t5
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        times["lines"] = float(sum(1 for _ in fh))
-    print(json.dumps(times))
 
 
 def run_wall(cmd: list[str], cpu: bool = False, env: dict[str, str] | None = None
@@ -125,7 +57,8 @@ def run_wall(cmd: list[str], cpu: bool = False, env: dict[str, str] | None = Non
 
 
 def stage_run(python: str, path: Path, env: dict[str, str]) -> dict[str, float]:
-    out = subprocess.run([python, str(Path(__file__).resolve()), "--child", str(path)],
+    out = subprocess.run([python, str(Path(__file__).with_name("config_stages_child.py")),
+                          str(path)],
                          capture_output=True, text=True, check=True, cwd="/", env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -140,12 +73,8 @@ def main() -> int:
     ap.add_argument("--tree", action="append", default=[], metavar="DIR",
                     help="a checkout to measure (repeat to compare, e.g. a `git worktree` of "
                     "main; default: this one)")
-    ap.add_argument("--child", metavar="CONF", help=argparse.SUPPRESS)
     ap.add_argument("conf", nargs="*", help="configs to measure (default: seed and big)")
     args = ap.parse_args()
-    if args.child:
-        child(args.child)
-        return 0
     sys.path.insert(0, str(ROOT / "bench"))
     from config_parse import big_config
 
