@@ -2,12 +2,13 @@
 
 Lark compiles the grammar (its rules, its LALR(1) automaton); parser.py runs that automaton
 over the block edges. The table is written once into grammar/keepalived.table.json with the
-grammar text it came from (`python -m pykeepalived.config.grammar_table`), so `-t` neither
-imports lark (~18 ms) nor builds or unpickles a parser (~11 ms / ~3 ms), and there is no
-pickle to trust: the file is JSON, read like the grammar. When the shipped table was made from
-another grammar text (an edited grammar, not regenerated), the table is built with Lark at
-run time, with its cache beside our bytecode (grammar_cache.py), and a test fails until the
-file is regenerated.
+grammar text it came from (`python -c 'from pykeepalived.config.grammar_table import
+write_table; write_table()'`), so `-t` neither imports lark (~18 ms) nor builds or unpickles
+a parser (~11 ms / ~3 ms), and there is no pickle to trust (a Lark cache is one): the file is
+JSON, read like the grammar, and nothing is written at run time (PYTHONDONTWRITEBYTECODE or
+a read-only /usr change nothing). When the shipped table was made from another grammar text
+(an edited grammar, not regenerated), Lark builds the table at run time (~30 ms) and
+tests/config/test_grammar_table.py fails until the file is regenerated.
 
 Encoding: `states[s][terminal or rule name]` is the next state (>= 0: shift or goto) or
 `-1 - r` (reduce by rules[r] = (rule name, number of symbols)).
