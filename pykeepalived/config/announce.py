@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pykeepalived.config.diagnostics import Diagnostics, Loc
 from pykeepalived.config.model import Announce, AnnounceRoute, Config
-from pykeepalived.config.sections.section import Section
+
+if TYPE_CHECKING:
+    from pykeepalived.config.model import IPAddr
+    from pykeepalived.config.sections.virtual_server import VirtualServerSection
 
 KEYWORDS = ("announce_address", "announce_route", "announce_only_if_master",
             "announce_without_ipvs")
@@ -30,54 +33,58 @@ DAEMON_PROTOS = {0: "unspec", 1: "redirect", 2: "the kernel", 11: "zebra (Quagga
 MAX_TABLE = 4294967295
 
 
-def build_announce(c: Section, vs: dict[str, Any], name: str, diag: Diagnostics,
+def build_announce(c: VirtualServerSection, name: str, ip: IPAddr | None, fwmark: int | None,
+                   group: str | None, diag: Diagnostics,
                    iface_ok: Callable[[str, Loc | None, str], bool]) -> Announce | None:
-    """The Announce of one virtual_server block (None when it has no announce_* line)."""
-    if not any(c.has(k) for k in KEYWORDS):
+    """The Announce of one virtual_server block (None when it has no announce_* line);
+    `name` is keepalived's name of the service, which is at `ip`, else a `fwmark` or a
+    `group` (those have no address to announce)."""
+    written = [c.where(k) for k, v in zip(KEYWORDS, (
+        c.announce_address, c.announce_route, c.announce_only_if_master,
+        c.announce_without_ipvs), strict=True) if v is not None]
+    if not written:
         return None
-    first = min((c.where(k) for k in KEYWORDS if c.has(k)), key=lambda loc: loc.line)
-    if vs.get("ip") is None:
-        what = f"FWM {vs['fwmark']}" if vs.get("fwmark") is not None else \
-            f"group {vs.get('group')}"
+    first = min(written, key=lambda loc: loc.line)
+    if ip is None:
+        what = f"FWM {fwmark}" if fwmark is not None else f"group {group}"
         diag.error(f"Virtual server {name}: announce_* needs an address to announce; {what} "
                    "has none - not announcing", first,
                    hint="use announce_* in a 'virtual_server IP PORT' block")
         return None
-    kw: dict[str, Any] = {"loc": first}
-    if c.has("announce_address"):
-        words = c.get("announce_address")
+    address_dev = None
+    if c.announce_address is not None:
+        words = c.announce_address
         loc = c.where("announce_address")
         if len(words) > 1:
             diag.error(f"announce_address takes one interface, not '{' '.join(words)}'", loc,
                        hint="announce_address [DEV]  (default lo)")
             return None
-        dev = words[0] if words else "lo"
-        iface_ok(dev, loc, "announce_address")
-        kw["address_dev"] = dev
-    if c.has("announce_route"):
-        route = _route(c.get("announce_route"), c.where("announce_route"), diag, iface_ok)
+        address_dev = words[0] if words else "lo"
+        iface_ok(address_dev, loc, "announce_address")
+    route = None
+    if c.announce_route is not None:
+        route = _route(c.announce_route, c.where("announce_route"), diag, iface_ok)
         if route is None:
             return None
-        kw["route"] = route
-    if c.has("announce_only_if_master"):
-        kw["only_if_master"] = c.get("announce_only_if_master")
-    kw["without_ipvs"] = bool(c.get("announce_without_ipvs", False))
-    if "address_dev" not in kw and "route" not in kw:
-        if kw["without_ipvs"] and not c.has("announce_only_if_master"):
-            # draining a director: comment out announce_address, reload; the checks go on
-            diag.warning(f"Virtual server {name}: announce_without_ipvs alone: its real "
-                         "servers are checked, but nothing is programmed or announced", first)
-            return Announce(**kw)
-        diag.error(f"Virtual server {name}: announce_* lines without announce_address or "
-                   "announce_route announce nothing", first,
-                   hint="add 'announce_address lo' (and/or 'announce_route ...')")
-        return None
-    return Announce(**kw)
+    without_ipvs = bool(c.announce_without_ipvs)
+    if address_dev is None and route is None:
+        if not without_ipvs or c.announce_only_if_master is not None:
+            diag.error(f"Virtual server {name}: announce_* lines without announce_address or "
+                       "announce_route announce nothing", first,
+                       hint="add 'announce_address lo' (and/or 'announce_route ...')")
+            return None
+        # draining a director: comment out announce_address, reload; the checks go on
+        diag.warning(f"Virtual server {name}: announce_without_ipvs alone: its real "
+                     "servers are checked, but nothing is programmed or announced", first)
+    return Announce(address_dev=address_dev, route=route,
+                    only_if_master=c.announce_only_if_master, without_ipvs=without_ipvs,
+                    loc=first)
 
 
 def _route(words: tuple[str, ...], loc: Loc, diag: Diagnostics,
            iface_ok: Callable[[str, Loc | None, str], bool]) -> AnnounceRoute | None:
-    kw: dict[str, Any] = {}
+    table, proto, dev = RT_TABLE_MAIN, RTPROT_KEEPALIVED, "lo"
+    metric: int | None = None
     usage = "announce_route [table N|main] [proto N|static|keepalived] [metric N] [dev DEV]"
     i = 0
     while i < len(words):
@@ -89,7 +96,7 @@ def _route(words: tuple[str, ...], loc: Loc, diag: Diagnostics,
         i += 2
         if opt == "dev":
             iface_ok(val, loc, "announce_route")
-            kw["dev"] = val
+            dev = val
             continue
         names = TABLE_NAMES if opt == "table" else PROTO_NAMES if opt != "metric" else {}
         hi = 255 if opt in ("proto", "protocol") else MAX_TABLE
@@ -109,10 +116,12 @@ def _route(words: tuple[str, ...], loc: Loc, diag: Diagnostics,
                            "routing daemon would take the route as its own and remove it",
                            loc, hint=f"use one of its own numbers, e.g. {RTPROT_KEEPALIVED}")
                 return None
-            kw["proto"] = n
+            proto = n
+        elif opt == "table":
+            table = n
         else:
-            kw[opt] = n
-    return AnnounceRoute(**kw)
+            metric = n
+    return AnnounceRoute(table=table, proto=proto, metric=metric, dev=dev)
 
 
 def check_refs(cfg: Config, diag: Diagnostics) -> Config:

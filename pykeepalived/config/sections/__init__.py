@@ -7,6 +7,7 @@ from pykeepalived.config.sections import (  # noqa: F401  (registration)
     checked_only,
     checkers,
     global_defs,
+    http_checkers,
     real_server,
     root,
     sync_group,

@@ -4,6 +4,7 @@ virtual_routes/rules): shared by the top level and vrrp_instance."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any
 
 from pykeepalived.config.diagnostics import Loc
@@ -118,7 +119,8 @@ def vip(cx: Completion, w: tuple[str, ...], loc: Loc, default_dev: str | None) -
     return VirtualIP(addr, options=tuple(opts), loc=loc, **kw)
 
 
-def routes(cx: Completion, entries: list[tuple[tuple[str, ...], Loc]]) -> tuple[RouteSpec, ...]:
+def routes(cx: Completion, entries: Sequence[tuple[tuple[str, ...], Loc]]
+           ) -> tuple[RouteSpec, ...]:
     return tuple(r for r in (route(cx, w, loc) for w, loc in entries) if r is not None)
 
 
