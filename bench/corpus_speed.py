@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TSV = "EXPECTED-keepalived-2.2.7.tsv"
 
 
-def wall(cmd: list[str], cwd: Path, timeout: float) -> float | None:
+def wall(cmd: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None
+         ) -> float | None:
     t0 = time.perf_counter()
     try:
         subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=timeout, check=False)
+                       timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:
         return None
     return time.perf_counter() - t0
@@ -44,7 +45,8 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=0, help="this many files (seeded), 0: all")
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--timeout", type=float, default=20.0)
-    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--python", default=sys.executable,
+                    help="e.g. /usr/bin/python3: this checkout run as the .deb runs it (no venv)")
     args = ap.parse_args()
     kad = shutil.which("keepalived")
     if not kad or os.geteuid() != 0:
@@ -59,13 +61,14 @@ def main() -> int:
 
     compileall.compile_dir(str(ROOT / "pykeepalived"), quiet=1)
     ours_cmd = [args.python, "-m", "pykeepalived", "-t", "-f"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     kad_cmd = ["unshare", "--pid", "--fork", "--kill-child", kad, "-t", "-f"]
     ours: list[float] = []
     theirs: list[float] = []
     ratios: list[float] = []
     skipped = 0
     for f in files:
-        o = wall([*ours_cmd, f], args.corpus, args.timeout)
+        o = wall([*ours_cmd, f], args.corpus, args.timeout, env)
         k = wall([*kad_cmd, f], args.corpus, args.timeout)
         if o is None or k is None:  # a hang of either says nothing about speed
             skipped += 1
