@@ -127,8 +127,8 @@ def main() -> int:
                                          for n in names))
         rows: list[tuple[str, str, float]] = [
             ("pykeepalived -t total", "wall", 1e3), ("keepalived -t total", "kad_wall", 1e3)]
-        for label, key, mul in rows:
-            print(f"{label:<26}" + "".join(f"{cols[n].get(key, float('nan')) * mul:{width}.1f}"
+        for title, key, mul in rows:
+            print(f"{title:<26}" + "".join(f"{cols[n].get(key, float('nan')) * mul:{width}.1f}"
                                            for n in names))
         print(f"{'ratio ours/keepalived':<26}"
               + "".join(f"{cols[n]['wall'] / cols[n].get('kad_wall', float('nan')):{width}.2f}"

@@ -220,9 +220,10 @@ class Reader:
             if not s:
                 continue
             if s[0] == "@":
-                s = exp.conditional(s, loc)
-                if s is None:
+                kept = exp.conditional(s, loc)
+                if kept is None:
                     continue
+                s = kept
             if s[0] == "$":
                 m = PARAM_DEF.match(s)
                 if m:
