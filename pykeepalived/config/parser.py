@@ -12,9 +12,9 @@ callback layers, ~2x faster on a 90k-line config, and -t never imports lark.
 from __future__ import annotations
 
 import gc
-from typing import Any, NamedTuple
+from typing import Any
 
-from pykeepalived.config.diagnostics import Diagnostics, Loc
+from pykeepalived.config.diagnostics import Diagnostics
 from pykeepalived.config.grammar_table import Table, table
 from pykeepalived.config.line_lexer import CLOSE, OPEN, STMTS, classify
 from pykeepalived.config.lines import LogicalLine
@@ -22,38 +22,9 @@ from pykeepalived.config.lines import LogicalLine
 MAX_DEPTH = 32
 
 
-class Node(NamedTuple):
-    """A statement (no children) or a block (children, possibly empty); one per line.
-
-    `rule` is the grammar rule that classified the line: a section or value-block rule name
-    for a block, "" for a statement, "unexpected" for a line whose `{` keepalived ignores
-    (its body follows it as siblings), "stray" for a `}` read at the top level."""
-
-    line: LogicalLine
-    children: tuple[Node, ...] | None = None
-    end: Loc | None = None  # the closing brace, for blocks
-    rule: str = ""
-
-    @property
-    def is_block(self) -> bool:
-        return self.children is not None
-
-    @property
-    def keyword(self) -> str:
-        words = self.line.words  # not line.keyword: one Python call per use, not two
-        return words[0] if words else ""
-
-    @property
-    def args(self) -> tuple[str, ...]:
-        return self.line.words[1:]
-
-    @property
-    def loc(self) -> Loc:
-        return self.line.loc
-
-    @property
-    def last_line(self) -> int:
-        return self.end.line if self.end else self.loc.line
+# A statement (no children) or a block (children, possibly empty): the reader's line itself,
+# and for a block a copy of its head line with the block's lines (lines.LogicalLine)
+Node = LogicalLine
 
 
 Edge = tuple[int, int, int, int, str]  # (kind, line index, first, end, keyword of an OPEN)
@@ -186,7 +157,7 @@ def run(tab: Table, stream: list[Edge], lines: list[LogicalLine],
     push, vpush = stack.append, values.append
 
     def leaves(first: int, end: int) -> list[Node]:
-        return [new(Node, (ln, None, None, "")) for ln in lines[first:end]]
+        return lines[first:end]  # statement lines are their own nodes
 
     def reduce(r: int) -> None:
         name, size, kind = rules[r]
@@ -218,7 +189,8 @@ def run(tab: Table, stream: list[Edge], lines: list[LogicalLine],
                 value = leaves(items[0][1], items[0][2])
             elif kind == _EDGE:
                 i, first, end = items[0]
-                value = [new(Node, (lines[i], None, None, name)), *leaves(first, end)]
+                ln = lines[i]
+                value = [new(Node, (ln[0], ln[1], ln[2], None, None, name)), *lines[first:end]]
             else:  # start
                 value = []
                 for it in items:
@@ -294,7 +266,8 @@ def _block(rule: str, items: list[Any], lines: list[LogicalLine],
             kids.extend(it)
         else:
             kids.append(it)
-    node = tuple.__new__(Node, (lines[head[0]], tuple(kids), lines[close[0]].loc, rule))
+    ln = lines[head[0]]
+    node = tuple.__new__(Node, (ln[0], ln[1], ln[2], tuple(kids), lines[close[0]][0], rule))
     if close[2] == close[1]:
         return node
     return [node, *leaves(close[1], close[2])]

@@ -167,21 +167,23 @@ class Reader:
                     if not words:
                         continue
                     if words[0] not in includes:
-                        append(new(line_t, (new(loc_t, (path, idx)), tuple(words), "")))
+                        append(new(line_t, (new(loc_t, (path, idx)), tuple(words), "", None,
+                                            None, "")))
                         continue
                 elif not nobrace(raw):
                     # braces as their own words (`x {`, `}`): split like _emit, nothing else
                     words = raw.split()
                     last = words[-1]
                     if len(words) == 1 and last == "}":
-                        append(new(line_t, (new(loc_t, (path, idx)), closing, "")))
+                        append(new(line_t, (new(loc_t, (path, idx)), closing, "", None, None,
+                                            "")))
                         continue
                     if (last == "{" and words[0] not in includes and raw.count("{") == 1
                             and "}" not in raw):
                         loc = new(loc_t, (path, idx))
                         if len(words) > 1:
-                            append(new(line_t, (loc, tuple(words[:-1]), "")))
-                        append(new(line_t, (loc, opening, "")))
+                            append(new(line_t, (loc, tuple(words[:-1]), "", None, None, "")))
+                        append(new(line_t, (loc, opening, "", None, None, "")))
                         continue
                     if words[0] not in includes and all(
                             w in ("{", "}") or ("{" not in w and "}" not in w) for w in words):
