@@ -119,8 +119,9 @@ class CheckerGenericSection(CheckerSection):
 
 
 class ConnCheckerSection(CheckerConnSection, CheckerGenericSection):
-    """A checker that connects to its real server: TCP_CHECK and PING_CHECK as they are, the
-    others with keywords of their own (`_checker` gives them the shared part)."""
+    """A checker that connects to its real server: TCP_CHECK and PING_CHECK complete with
+    this post(); SMTP_CHECK, DNS_CHECK, UDP_CHECK, HTTP_GET and SSL_GET add their own keywords
+    in theirs."""
 
     SECTION = ""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from pykeepalived.config.diagnostics import Loc
@@ -38,6 +39,13 @@ def method(cx: Completion, w: tuple[str, ...], loc: Loc) -> tuple[str | None, tu
                       hint="NAT, DR or TUN (case matters)")
         return None, ()
     return m, tuple(w[1:]) if m == "TUN" else ()
+
+
+@lru_cache(maxsize=4096)
+def address(text: str) -> IPAddr:
+    """A real server's address, one object per distinct address: the same backends serve
+    many virtual servers (10,000 real servers are often a few hundred hosts)."""
+    return ipaddress.ip_address(text)
 
 
 class ServiceDefaults(NamedTuple):
@@ -87,7 +95,7 @@ class RealServerSection(Section):
     def post(self, cx: Completion, svc: ServiceDefaults) -> RealServer | None:
         a = self.args
         try:
-            ip = ipaddress.ip_address(a[0])
+            ip = address(a[0])
         except ValueError:
             cx.diag.error(f"real_server: invalid address '{a[0]}' - skipping it", self.loc,
                           end_line=self.end_line)

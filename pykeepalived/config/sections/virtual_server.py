@@ -264,16 +264,17 @@ class VirtualServerSection(Section):
 
     def real_servers(self, cx: Completion, svc: ServiceDefaults) -> list[RealServer]:
         rss: list[RealServer] = []
-        seen: set[tuple[str, int | None]] = set()
+        seen: set[tuple[IPAddr, int | None]] = set()  # RealServer.key, without str(ip)
         for rc in self.real_server:
             rs = rc.post(cx, svc)
             if rs is None:
                 continue
-            if rs.key in seen:
+            key = (rs.ip, rs.port)
+            if key in seen:
                 cx.diag.error(f"Virtual server {svc.name}: real server [{rs.ip}]:{rs.port} "
                               "is defined twice - ignoring the second", rc.loc)
                 continue
-            seen.add(rs.key)
+            seen.add(key)
             rss.append(rs_port(cx, rs, svc, rc.loc))
         return rss
 
@@ -286,22 +287,20 @@ def rs_port(cx: Completion, rs: RealServer, svc: ServiceDefaults, loc: Loc) -> R
         group_rs_port(cx, rs, svc, loc)
         return rs
     vport = None if svc.fwmark is not None else svc.port
-    proto = "none" if svc.fwmark is not None else svc.protocol.lower()
-    rsname = f"[{rs.ip}]:{proto}:{rs.port or 0}"
     port = rs.port
     if rs.lvs_method == "NAT":
         if port is None and vport is not None:
             port = vport
     elif vport is None:
         if port:
-            cx.diag.error(f"fwmark virtual server {svc.name}, real server {rsname}"
+            cx.diag.error(f"fwmark virtual server {svc.name}, real server {_rs_name(rs, svc)}"
                           " has port specified - clearing", loc,
                           hint="fwmark services have no port: drop it from real_server")
         port = None
     elif port is None:
         port = vport
     elif port != vport:
-        cx.diag.error(f"virtual server {svc.name} and real server {rsname} ports "
+        cx.diag.error(f"virtual server {svc.name} and real server {_rs_name(rs, svc)} ports "
                       f"don't match - resetting", loc,
                       hint=f"{rs.lvs_method} cannot change the port: the real server is "
                       f"used on port {vport}; write that port, or use lb_kind NAT")
@@ -313,6 +312,12 @@ def rs_port(cx: Completion, rs: RealServer, svc: ServiceDefaults, loc: Loc) -> R
                     for ch in rs.checkers)
         return replace(rs, port=port, checkers=chs)
     return replace(rs, port=port)
+
+
+def _rs_name(rs: RealServer, svc: ServiceDefaults) -> str:
+    """keepalived's name of a real server in its messages (made only for them: str(ip) costs)."""
+    proto = "none" if svc.fwmark is not None else svc.protocol.lower()
+    return f"[{rs.ip}]:{proto}:{rs.port or 0}"
 
 
 def _addr_entries(g: VirtualServerGroup) -> list[VsGroupEntry]:
