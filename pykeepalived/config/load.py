@@ -44,7 +44,8 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     reader = Reader(diag, ReaderOptions(config_id=opts.config_id, all_config=opts.all_config))
     lines = reader.read(path)
     nodes = parse_lines(lines, diag)
-    root = Walker(diag).walk(nodes, RootSection((), Loc(path, 0), 0))
+    root = RootSection((), Loc(path, 0), 0)
+    Walker(diag).walk(nodes, root)
     cx = Completion(diag, opts.host, opts.check_interfaces,
                     check_users=opts.check_users and opts.check_scripts)
     cfg = root.post(cx, reader.files)

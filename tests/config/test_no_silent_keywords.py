@@ -166,7 +166,8 @@ def read_by_completion(tmp_path: Path, text: str) -> set[tuple[str, str]]:
     p.write_text(text)
     diag = Diagnostics()
     nodes = parse_lines(Reader(diag, ReaderOptions()).read(str(p)), diag)
-    root = Walker(diag).walk(nodes, RootSection((), Loc(str(p), 0), 0))
+    root = RootSection((), Loc(str(p), 0), 0)
+    Walker(diag).walk(nodes, root)
     log: set[tuple[str, str]] = set()
     instrument(root, log)
     root.post(Completion(diag, HostInfo(frozenset({"eth0", "eth1"})), check_interfaces=True),
