@@ -106,8 +106,8 @@ def noop_sections() -> set[str]:
 
 
 class Seen(dict[str, Any]):
-    """A dict of a section that records which keys the completion asks for (iteration is not
-    asking)."""
+    """A section's `locs` that records which keywords the completion asks about (`"x" in
+    sec.locs`: was it written?); iteration is not asking."""
 
     log: set[tuple[str, str]]
     section: str
@@ -141,15 +141,8 @@ def recording(cls: type[Section], log: set[tuple[str, str]]) -> type[Section]:
             log.add((section, name))
         return object.__getattribute__(self, name)
 
-    def lists(self: Section, written: bool) -> Seen:
-        locs = object.__getattribute__(self, "locs")
-        return seen({n: object.__getattribute__(self, n) for n in cls.LISTS
-                     if not written or n in locs}, log, section)
-
     return type(f"Recording{cls.__name__}", (cls,), {
-        "SECTION": "", "__getattribute__": __getattribute__,
-        "blocks": property(lambda self: lists(self, False)),
-        "entries": property(lambda self: lists(self, True))})
+        "SECTION": "", "__getattribute__": __getattribute__})
 
 
 def instrument(sec: Section, log: set[tuple[str, str]]) -> None:
