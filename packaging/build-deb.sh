@@ -170,7 +170,7 @@ EOF
 chmod 0644 "$STAGE/usr/share/lintian/overrides/pykeepalived"
 
 # 4. maintainer scripts: dh_installsystemd's snippets (deb-systemd-helper / -invoke), plus
-#    byte code and the parser cache; pykeepalived-hardened.service is never enabled here
+#    byte code; pykeepalived-hardened.service is never enabled here
 cat > "$STAGE/DEBIAN/conffiles" <<EOF
 /etc/default/pykeepalived
 EOF
@@ -179,10 +179,6 @@ cat > "$STAGE/DEBIAN/postinst" <<EOF
 set -e
 if [ "\$1" = configure ]; then
     python3 -m compileall -q $LIB >/dev/null 2>&1 || true
-    # the config parser's Lark cache, beside the bytecode (pykeepalived/config/grammar_cache.py)
-    # (written even under PYTHONDONTWRITEBYTECODE, like the compileall above)
-    python3 -P -c 'import sys; sys.dont_write_bytecode = False; sys.path.insert(0, "$LIB")
-from pykeepalived.config.parser import _lark; _lark()' >/dev/null 2>&1 || true
 fi
 if [ "\$1" = configure ] || [ "\$1" = abort-upgrade ] || [ "\$1" = abort-deconfigure ] || \\
         [ "\$1" = abort-remove ]; then

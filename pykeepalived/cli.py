@@ -18,11 +18,31 @@ from pykeepalived.loglevels import facility_code
 DEFAULT_CONF = "/etc/keepalived/keepalived.conf"
 
 
+def columns() -> int:
+    """shutil.get_terminal_size().columns without importing shutil (and the bz2, lzma and
+    zlib it imports, ~4 ms): argparse makes a help formatter for every add_argument, and its
+    default width asks shutil."""
+    try:
+        n = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        n = 0
+    if n > 0:
+        return n
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.HelpFormatter(prog, width=columns() - 2)  # argparse's own "- 2"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pykeepalived",
         description="keepalived-compatible HA agent: VRRP, health checks, IPVS.",
-        add_help=False,
+        add_help=False, formatter_class=_formatter,
     )
     a = p.add_argument
     a("-f", "--use-file", dest="conf", default=DEFAULT_CONF, metavar="FILE",

@@ -9,7 +9,7 @@ follows the same ranking.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -78,13 +78,17 @@ class Diagnostic:
         return range(self.loc.line, (self.end_line or self.loc.line) + 1)
 
 
-@dataclass
 class Diagnostics:
-    """Collects diagnostics; bounded so hostile input cannot exhaust memory."""
+    """Collects diagnostics; bounded so hostile input cannot exhaust memory. (A plain class:
+    a dataclass costs `-t` its generated methods at import.)"""
 
-    items: list[Diagnostic] = field(default_factory=list)
-    limit: int = 10000
-    dropped: int = 0
+    __slots__ = ("dropped", "items", "limit")
+
+    def __init__(self, items: list[Diagnostic] | None = None, limit: int = 10000,
+                 dropped: int = 0) -> None:
+        self.items: list[Diagnostic] = [] if items is None else items
+        self.limit = limit
+        self.dropped = dropped
 
     def add(self, d: Diagnostic) -> None:
         if len(self.items) < self.limit:

@@ -1,91 +1,65 @@
-"""The Lark lexer of the section grammar, at module level so a parser cache can name it.
+"""The line classifier of the section grammar: which terminal a block edge is, asked of the
+parser's current state.
 
-It types each block-opening line with its section terminal only where the parser, in its
-current state, would shift that terminal; anywhere else the line is UNEXPECTED (keepalived:
-"Unknown keyword", the `{` ignored). Lark's own contextual lexer asks the same question of the
-current state alone; LALR merges the look-aheads of states that share a core, so this one
-replays the reductions on a copy of the state stack to get an exact answer.
-
-Imported only when the parser is built (it imports lark).
+A block-opening line is typed with its section terminal only where the parser, in its current
+state, would shift that terminal; anywhere else it is UNEXPECTED (keepalived: "Unknown
+keyword", the `{` ignored), or ANY inside a value block. A `}` the state cannot take is STRAY.
+Lark's own contextual lexer asks the same question of the current state alone; LALR merges
+the look-aheads of states that share a core, so this replays the reductions on a copy of the
+state stack to get an exact answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-from lark.lexer import Lexer, Token
-from lark.parsers.lalr_analysis import Shift
+from pykeepalived.config.grammar_table import Table
 
 # the stream parse_lines hands over: (kind, line index, [first, end) of the statement lines
 # that follow, keyword of an OPEN)
 STMTS, OPEN, CLOSE = 0, 1, 2
 
 
-def shifts(states: Any, stack: list[int], term: str) -> bool:
+def shifts(table: Table, stack: list[int], term: str) -> bool:
     """Would the parser, with this state stack, end up shifting `term` (not fail on it)?"""
-    act = states[stack[-1]].get(term)
+    act = table.states[stack[-1]].get(term)
     if act is None:
         return False
-    if act[0] is Shift:
+    if act >= 0:
         return True
-    key = (id(states), *stack, term)  # state numbers mean something in one table only
+    key = (id(table), *stack, term)  # state numbers mean something in one table only
     known = _MEMO.get(key)
     if known is None:
         if len(_MEMO) > 4096:  # bounded in a long-running daemon that reloads odd configs
             _MEMO.clear()
-        known = _MEMO[key] = _replay(states, stack, term)
+        known = _MEMO[key] = _replay(table, stack, term)
     return known
 
 
 # (table, state stack..., terminal) -> shifts: a config repeats a few stacks (one per nesting)
-_MEMO: dict[tuple[Any, ...], bool] = {}
+_MEMO: dict[tuple[object, ...], bool] = {}
 
 
-def _replay(states: Any, stack: list[int], term: str) -> bool:
+def _replay(table: Table, stack: list[int], term: str) -> bool:
+    states, rules = table.states, table.rules
     stack = list(stack)  # a few states deep: the repetitions of the grammar are left-recursive
     while True:
         act = states[stack[-1]].get(term)
         if act is None:
             return False
-        action, arg = act
-        if action is Shift:
+        if act >= 0:
             return True
-        size = len(arg.expansion)
+        name, size = rules[-1 - act]
         if size:
             del stack[-size:]
-        stack.append(states[stack[-1]][arg.origin.name][1])
+        stack.append(states[stack[-1]][name])
 
 
-class LineLexer(Lexer):
-    """Turns the pre-split line stream into Lark tokens, asking the parser state at each
-    block edge; `.line` of a token indexes its logical line, `.column`/`.end_column` the
-    statement lines that follow it."""
-
-    __future_interface__ = 2
-
-    def __init__(self, lexer_conf: Any) -> None:
-        self.by_word = {t.pattern.value: t.name for t in lexer_conf.terminals
-                        if t.pattern.type == "str"}
-        self.close = self.by_word["}"]
-
-    def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Token]:  # type: ignore[override]
-        stream = lexer_state.text
-        states = parser_state.parse_conf.states
-        stack = parser_state.state_stack
-        by_word = self.by_word
-        for kind, i, first, end, word in stream:
-            if kind == STMTS:
-                t = Token("STMTS", "")
-                t.line, t.column, t.end_column = i, first, end
-                yield t
-                continue
-            if kind == OPEN:
-                term = by_word.get(word)
-                if term is None or not shifts(states, stack, term):
-                    term = "ANY" if shifts(states, stack, "ANY") else "UNEXPECTED"
-            else:
-                term = self.close if shifts(states, stack, self.close) else "STRAY"
-            t = Token(term, "")
-            t.line, t.column, t.end_column = i, first, end
-            yield t
+def classify(table: Table, stack: list[int], kind: int, word: str) -> str:
+    """The terminal of one block edge (OPEN with its keyword, or CLOSE) in this state."""
+    if kind == OPEN:
+        term = table.words.get(word)
+        if term is not None and shifts(table, stack, term):
+            return term
+        return "ANY" if shifts(table, stack, "ANY") else "UNEXPECTED"
+    if kind == CLOSE:
+        return table.close if shifts(table, stack, table.close) else "STRAY"
+    return "STMTS"

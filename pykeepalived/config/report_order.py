@@ -55,39 +55,52 @@ AFTER_READ = re.compile("|".join((
 AT_BLOCK_END = re.compile(r"\S+ not found, ignoring\.\.\.$")
 
 
-def _passes(lines: Sequence[LogicalLine]) -> dict[Loc, int]:
-    """file:line -> the pass that reports it. The passes other than the one a top-level block
-    belongs to skip it by counting braces, so this follows the braces as written, not the
-    grammar's tree: lines after a `}` that an unexpected `{` left over (read one level up)
-    are still reported by the block's own pass."""
+def _passes(lines: Sequence[LogicalLine], needed: set[Loc]) -> tuple[dict[Loc, int],
+                                                                      dict[Loc, int]]:
+    """For the file:lines in `needed`: the pass that reports each, and the position of its
+    first logical line. The passes other than the one a top-level block belongs to skip it
+    by counting braces, so this follows the braces as written, not the grammar's tree: lines
+    after a `}` that an unexpected `{` left over (read one level up) are still reported by
+    the block's own pass. Only the needed lines are kept: a 90k-line config has a handful."""
     pass_of: dict[Loc, int] = {}
+    exact: dict[Loc, int] = {}
     depth = 0
     cur = GLOBAL
-    for ln in lines:
+    o_words, c_words = ("{",), ("}",)
+    for pos, ln in enumerate(lines):
         w = ln.words
-        if w == ("{",):
+        if w == o_words:
             depth += 1
-        elif w == ("}",):
+        elif w == c_words:
             if not depth:
                 cur = GLOBAL  # an extra '}': dropped before the grammar, the parent's to report
             depth = max(depth - 1, 0)
         elif not depth:
-            cur = _PASS_OF.get(ln.keyword, GLOBAL)
-        pass_of.setdefault(ln.loc, cur)
-    return pass_of
+            cur = _PASS_OF.get(w[0] if w else "", GLOBAL)
+        loc = ln.loc
+        if loc in needed and loc not in exact:
+            exact[loc] = pos
+            pass_of[loc] = cur
+    return pass_of, exact
 
 
 class _Positions:
     """Where a file:line sits in the config as read; lines that are no logical line (an
     include, a comment) sit just after the logical line before them in the same file."""
 
-    def __init__(self, lines: Sequence[LogicalLine]) -> None:
-        self.exact: dict[Loc, int] = {}
+    def __init__(self, lines: Sequence[LogicalLine], exact: dict[Loc, int],
+                 others: set[Loc]) -> None:
+        self.exact = exact
+        # the files of the lines that are no logical line: their logical lines, in order
+        files = {loc.file for loc in others}
         per_file: dict[str, list[tuple[int, int]]] = {}
-        for pos, ln in enumerate(lines):
-            if ln.loc not in self.exact:
-                self.exact[ln.loc] = pos
-                per_file.setdefault(ln.loc.file, []).append((ln.loc.line, pos))
+        seen: set[Loc] = set()
+        if files:
+            for pos, ln in enumerate(lines):
+                loc = ln.loc
+                if loc.file in files and loc not in seen:
+                    seen.add(loc)
+                    per_file.setdefault(loc.file, []).append((loc.line, pos))
         self.per_file = {f: sorted(v) for f, v in per_file.items()}
 
     def __call__(self, loc: Loc) -> float:
@@ -108,8 +121,9 @@ def order_like_keepalived(diag: Diagnostics, lines: Sequence[LogicalLine],
     follow their pass's read-time ones."""
     if len(diag.items) < 2:
         return
-    pass_of = _passes(lines)
-    position = _Positions(lines)
+    needed = {d.loc for d in diag.items if d.loc is not None}
+    pass_of, exact = _passes(lines, needed)
+    position = _Positions(lines, exact, needed - exact.keys())
 
     def key(item: tuple[int, Diagnostic]) -> tuple[int, int, float]:
         i, d = item

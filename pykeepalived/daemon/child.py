@@ -17,14 +17,16 @@ import os
 import signal
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.model import Config
 from pykeepalived.daemon import channel, paths, signals
 from pykeepalived.daemon.files import remove_pidfile, write_atomic, write_pidfile
 from pykeepalived.daemon.signals import HANDLED
 from pykeepalived.daemon.supervisor import EXIT_CONFIG, runnable
+
+if TYPE_CHECKING:
+    from pykeepalived.config.load import LoadOptions
 
 log = logging.getLogger("pykeepalived.daemon")
 
@@ -48,6 +50,8 @@ class ChildBase:
         self.exit_reason: str | None = None  # told to the parent when we exit non-zero
 
     def opts(self) -> LoadOptions:
+        from pykeepalived.config.load import LoadOptions
+
         return LoadOptions(config_id=self.args.config_id, all_config=self.args.all_config)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -129,6 +133,9 @@ class ChildBase:
             self.write_state()
 
     async def _reload(self) -> None:
+        """Only a child without a parent (`--child` by hand) parses the file itself."""
+        from pykeepalived.config.load import load_config
+
         res = load_config(self.args.conf, self.opts())
         if not runnable(res.exit_code()):
             for d in res.diagnostics.errors:
@@ -305,7 +312,9 @@ def run_child(kind: str, args: argparse.Namespace, config: Config | None = None)
     with contextlib.suppress(OSError):  # a crashed predecessor's state is not ours
         os.unlink(paths.state_file(args, kind))
     try:
-        if config is None:
+        if config is None:  # started by hand: the config machinery is imported only here
+            from pykeepalived.config.load import LoadOptions, load_config
+
             res = load_config(args.conf, LoadOptions(config_id=args.config_id,
                                                      all_config=args.all_config))
             if not runnable(res.exit_code()):
@@ -317,6 +326,9 @@ def run_child(kind: str, args: argparse.Namespace, config: Config | None = None)
         if kind == "vrrp":
             child = VrrpChild(args, config)
         else:
+            from pykeepalived.daemon.aio import restore_tls
+
+            restore_tls()  # SSL_GET: the parent imported asyncio without ssl (daemon/aio.py)
             from pykeepalived.daemon.checker_child import CheckerChild
 
             child = CheckerChild(args, config)

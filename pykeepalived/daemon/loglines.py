@@ -5,8 +5,8 @@ keepalived has its build date: `Starting Keepalived v2.2.7 (pykeepalived 0.1.0)`
 from __future__ import annotations
 
 import os
-import platform
 import resource
+import sys
 
 from pykeepalived import __version__
 
@@ -23,7 +23,7 @@ def banner(verb: str) -> str:
 def running_on() -> str:
     u = os.uname()
     return f"Running on {u.sysname} {u.release} {u.version} " \
-           f"(Python {platform.python_version()})"
+           f"(Python {sys.version.split()[0]})"
 
 
 def command_line(argv: list[str]) -> list[str]:

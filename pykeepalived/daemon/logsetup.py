@@ -12,9 +12,8 @@ import select
 import socket
 import sys
 import time
-from logging.handlers import SysLogHandler
 
-from pykeepalived.loglevels import ALERT, DETAIL, facility_code
+from pykeepalived.loglevels import ALERT, DETAIL, LOG_DAEMON, facility_code
 
 IDENTS = {"parent": "Keepalived", "vrrp": "Keepalived_vrrp",
           "checker": "Keepalived_healthcheckers"}
@@ -173,7 +172,7 @@ def setup_logging(role: str, console: bool, detail: bool, facility: str | int | 
         handlers.append(h)
     if syslog:
         fac = facility_code(facility)
-        sh = Syslog(ident(role, namespace), SysLogHandler.LOG_DAEMON if fac is None else fac)
+        sh = Syslog(ident(role, namespace), LOG_DAEMON if fac is None else fac)
         sh.setFormatter(logging.Formatter("%(message)s"))
         handlers.append(sh)
     limiter = RateLimit()

@@ -23,10 +23,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pykeepalived.config import LoadOptions, load_config
 from pykeepalived.config.diagnostics import Rc
 from pykeepalived.config.model import Config
-from pykeepalived.daemon import channel, loglines, sdnotify, signals
+from pykeepalived.daemon import channel, loader, loglines, sdnotify, signals
 from pykeepalived.daemon.files import remove_pidfile, write_pidfile
 from pykeepalived.daemon.forked import ForkedProcess
 from pykeepalived.loglevels import ALERT, DETAIL
@@ -94,9 +93,6 @@ class Supervisor:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stopping: bool = False
-
-    def load_options(self) -> LoadOptions:
-        return LoadOptions(config_id=self.args.config_id, all_config=self.args.all_config)
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -462,9 +458,10 @@ class Supervisor:
             return
         log.info("Reloading ...")
         sdnotify.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
-        # in a thread: a 90k-line file takes seconds on a busy host, and the parent must
-        # keep forwarding signals and watching its children meanwhile
-        res = await asyncio.to_thread(load_config, self.args.conf, self.load_options())
+        # in a forked loader (daemon/loader.py): a 90k-line file takes seconds on a busy host,
+        # and the parent must keep forwarding signals and watching its children meanwhile; nor
+        # does the parser stay in the parent (and in every child forked after) once it is done
+        res = await loader.load(self.args.conf, self.args.config_id, self.args.all_config)
         log_config_files(self.args.conf, res.config.files)
         rc = res.exit_code()
         if not runnable(rc):
@@ -526,14 +523,17 @@ def log_config_files(conf: str, files: tuple[str, ...]) -> None:
     log.info("Configuration file %s", conf)
 
 
-def run_parent(args: argparse.Namespace, argv: list[str], pidfile: str) -> int:
+def run_parent(args: argparse.Namespace, argv: list[str], pidfile: str,
+               job: loader.Job | None = None) -> int:
+    """JOB: the config loader daemon/main.py started (None: load it here)."""
     log.info("%s", loglines.banner("Starting"))
     log.info("%s", loglines.running_on())
     prog = sys.argv[0] if os.path.basename(sys.argv[0]) == "pykeepalived" else "pykeepalived"
     for line in loglines.command_line([prog, *argv]):
         log.info("%s", line)
-    res = load_config(args.conf, LoadOptions(config_id=args.config_id,
-                                             all_config=args.all_config))
+    if job is None:
+        job = loader.start(args.conf, args.config_id, args.all_config)
+    res = job.result()
     log_config_files(args.conf, res.config.files)
     for d in res.diagnostics.items:
         log.log(logging.ERROR if d.severity >= 2 else logging.WARNING, "%s", d.format())

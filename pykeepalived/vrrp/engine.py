@@ -22,31 +22,26 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config.model import Config, VirtualIP, VrrpInstance, VrrpSyncGroup
 from pykeepalived.config.model import State as CfgState
 from pykeepalived.logdefer import deferred, later
 from pykeepalived.loglevels import DETAIL
-from pykeepalived.vrrp import codec, fsm, reload_plan
+from pykeepalived.vrrp import codec, fsm
 from pykeepalived.vrrp.addresses import vip_str
 from pykeepalived.vrrp.announce import Schedule
 from pykeepalived.vrrp.effectors import Clock, Effectors, LoopClock, Timer
 from pykeepalived.vrrp.notify import Notifier
 from pykeepalived.vrrp.rxlog import rx_note
-from pykeepalived.vrrp.snapshot import (
-    AdvertSeen,
-    GroupSnapshot,
-    InstanceSnapshot,
-    LoopSnapshot,
-    SocketSnapshot,
-    SockpoolEntry,
-    VrrpSnapshot,
-)
 from pykeepalived.vrrp.sockets import IPPROTO_AH, IPPROTO_VRRP, RxPacket, SocketPool, VrrpSocket
-from pykeepalived.vrrp.sync_group import SyncGroup, reconcile
 from pykeepalived.vrrp.tracking import Tracker, tracking_events
 from pykeepalived.vrrp.vmac import VmacLink, vmac_name
+
+if TYPE_CHECKING:  # imported where used: not needed to reach BACKUP (~15 ms of the start)
+    from pykeepalived.vrrp import reload_plan
+    from pykeepalived.vrrp.snapshot import VrrpSnapshot
+    from pykeepalived.vrrp.sync_group import SyncGroup
 
 log = logging.getLogger("pykeepalived.vrrp")
 
@@ -866,6 +861,8 @@ class VrrpEngine:
     def _build_groups(self) -> None:
         old = self.groups
         self.groups = {}
+        if self.config.sync_groups:
+            from pykeepalived.vrrp.sync_group import SyncGroup
         for g in self.config.sync_groups:
             prev = old.get(g.name)
             self.groups[g.name] = SyncGroup(g.name, g.group, prev.state if prev else
@@ -875,6 +872,8 @@ class VrrpEngine:
         return next((g for g in self.config.sync_groups if g.name == name), None)
 
     def _reconcile(self, name: str) -> None:
+        from pykeepalived.vrrp.sync_group import reconcile
+
         for _ in range(5):  # fixpoint in <= 2 rounds; bounded anyway
             grp = self.groups[name]
             if any(m not in self.rts for m in grp.members):
@@ -901,6 +900,8 @@ class VrrpEngine:
     # ================================================================== reload
     async def reload(self, new_config: Config) -> None:
         """Apply a new config without flapping: reload_plan decides, this applies."""
+        from pykeepalived.vrrp import reload_plan
+
         running = {n: reload_plan.Running(n, rt.cfg, rt.st.state, rt.vips_set)
                    for n, rt in self.rts.items()}
         plan = reload_plan.plan(self.config, new_config, running)
@@ -952,6 +953,8 @@ class VrrpEngine:
     def _reconfigure(self, rt: Runtime, a: reload_plan.KeepInstance) -> None:
         """A kept instance whose config changed: new expectations, FSM config and (when its
         socket keys changed) socket registration; state, FAULT and counters stay."""
+        from pykeepalived.vrrp import reload_plan
+
         inst = a.new
         old_prio = rt.cfg.priority
         if inst.name != rt.name and rt.vmac is not None and rt.name in self.vmacs.links:
@@ -987,6 +990,16 @@ class VrrpEngine:
 
     def typed_snapshot(self) -> VrrpSnapshot:
         """Per-instance state, priority, counters, VIPs; groups, scripts, loop, sockets."""
+        from pykeepalived.vrrp.snapshot import (
+            AdvertSeen,
+            GroupSnapshot,
+            InstanceSnapshot,
+            LoopSnapshot,
+            SocketSnapshot,
+            SockpoolEntry,
+            VrrpSnapshot,
+        )
+
         insts = []
         for name, rt in self.rts.items():
             st = rt.st

@@ -30,7 +30,7 @@ from pykeepalived.config.sections.completion import Completion
 from pykeepalived.config.sections.root import RootSection
 from pykeepalived.config.sections.section import Section
 
-PKG = Path(model.__file__).resolve().parents[1]
+PKG = Path(model.__file__).resolve().parents[2]  # model/__init__.py -> pykeepalived/
 
 # where each section's keywords go: a config with @@ where the keyword line is written
 INSTANCE = ("vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n priority 100\n"
@@ -214,7 +214,7 @@ def runtime_source() -> str:
         rel = p.relative_to(PKG).as_posix()
         # a section reading a global as an instance default counts; the model's own
         # definitions and the dumps (they only mirror the config) do not
-        if rel in ("config/model.py", "config/dump.py", "daemon/dumps.py"):
+        if rel.startswith("config/model/") or rel in ("config/dump.py", "daemon/dumps.py"):
             continue
         out.append(p.read_text(encoding="utf-8"))
     return "\n".join(out)

@@ -181,6 +181,23 @@ def test_dont_release_vips_on_stop(node_env: tuple[str, Path, Path]) -> None:
     assert node.has_vip(), "-V must leave the VIP configured"
 
 
+def test_parent_and_vrrp_child_load_no_openssl(node_env: tuple[str, Path, Path]) -> None:
+    """Neither needs TLS: asyncio comes without ssl and the config parser (lark, hashlib)
+    stays in the loader, so no OpenSSL library is mapped (5-9 MiB RSS of the two)."""
+    ns, tmp, conf = node_env
+    node = start(ns, tmp, conf)
+    try:
+        wait_for(lambda: node.pid("vrrp") is not None and node.has_vip(), 10, "child")
+        for role in ("parent", "vrrp"):
+            maps = Path(f"/proc/{node.pid(role)}/maps").read_text()
+            libs = sorted({ln.rsplit("/", 1)[-1] for ln in maps.splitlines()
+                           if "libssl" in ln or "libcrypto" in ln or "_ssl" in ln
+                           or "_hashlib" in ln})
+            assert libs == [], f"{role}: {libs}"
+    finally:
+        assert stop(node) == 0, node.log.read_text()
+
+
 def test_dont_respawn_stops_everything(node_env: tuple[str, Path, Path]) -> None:
     ns, tmp, conf = node_env
     node = start(ns, tmp, conf, "-R")

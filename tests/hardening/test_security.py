@@ -315,82 +315,20 @@ def test_vrrp_runner_dump_does_not_follow_a_planted_link(tmp_path: Path) -> None
 
 # --------------------------------------------------------------------------- grammar, metrics
 
-def test_lark_cache_only_from_grammar_cache_path() -> None:
+def test_lark_never_given_a_cache() -> None:
     """A Lark cache file is a pickle: loading one another user could write would run their
-    code as root. Lark is never given cache=True (its predictable /tmp name); its cache= is
-    always what grammar_cache.cache_path chose (a file beside our bytecode, or False)."""
+    code as root. No Lark() call passes cache= (nor **kwargs that could); -t runs the LALR
+    table shipped as JSON beside the grammar (config/grammar_table.py)."""
     import ast
-
-    from pykeepalived.config import parser
 
     calls = 0
     for py in (ROOT / "pykeepalived").rglob("*.py"):
         for node in ast.walk(ast.parse(py.read_text())):
-            if isinstance(node, ast.Call) and "Lark" in ast.unparse(node.func):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "Lark":
                 calls += 1
-                assert not [k for k in node.keywords if k.arg is None], \
-                    f"{py}:{node.lineno} passes **kwargs to Lark"
-                for k in node.keywords:
-                    if k.arg == "cache":
-                        assert ast.unparse(k.value) == "cache or False", \
-                            f"{py}:{node.lineno}: cache= must come from cache_path()"
+                assert not [k for k in node.keywords if k.arg in (None, "cache")], \
+                    f"{py}:{node.lineno} passes cache= or **kwargs to Lark"
     assert calls >= 1
-    cache = parser._lark()[0].options.cache
-    assert cache is False or (isinstance(cache, str) and "/__pycache__/" in cache
-                              and not cache.startswith(tempfile.gettempdir() + "/.lark"))
-
-
-def _pkg(tmp_path: Path, mode: int = 0o755) -> Path:
-    pkg = tmp_path / "pkg"
-    (pkg / "__pycache__").mkdir(parents=True)
-    pkg.chmod(0o755)
-    (pkg / "__pycache__").chmod(mode)
-    return pkg
-
-
-def test_grammar_cache_trusted_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pykeepalived.config import grammar_cache as gc
-
-    monkeypatch.setattr(gc.sys, "dont_write_bytecode", False)
-    pkg = _pkg(tmp_path)
-    path = gc.cache_path(str(pkg), "start: x", "1.0")
-    assert path is not None and path.startswith(str(pkg / "__pycache__") + "/")
-    Path(path).write_bytes(b"x")
-    Path(path).chmod(0o644)
-    assert gc.cache_path(str(pkg), "start: x", "1.0") == path  # an existing, safe file
-    # a different grammar or Lark version is another file
-    assert gc.cache_path(str(pkg), "start: y", "1.0") != path
-    assert gc.cache_path(str(pkg), "start: x", "1.1") != path
-
-
-@pytest.mark.parametrize("spoil", ["dir_world_writable", "file_group_writable", "file_symlink",
-                                   "file_other_owner", "no_write_bytecode"])
-def test_grammar_cache_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                               spoil: str) -> None:
-    from pykeepalived.config import grammar_cache as gc
-
-    monkeypatch.setattr(gc.sys, "dont_write_bytecode", spoil == "no_write_bytecode")
-    pkg = _pkg(tmp_path, 0o777 if spoil == "dir_world_writable" else 0o755)
-    path = Path(gc.cache_path(str(pkg), "g", "1") or
-                pkg / "__pycache__" / "x")  # the name it would use
-    if spoil == "no_write_bytecode":
-        assert gc.cache_path(str(pkg), "g", "1") is None  # no file yet: none is made
-        return
-    if spoil == "dir_world_writable":
-        assert gc.cache_path(str(pkg), "g", "1") is None
-        return
-    if spoil == "file_symlink":
-        target = tmp_path / "planted"
-        target.write_bytes(b"x")
-        path.symlink_to(target)
-    else:
-        path.write_bytes(b"x")
-        path.chmod(0o664 if spoil == "file_group_writable" else 0o644)
-        if spoil == "file_other_owner":
-            if os.geteuid() != 0:
-                pytest.skip("needs root to give the file away")
-            os.chown(path, 4242, 4242)
-    assert gc.cache_path(str(pkg), "g", "1") is None
 
 
 def test_metrics_endpoint_binds_loopback_by_default() -> None:

@@ -1,0 +1,80 @@
+"""daemon/aio.py: asyncio imported without ssl (the parent, the VRRP child) loads no OpenSSL;
+restore_tls() (the checker child) gives it a working TLS client and server again: a real
+handshake and an echo over it, with a certificate from the openssl CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = r"""
+import json, sys
+from pykeepalived.daemon import aio
+done = aio.import_without_tls()
+import asyncio
+out = {"done": done, "ssl_loaded": "ssl" in sys.modules or "_ssl" in sys.modules,
+       "ready_before": aio.tls_ready()}
+if len(sys.argv) > 1:
+    cert, key = sys.argv[1], sys.argv[2]
+    aio.restore_tls()
+    import ssl
+    out["ready_after"] = aio.tls_ready()
+
+    async def main():
+        sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        sctx.load_cert_chain(cert, key)
+
+        async def echo(r, w):
+            w.write(await r.readline())
+            await w.drain()
+            w.close()
+
+        srv = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=sctx)
+        port = srv.sockets[0].getsockname()[1]
+        cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        cctx.check_hostname = False
+        cctx.verify_mode = ssl.CERT_NONE
+        r, w = await asyncio.wait_for(asyncio.open_connection(
+            "127.0.0.1", port, ssl=cctx, ssl_handshake_timeout=10), 20)
+        w.write(b"hello over tls\n")
+        line = await asyncio.wait_for(r.readline(), 20)
+        version = w.get_extra_info("ssl_object").version()
+        w.close()
+        srv.close()
+        return line.decode(), version
+
+    out["echo"], out["version"] = asyncio.run(main())
+print(json.dumps(out))
+"""
+
+
+def _run(*argv: str) -> dict[str, object]:
+    p = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True,
+                       timeout=90, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_asyncio_without_openssl() -> None:
+    out = _run()
+    assert out == {"done": True, "ssl_loaded": False, "ready_before": False}
+
+
+def test_restore_tls_gives_a_working_tls_connection(tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI not available")
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True, timeout=60)
+    out = _run(str(cert), str(key))
+    assert out["ready_before"] is False and out["ready_after"] is True
+    assert out["echo"] == "hello over tls\n"
+    assert str(out["version"]).startswith("TLS")

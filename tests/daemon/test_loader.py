@@ -1,0 +1,117 @@
+"""daemon/loader.py: the daemon's config load runs in a forked loader and gives exactly what
+load_config gives in-process, while the parent (and so every child it forks) never imports
+the parser; a loader that fails is replaced by an in-process load, said in the log.
+
+And the start path's imports: what the parent and the VRRP child import before the first
+advert leaves out what only a reload, a dump, a sync group or AH authentication needs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.config import LoadOptions, LoadResult, load_config
+from pykeepalived.daemon import loader
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = str(ROOT / "conf.d" / "lvs-dr-master.conf")  # loads with deprecation warnings
+
+
+def _same(a: loader.Loaded | LoadResult, b: LoadResult) -> None:
+    assert a.config == b.config
+    assert [d.format() for d in a.diagnostics.items] == [d.format() for d in b.diagnostics.items]
+    assert a.exit_code() == b.exit_code()
+
+
+@pytest.mark.parametrize("text", [
+    None,  # the seed: warnings, rc 0
+    "vrrp_instance VI_1 {\n  state BACKUP\n  interface lo\n  virtual_router_id 300\n"
+    "  priority 100\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n",  # a range error
+    "vrrp_instance VI_1 {\n  state BACKUP\n",  # unbalanced braces
+])
+def test_loader_gives_what_load_config_gives(tmp_path: Path, text: str | None) -> None:
+    path = SEED
+    if text is not None:
+        path = str(tmp_path / "k.conf")
+        Path(path).write_text(text)
+    _same(loader.start(path).result(), load_config(path, LoadOptions()))
+
+
+def test_missing_file_and_config_id(tmp_path: Path) -> None:
+    missing = str(tmp_path / "none.conf")
+    _same(loader.start(missing).result(), load_config(missing, LoadOptions()))
+    conf = tmp_path / "k.conf"
+    conf.write_text("global_defs {\n@a  router_id A\n@b  router_id B\n}\n")
+    got = loader.start(str(conf), config_id="b").result()
+    _same(got, load_config(str(conf), LoadOptions(config_id="b")))
+    assert got.config.global_defs.router_id == "B"
+
+
+def test_parent_never_imports_the_parser() -> None:
+    """What the daemon's parent runs up to its children's fork: the loader's model comes back,
+    the parser (lark, and the hashlib/OpenSSL it pulls in) stays in the loader."""
+    code = (
+        "import sys, json; from pykeepalived.daemon import loader; "
+        f"res = loader.start({SEED!r}).result(); "
+        "import pykeepalived.daemon.supervisor, pykeepalived.daemon.logsetup, "
+        "pykeepalived.daemon.child; "
+        "print(json.dumps([len(res.config.vrrp_instances), sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('lark', 'hashlib', '_hashlib', 'pyroute2', 'psutil') "
+        "or m == 'logging.handlers')]))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60, cwd=ROOT)
+    n, mods = json.loads(p.stdout.strip().splitlines()[-1])
+    assert n >= 1, p.stderr
+    assert mods == [], p.stderr
+
+
+def test_vrrp_engine_imports_only_what_the_start_needs() -> None:
+    """The VRRP child's engine: no reload plan, snapshot or sync group modules before they are
+    used, and no hmac/hashlib (OpenSSL) unless AH authentication runs."""
+    code = ("import sys; import pykeepalived.vrrp.engine; print(sorted(m for m in sys.modules "
+            "if m in ('hmac', 'hashlib', '_hashlib', 'pykeepalived.vrrp.reload_plan', "
+            "'pykeepalived.vrrp.snapshot', 'pykeepalived.vrrp.sync_group', 'pyroute2')))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60, cwd=ROOT)
+    assert p.stdout.strip().splitlines()[-1] == "[]", p.stdout + p.stderr
+
+
+def test_failed_loader_falls_back_in_process(monkeypatch: pytest.MonkeyPatch,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*_a: object, **_k: object) -> bytes:
+        raise RuntimeError("no pickling today")
+
+    monkeypatch.setattr(pickle, "dumps", broken)  # the forked loader inherits this
+    with caplog.at_level(logging.WARNING, logger="pykeepalived.daemon"):
+        got = loader.start(SEED).result()
+    _same(got, load_config(SEED, LoadOptions()))
+    assert any("exited with 1" in r.getMessage() and "loading" in r.getMessage()
+               for r in caplog.records), caplog.text
+
+
+def test_async_load_for_a_reload(tmp_path: Path) -> None:
+    """A reload's load: the loop runs on while the loader parses (a timer fires meanwhile)."""
+    async def main() -> tuple[loader.Loaded, int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        t = asyncio.get_running_loop().create_task(tick())
+        res = await loader.load(SEED)
+        t.cancel()
+        return res, ticks
+
+    res, ticks = asyncio.run(main())
+    _same(res, load_config(SEED, LoadOptions()))
+    assert ticks > 1
