@@ -24,7 +24,7 @@ def _lines(obj: Any, indent: int) -> list[str]:
         if f.name == "loc":
             continue
         v = getattr(obj, f.name)
-        if v is None or v == () or (f.name == "other" and not v):
+        if v is None or v == ():
             continue
         if dataclasses.is_dataclass(v):
             out.append(f"{pad}{f.name}:")

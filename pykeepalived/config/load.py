@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from pykeepalived.config.build import Builder
 from pykeepalived.config.diagnostics import Diagnostics, Loc, Rc
 from pykeepalived.config.host import HostInfo
 from pykeepalived.config.keywords import Walker
 from pykeepalived.config.model import Config
 from pykeepalived.config.parser import parse_lines
 from pykeepalived.config.reader import Reader, ReaderOptions
+from pykeepalived.config.sections.completion import Completion
 from pykeepalived.config.sections.root import RootSection
 
 
@@ -44,15 +44,16 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     reader = Reader(diag, ReaderOptions(config_id=opts.config_id, all_config=opts.all_config))
     lines = reader.read(path)
     nodes = parse_lines(lines, diag)
-    root = Walker(diag).walk(nodes, RootSection((), Loc(path, 0), 0))
-    builder = Builder(diag, opts.host, opts.check_interfaces,
-                      check_users=opts.check_users and opts.check_scripts)
-    cfg = builder.build(root, reader.files)
+    root = RootSection((), Loc(path, 0), 0)
+    Walker(diag).walk(nodes, root)
+    cx = Completion(diag, opts.host, opts.check_interfaces,
+                    check_users=opts.check_users and opts.check_scripts)
+    cfg = root.post(cx, reader.files)
     if opts.check_scripts:
         from pykeepalived.config.scripts import CHECKER, VRRP, check_scripts
 
         sides: tuple[str, ...] = (CHECKER, VRRP)
-        if builder.missing_interface:
+        if cx.missing_interface:
             # keepalived's VRRP process stops there; its checker still checks its scripts
             diag.info("VRRP script checks skipped until the missing interfaces are fixed "
                       "(keepalived stops there too)")
@@ -69,20 +70,20 @@ def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
             )
     from pykeepalived.config.report_order import order_like_keepalived
 
-    order_like_keepalived(diag, lines, builder.after_read_from)
-    _note_skipped(cfg, builder, opts, diag)
+    order_like_keepalived(diag, lines, cx.after_read_from)
+    _note_skipped(cfg, cx, opts, diag)
     return LoadResult(cfg, diag)
 
 
-def _note_skipped(cfg: Config, builder: Builder, opts: LoadOptions, diag: Diagnostics) -> None:
+def _note_skipped(cfg: Config, cx: Completion, opts: LoadOptions, diag: Diagnostics) -> None:
     """`-t --no-host-checks` checks a config for another machine: say which facts of this
     host were not looked at, so a clean result is not read as "the target has them"."""
-    if not opts.check_interfaces and builder.skipped_interfaces:
+    if not opts.check_interfaces and cx.skipped_interfaces:
         diag.info("host check skipped: interface(s) "
-                  f"{', '.join(sorted(builder.skipped_interfaces))} not looked up")
-    if not opts.check_users and builder.skipped_users:
+                  f"{', '.join(sorted(cx.skipped_interfaces))} not looked up")
+    if not opts.check_users and cx.skipped_users:
         diag.info("host check skipped: user(s) "
-                  f"{', '.join(sorted(builder.skipped_users))} not looked up")
+                  f"{', '.join(sorted(cx.skipped_users))} not looked up")
     if not opts.check_scripts:
         from pykeepalived.config.scripts import script_uses
 

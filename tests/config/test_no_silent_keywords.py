@@ -1,10 +1,10 @@
 """Nothing ignored in silence: every keyword of the table is acted on, or says it is not.
 
 Derived from the table and the model, so the list cannot drift (issue 11):
-1. for every keyword not marked noop/legacy, a config that uses it is built while recording
-   which keywords the builder reads from the parsed blocks; a keyword it never reads would be
+1. for every keyword not marked noop/legacy, a config that uses it is completed while
+   recording which keywords the sections' post() read; a keyword none reads would be
    parsed, checked and then dropped without a word;
-2. a keyword the builder stores in a model field must be read by the runtime (a module
+2. a keyword a section stores in a model field must be read by the runtime (a module
    outside config/ and outside the dumps, which only mirror the config);
 3. a noop keyword does say so, once.
 """
@@ -21,12 +21,12 @@ import pytest
 from helpers.configs import load_text
 
 from pykeepalived.config import model
-from pykeepalived.config.build import Builder
 from pykeepalived.config.diagnostics import Diagnostics, Loc
 from pykeepalived.config.host import HostInfo
 from pykeepalived.config.keywords import Kw, Walker, table
 from pykeepalived.config.parser import parse_lines
 from pykeepalived.config.reader import Reader, ReaderOptions
+from pykeepalived.config.sections.completion import Completion
 from pykeepalived.config.sections.root import RootSection
 from pykeepalived.config.sections.section import Section
 
@@ -38,11 +38,11 @@ INSTANCE = ("vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n priorit
 VS = ("virtual_server 192.0.2.100 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n"
       " real_server 192.0.2.12 80 {\n  weight 1\n  %s\n }\n@@\n}\n")
 CHECKER = VS.replace("@@", "").replace("%s", "%s {\n@@\n  }")
-# what a checker needs before the builder looks at its other keywords
+# what a checker needs before its post() looks at its other keywords
 CHECKER_NEEDS = {"HTTP_GET": " url {\n  path /\n }", "SSL_GET": " url {\n  path /\n }",
                  "MISC_CHECK": " misc_path /bin/true", "FILE_CHECK": " track_file tf",
                  "BFD_CHECK": " name b"}
-# keywords the builder only reads in some set-ups (a second config for the section)
+# keywords a section only reads in some set-ups (a second config for the section)
 ALSO: dict[str, str] = {
     "vrrp_instance": INSTANCE.replace(" virtual_ipaddress {\n  192.0.2.1/24\n }\n",
                                       " strict_mode\n"),
@@ -106,8 +106,8 @@ def noop_sections() -> set[str]:
 
 
 class Seen(dict[str, Any]):
-    """A dict of a section that records which keys the builder asks for (iteration is not
-    asking)."""
+    """A section's `locs` that records which keywords the completion asks about (`"x" in
+    sec.locs`: was it written?); iteration is not asking."""
 
     log: set[tuple[str, str]]
     section: str
@@ -141,15 +141,8 @@ def recording(cls: type[Section], log: set[tuple[str, str]]) -> type[Section]:
             log.add((section, name))
         return object.__getattribute__(self, name)
 
-    def lists(self: Section, written: bool) -> Seen:
-        locs = object.__getattribute__(self, "locs")
-        return seen({n: object.__getattribute__(self, n) for n in cls.LISTS
-                     if not written or n in locs}, log, section)
-
     return type(f"Recording{cls.__name__}", (cls,), {
-        "SECTION": "", "__getattribute__": __getattribute__,
-        "blocks": property(lambda self: lists(self, False)),
-        "entries": property(lambda self: lists(self, True))})
+        "SECTION": "", "__getattribute__": __getattribute__})
 
 
 def instrument(sec: Section, log: set[tuple[str, str]]) -> None:
@@ -161,16 +154,17 @@ def instrument(sec: Section, log: set[tuple[str, str]]) -> None:
         instrument(k, log)
 
 
-def read_by_builder(tmp_path: Path, text: str) -> set[tuple[str, str]]:
+def read_by_completion(tmp_path: Path, text: str) -> set[tuple[str, str]]:
     p = tmp_path / "k.conf"
     p.write_text(text)
     diag = Diagnostics()
     nodes = parse_lines(Reader(diag, ReaderOptions()).read(str(p)), diag)
-    root = Walker(diag).walk(nodes, RootSection((), Loc(str(p), 0), 0))
+    root = RootSection((), Loc(str(p), 0), 0)
+    Walker(diag).walk(nodes, root)
     log: set[tuple[str, str]] = set()
     instrument(root, log)
-    Builder(diag, HostInfo(frozenset({"eth0", "eth1"})), check_interfaces=True).build(
-        root, [str(p)])
+    root.post(Completion(diag, HostInfo(frozenset({"eth0", "eth1"})), check_interfaces=True),
+              [str(p)])
     return log
 
 
@@ -182,16 +176,16 @@ def keywords() -> Iterator[tuple[str, Kw]]:
             yield section, kw
 
 
-def test_every_keyword_is_read_by_the_builder_or_says_it_is_not(tmp_path: Path) -> None:
+def test_every_keyword_is_read_by_its_section_or_says_it_is_not(tmp_path: Path) -> None:
     silent = []
     for section, kw in keywords():
         if acted_on_by_table(kw, section):
             continue
         tpl = template(section)
         assert tpl is not None
-        log = read_by_builder(tmp_path, tpl.replace("@@", line(kw)))
+        log = read_by_completion(tmp_path, tpl.replace("@@", line(kw)))
         if section in ALSO:
-            log |= read_by_builder(tmp_path, ALSO[section].replace("@@", line(kw)))
+            log |= read_by_completion(tmp_path, ALSO[section].replace("@@", line(kw)))
         if (section, kw.attr) not in log:
             silent.append(f"{section}.{kw.name}")
     assert silent == [], ("parsed, checked and dropped without a word: implement them or mark "
@@ -208,7 +202,7 @@ MODEL_OF: dict[str, type] = {
 }
 # the runtime reads these through another name or as a whole; each with where it is used
 USED_OTHERWISE: dict[str, str] = {
-    "vrrp_instance.strict_mode": "build.py applies it: no_accept default and the strict checks",
+    "vrrp_instance.strict_mode": "its post() applies it: no_accept default and the strict checks",
     "vrrp_instance.accept": "what the runtime always does: it manages no firewall rules",
     "global_defs.router_id": "shown in the data dump, as keepalived does (else SMTP alerts)",
 }
@@ -218,7 +212,7 @@ def runtime_source() -> str:
     out = []
     for p in sorted(PKG.rglob("*.py")):
         rel = p.relative_to(PKG).as_posix()
-        # the builder reading a global as an instance default counts; the model's own
+        # a section reading a global as an instance default counts; the model's own
         # definitions and the dumps (they only mirror the config) do not
         if rel.startswith("config/model/") or rel in ("config/dump.py", "daemon/dumps.py"):
             continue

@@ -78,5 +78,3 @@ class GlobalDefs:
     state_dump_file: str | None = None  # USR1 dump: a file (template) or a directory ("/")
     stats_dump_file: str | None = None  # USR2 dump
     json_dump_file: str | None = None  # JSON dump
-    # every other recognised keyword, kept raw (keyword, args) for dumps and future use
-    other: tuple[tuple[str, tuple[str, ...]], ...] = ()

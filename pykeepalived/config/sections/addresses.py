@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from typing import Any
 
 from pykeepalived.config.diagnostics import Loc
 from pykeepalived.config.model import RouteSpec, VirtualIP
@@ -72,21 +71,22 @@ def vip(cx: Completion, w: tuple[str, ...], loc: Loc, default_dev: str | None) -
         cx.diag.error(f"VRRP parsed invalid IP {w[0]}. skipping IP...", loc,
                         hint="write ADDRESS[/PREFIX] [dev IF] [label L] ... one per line")
         return None
-    kw: dict[str, Any] = {}
+    dev = brd = scope = label = peer = None
+    no_track = False
     opts: list[str] = []
     i = 1
     while i < len(w):
         o = w[i]
         if o in VIP_FLAGS:
             if o == "no_track":
-                kw["no_track"] = True
+                no_track = True
             opts.append(o)
             i += 1
             continue
         if o in VIP_OPTS and i + 1 < len(w):
             val = w[i + 1]
             if o in ("brd", "broadcast"):
-                kw["brd"] = val
+                brd = val
             elif o == "scope" and addr.version == 6 and val not in ("global", "0"):
                 cx.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - "
                                 "ignoring scope", loc,
@@ -95,9 +95,13 @@ def vip(cx: Completion, w: tuple[str, ...], loc: Loc, default_dev: str | None) -
                 if val not in SCOPES and not val.isdigit():
                     cx.diag.error(f"Invalid scope '{val}' for {w[0]}", loc,
                                     hint=f"one of {', '.join(sorted(SCOPES))}")
-                kw["scope"] = val
-            elif o in ("dev", "label", "peer"):
-                kw[o] = val
+                scope = val
+            elif o == "dev":
+                dev = val
+            elif o == "label":
+                label = val
+            elif o == "peer":
+                peer = val
             else:
                 opts.extend((o, val))
             i += 2
@@ -105,18 +109,18 @@ def vip(cx: Completion, w: tuple[str, ...], loc: Loc, default_dev: str | None) -
         cx.diag.error(f"Unknown configuration entry '{o}' for ip address - ignoring", loc,
                         hint="one address per line")
         i += 1
-    if "label" in kw and addr.version == 6:
+    if label is not None and addr.version == 6:
         cx.diag.error(f"Cannot specify label for IPv6 addresses ({w[0]}) - ignoring label",
                         loc, hint="labels are for IPv4 addresses only")
-        kw.pop("label")
-    if kw.get("scope") not in (None, "global", "0") and addr.version == 6:
+        label = None
+    if scope not in (None, "global", "0") and addr.version == 6:
         cx.diag.error(f"Cannot specify scope for IPv6 addresses ({w[0]}) - ignoring scope",
                         loc, hint="the kernel sets an IPv6 address's scope from the address")
-        kw.pop("scope")
-    if kw.get("dev"):
-        cx.iface_ok(kw["dev"], loc, f"ip address {addr.ip}")
-    kw.setdefault("dev", default_dev)
-    return VirtualIP(addr, options=tuple(opts), loc=loc, **kw)
+        scope = None
+    if dev:
+        cx.iface_ok(dev, loc, f"ip address {addr.ip}")
+    return VirtualIP(addr, dev=default_dev if dev is None else dev, brd=brd, scope=scope,
+                     label=label, peer=peer, no_track=no_track, options=tuple(opts), loc=loc)
 
 
 def routes(cx: Completion, entries: Sequence[tuple[tuple[str, ...], Loc]]
@@ -133,7 +137,10 @@ def route(cx: Completion, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
                         hint="a route option iproute2 does not have (e.g. 'scope link', "
                              "not 'link')")
         return None
-    kw: dict[str, Any] = {}
+    dst_word: str | None = None  # the destination as written (to/from or a bare prefix)
+    via: str | None = None
+    dev: str | None = None
+    table: str | None = None
     fam = 4
     via_fam: int | None = None  # `via inet|inet6 ADDR` names the gateway's family
     nh_devs: list[str] = []
@@ -145,20 +152,23 @@ def route(cx: Completion, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
         if o in ("via", "gw") and nxt:
             if nxt in ("inet", "inet6") and i + 2 < len(w):
                 via_fam = 4 if nxt == "inet" else 6
-                kw["via"] = w[i + 2]
+                via = w[i + 2]
                 i += 3
                 continue
-            kw["via"] = nxt
+            via = nxt
             i += 2
         elif o in ("dev", "oif") and nxt and "nexthop" in w[:i]:
             nh_devs.append(nxt)  # a nexthop's: the route itself has no interface to track
             i += 2
-        elif o in ("dev", "table", "oif") and nxt:
-            kw["dev" if o != "table" else "table"] = nxt
+        elif o in ("dev", "oif") and nxt:
+            dev = nxt
+            i += 2
+        elif o == "table" and nxt:
+            table = nxt
             i += 2
         elif o in ("to", "from", "src") and nxt:
-            if o != "src" and "dst" not in kw:
-                kw["dst"] = nxt
+            if o != "src" and dst_word is None:
+                dst_word = nxt
             elif o == "src":
                 src = nxt
             i += 2
@@ -171,11 +181,11 @@ def route(cx: Completion, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
             break
         else:
             is_dst = "/" in o or o[:1].isdigit() or ":" in o or o == "default"
-            if "dst" not in kw and is_dst:
-                kw["dst"] = o
+            if dst_word is None and is_dst:
+                dst_word = o
             i += 1
-    fam = _families(cx, kw, loc, fam)
-    fams = {f for f in (_version(kw.get("dst")), _version(kw.get("via")), _version(src),
+    fam = _families(cx, dst_word, via, loc, fam)
+    fams = {f for f in (_version(dst_word), _version(via), _version(src),
                         via_fam) if f is not None}
     if len(fams) > 1:
         cx.diag.error("Cannot mix IPv4 and IPv6 addresses for route", loc,
@@ -184,7 +194,7 @@ def route(cx: Completion, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
         cx.diag.error('"or" for routes is deprecated. Please use "nexthop"', loc)
     if "gw" in w:
         cx.diag.error('"gw" for routes is deprecated. Please use "via"', loc)
-    dst = kw.get("dst") or "default"
+    dst = dst_word or "default"
     if dst == "default":
         dst = "::/0" if fam == 6 else "0.0.0.0/0"
     for k in ("expires", "pref"):
@@ -192,8 +202,8 @@ def route(cx: Completion, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
             cx.diag.error(f"{k} is only valid for IPv6", loc)
     for d in nh_devs:
         cx.iface_ok(d, loc, "VROUTE nexthop")
-    if kw.get("dev"):
-        cx.iface_ok(kw["dev"], loc, "VROUTE nexthop")
+    if dev:
+        cx.iface_ok(dev, loc, "VROUTE nexthop")
         proto = w[w.index("protocol") + 1] if "protocol" in w[:-1] else None
         if proto not in (None, "18", "keepalived") and "no_track" not in w:
             cx.diag.error("Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18)"
@@ -202,12 +212,12 @@ def route(cx: Completion, w: tuple[str, ...], loc: Loc) -> RouteSpec | None:
     elif "no_track" not in w:  # 2.2.7 exits 5 on it, 2.3.3 says nothing: compat.py
         cx.diag.warning(f"Warning - cannot track route {dst} with no interface specified,"
                           " not tracking", loc, hint="add 'dev IF' or 'no_track'")
-    return RouteSpec(tuple(w), fam, loc=loc, **kw)
+    return RouteSpec(tuple(w), fam, dst=dst_word, via=via, dev=dev, table=table, loc=loc)
 
 
-def _families(cx: Completion, kw: dict[str, Any], loc: Loc, fam: int) -> int:
-    for k in ("dst", "via"):
-        v = kw.get(k)
+def _families(cx: Completion, dst: str | None, via: str | None, loc: Loc, fam: int) -> int:
+    """The family the destination or gateway implies (IPv6 wins); a bad one is reported."""
+    for v in (dst, via):
         if v and v != "default":
             try:
                 if ipaddress.ip_network(v, strict=False).version == 6:
@@ -218,19 +228,21 @@ def _families(cx: Completion, kw: dict[str, Any], loc: Loc, fam: int) -> int:
 
 
 def rule(cx: Completion, w: tuple[str, ...], loc: Loc) -> RouteSpec:
-    kw: dict[str, Any] = {}
+    dst: str | None = None
+    table: str | None = None
+    dev: str | None = None
     fam = 6 if "inet6" in w else 4
     for i, o in enumerate(w[:-1]):
-        if o in ("from", "to") and "dst" not in kw:
-            kw["dst"] = w[i + 1]
+        if o in ("from", "to") and dst is None:
+            dst = w[i + 1]
         elif o == "table":
-            kw["table"] = w[i + 1]
+            table = w[i + 1]
         elif o in ("iif", "oif"):
-            kw["dev"] = w[i + 1]
-    fam = _families(cx, kw, loc, fam)
+            dev = w[i + 1]
+    fam = _families(cx, dst, None, loc, fam)
     if not any(p in w for p in ("preference", "priority", "pref", "prio")):
         cx.diag.error(f"Rule has no preference specified - setting to {cx.rule_pref}. "
                         "This is probably not what you want.", loc,
                         hint="add 'preference N' so rules sort predictably")
         cx.rule_pref -= 1
-    return RouteSpec(tuple(w), fam, loc=loc, **kw)
+    return RouteSpec(tuple(w), fam, dst=dst, table=table, dev=dev, loc=loc)

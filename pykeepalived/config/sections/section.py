@@ -75,20 +75,3 @@ class Section:
             elif value is not None:
                 setattr(self, name, value)
         self.locs.update(other.locs)
-
-    # -- transitional: the raw-dict reading build.py still does; goes when it has dissolved
-    def get(self, name: str, default: object = None) -> object:
-        value = getattr(self, name.replace("-", "_"), None)
-        return default if value is None or isinstance(value, list) else value
-
-    def has(self, name: str) -> bool:
-        value = getattr(self, name.replace("-", "_"), None)
-        return value is not None and not isinstance(value, list)
-
-    @property
-    def blocks(self) -> dict[str, list[Section]]:
-        return {n: getattr(self, n) for n in self.LISTS}
-
-    @property
-    def entries(self) -> dict[str, list[Entry]]:
-        return {n: getattr(self, n) for n in self.LISTS if n in self.locs}
