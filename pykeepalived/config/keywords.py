@@ -224,19 +224,19 @@ class Walker:
             child = REGISTRY[sections_by_rule()[node.rule]](args, loc, node.last_line)
             self._walk(node.children or (), child)
             if known:
-                getattr(ctx, attr).append(child)
+                ctx.add(attr, child)
             return None
         if t == "vblock":
             ctx.locs.setdefault(attr, Loc(loc.file, node.last_line))  # its closing brace
-            lst: list[Entry] = getattr(ctx, attr) if known else []
+            lst: list[object] = ctx.own(attr) if known else []
             if not kw.min_args and args:
                 self.diag.error(f"Block {kw.name} has extra parameters {args[0]} ...", loc,
                                 hint=f"'{kw.name}' takes no name: the words are ignored")
             if kw.min_args:  # a named value block (virtual_server_group NAME { ... })
                 holder = REGISTRY[kw.arg or ""](args, loc, node.last_line)
                 if known:
-                    getattr(ctx, attr).append(holder)
-                lst = holder.lines  # type: ignore[attr-defined]
+                    ctx.add(attr, holder)
+                lst = holder.own("lines")
             for ch in node.children or ():
                 if ch.is_block:
                     self.diag.error(f"Unexpected block inside '{kw.name}' - ignoring", ch.loc,
