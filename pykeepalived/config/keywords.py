@@ -45,6 +45,9 @@ class Kw:
     ext: str | None = None  # a pykeepalived extension: what it does
     bare: str | None = None  # the value keepalived uses when an optional value is left out
     empty: str | None = None  # keepalived's config error (rc 5) when the value is left out
+    # a value keyword with nothing to say before its value is read (no legacy/ext/noop
+    # warning, no block, no bare/empty default): the walker's fast path for plain lines
+    plain: bool = False
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -78,6 +81,8 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             lo, hi = float(a), float(b)
         kv = dict(p.partition("=")[::2] if "=" in p else (p, "1") for p in parts)
         is_flag = typ in ("flag", "bool", "skipblock", "obsolete", "block", "vblock")
+        plain = typ in ("int", "timer", "str") and not (
+            {"legacy", "ext", "noop", "bare", "empty"} & kv.keys()) and kv.get("min", "1") == "1"
         cur[head] = Kw(
             name=head,
             type=typ,
@@ -94,6 +99,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             ext=kv.get("ext"),
             bare=kv.get("bare"),
             empty=kv.get("empty"),
+            plain=plain,
         )
     return sections
 
@@ -171,6 +177,14 @@ class Walker:
                 continue
             if kw is None:
                 self._unknown(it, ctx.SECTION, kws)
+                continue
+            if kw.plain and it.children is None and len(it.words) > 1:
+                # most lines of a big config: `weight 1`, `delay_loop 6`, `interface eth0`
+                value = it.words[1] if kw.type == "str" else self.number(
+                    kw, it.words[1], it.loc, ctx, integer=kw.type == "int")
+                if value is not None and kw.attr in ctx.FIELDS:
+                    setattr(ctx, kw.attr, value)
+                    ctx.locs[kw.attr] = it.loc
                 continue
             self._one(it, kw, ctx)
 
