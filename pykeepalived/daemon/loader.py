@@ -13,7 +13,8 @@ with a free core the parent's own imports overlap the parse.
 
 Same result as load_config in-process: the loader runs that very function, with the same
 options, in the same namespace, as the same user. If the loader fails (it crashed, or its
-result does not unpickle), the parent says why and loads in-process, as before.
+result does not unpickle), the parent says why and, at the start, loads in-process, as before;
+on a reload (the event loop running) it keeps the running configuration instead.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
     from pykeepalived.config.model import Config
 
 MAX_RESULT = 1 << 30  # bytes: a bound on what the parent reads back
+
+
+class LoadFailed(Exception):
+    """A reload's loader gave no result (it crashed, was killed, or sent a foreign blob): the
+    parent does not parse in its event loop instead (seconds without signals or children)."""
 
 
 class Loaded:
@@ -60,7 +66,12 @@ class Job:
             with contextlib.suppress(Exception):
                 stream.flush()
         try:
-            pid = os.fork()
+            # the handled signals wait until the loader has dropped the parent's handlers
+            # (_detach unblocks them): one in between would be written to the parent's loop
+            from pykeepalived.daemon.signals import held
+
+            with held():
+                pid = os.fork()
         except OSError as e:
             os.close(r)
             os.close(w)
@@ -92,7 +103,9 @@ class Job:
             data = b"".join(chunks)
         return self._finish(data)
 
-    def _finish(self, data: bytes) -> Loaded:
+    def _finish(self, data: bytes, in_process: bool = True) -> Loaded:
+        """The loader's result; when it has none, an in-process load (IN_PROCESS, the start:
+        nothing else runs yet) or LoadFailed (a reload, inside the event loop)."""
         from pykeepalived.config.diagnostics import Diagnostics
         from pykeepalived.config.model import Config
 
@@ -111,6 +124,8 @@ class Job:
                     self.problem = "the config loader sent no model"
                 except Exception as e:  # a truncated or foreign blob: load here instead
                     self.problem = f"the config loader's result does not load ({e})"
+        if not in_process:
+            raise LoadFailed(self.problem)
         import logging
 
         from pykeepalived.config.load import LoadOptions, load_config
@@ -203,12 +218,13 @@ def start(path: str, config_id: str | None = None, all_config: bool = False) -> 
 
 async def load(path: str, config_id: str | None = None, all_config: bool = False
                ) -> Loaded:
-    """The same from inside the event loop (a reload): the loop keeps running meanwhile."""
+    """The same from inside the event loop (a reload): the loop keeps running meanwhile.
+    Raises LoadFailed when the loader gives no result."""
     import asyncio
 
     job = start(path, config_id, all_config)
     if job.fd < 0:
-        return job._finish(b"")
+        return job._finish(b"", in_process=False)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     chunks: list[bytes] = []
@@ -239,4 +255,4 @@ async def load(path: str, config_id: str | None = None, all_config: bool = False
     os.close(fd)
     job.fd = -1
     # the loader has closed its end: it is exiting, so the wait in _reap is short
-    return job._finish(b"".join(chunks))
+    return job._finish(b"".join(chunks), in_process=False)

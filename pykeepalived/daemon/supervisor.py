@@ -461,7 +461,12 @@ class Supervisor:
         # in a forked loader (daemon/loader.py): a 90k-line file takes seconds on a busy host,
         # and the parent must keep forwarding signals and watching its children meanwhile; nor
         # does the parser stay in the parent (and in every child forked after) once it is done
-        res = await loader.load(self.args.conf, self.args.config_id, self.args.all_config)
+        try:
+            res = await loader.load(self.args.conf, self.args.config_id, self.args.all_config)
+        except loader.LoadFailed as e:
+            log.error("Reload aborted: %s; keeping the running configuration", e)
+            sdnotify.notify("READY=1", "STATUS=reload failed: keeping the running config")
+            return
         log_config_files(self.args.conf, res.config.files)
         rc = res.exit_code()
         if not runnable(rc):

@@ -115,3 +115,37 @@ def test_async_load_for_a_reload(tmp_path: Path) -> None:
     res, ticks = asyncio.run(main())
     _same(res, load_config(SEED, LoadOptions()))
     assert ticks > 1
+
+
+def test_failed_loader_on_a_reload_keeps_the_running_config(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A reload's loader that gives no result: no parse inside the event loop (seconds with no
+    signal forwarded, no child watched); the reload is aborted, the running model kept, the
+    loader reaped."""
+    import argparse
+    import os
+
+    from pykeepalived.daemon.supervisor import Supervisor
+
+    def broken(*_a: object, **_k: object) -> bytes:
+        raise RuntimeError("no pickling today")
+
+    running = load_config(SEED, LoadOptions()).config
+    sup = Supervisor(argparse.Namespace(conf=SEED, config_id=None, all_config=False), [],
+                     running)
+
+    async def main() -> None:
+        with pytest.raises(loader.LoadFailed, match="exited with 1"):
+            await loader.load(SEED)
+        await sup._reload()
+
+    monkeypatch.setattr(pickle, "dumps", broken)  # the forked loaders inherit this
+    with caplog.at_level(logging.INFO, logger="pykeepalived.daemon"):
+        asyncio.run(main())
+    assert sup.config is running
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("Reload aborted: the config loader") and "keeping the running" in m
+               for m in msgs), msgs
+    assert not any("in this process" in m for m in msgs), msgs
+    with pytest.raises(ChildProcessError):  # every loader was reaped: no zombie
+        os.waitpid(-1, os.WNOHANG)
