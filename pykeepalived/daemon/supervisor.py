@@ -92,6 +92,7 @@ class Supervisor:
     stop_reason: str | None = None  # a child's permanent error, kept in parent.json
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _reload_queued: bool = False  # a reload waits for the running one: later SIGHUPs join it
     _stopping: bool = False
 
     async def run(self) -> int:
@@ -448,9 +449,13 @@ class Supervisor:
         asyncio.get_running_loop().create_task(self._reload())
 
     async def _reload(self) -> None:
-        if self._stopping:
-            return
-        async with self._reloading:  # SIGHUPs that come during a reload queue behind it
+        if self._stopping or self._reload_queued:
+            return  # a queued reload reads the file after this SIGHUP too: one is enough
+        # a SIGHUP during a reload queues one more behind it (the file may have changed after
+        # the loader read it); a storm of them, not one loader each
+        self._reload_queued = True
+        async with self._reloading:
+            self._reload_queued = False
             await self._reload_locked()
 
     async def _reload_locked(self) -> None:
@@ -466,6 +471,8 @@ class Supervisor:
         except loader.LoadFailed as e:
             log.error("Reload aborted: %s; keeping the running configuration", e)
             sdnotify.notify("READY=1", "STATUS=reload failed: keeping the running config")
+            return
+        if self._stopping:  # stopped while the loader parsed: spawn and signal nothing more
             return
         log_config_files(self.args.conf, res.config.files)
         rc = res.exit_code()

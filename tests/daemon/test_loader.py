@@ -149,3 +149,43 @@ def test_failed_loader_on_a_reload_keeps_the_running_config(
     assert not any("in this process" in m for m in msgs), msgs
     with pytest.raises(ChildProcessError):  # every loader was reaped: no zombie
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_sighup_storm_and_stop_during_a_reload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGHUPs during a reload queue one reload behind it, not one loader each; a stop that
+    comes while the loader parses leaves the model (and the children) as they are."""
+    import argparse
+
+    from pykeepalived.daemon import supervisor
+    from pykeepalived.daemon.supervisor import Supervisor
+
+    running = load_config(SEED, LoadOptions()).config
+    sup = Supervisor(argparse.Namespace(conf=SEED, config_id=None, all_config=False), [],
+                     running)
+    calls: list[str] = []
+
+    async def slow_failing(path: str, *_a: object) -> loader.Loaded:
+        calls.append(path)
+        await asyncio.sleep(0.05)
+        raise loader.LoadFailed("test")
+
+    async def storm() -> None:
+        for _ in range(20):
+            sup.reload()
+            await asyncio.sleep(0.001)
+        while sup._reloading.locked() or sup._reload_queued:
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(supervisor.loader, "load", slow_failing)
+    asyncio.run(asyncio.wait_for(storm(), 30))
+    assert calls == [SEED, SEED]  # the first, and one for every SIGHUP that came during it
+
+    other = load_config(SEED, LoadOptions(config_id="x")).config
+
+    async def stopped_meanwhile(*_a: object) -> loader.Loaded:
+        sup.request_stop()
+        return loader.Loaded(other, load_config(SEED, LoadOptions()).diagnostics)
+
+    monkeypatch.setattr(supervisor.loader, "load", stopped_meanwhile)
+    asyncio.run(sup._reload_locked())
+    assert sup.config is running
