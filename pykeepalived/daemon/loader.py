@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pykeepalived.config.model import Config
 
 MAX_RESULT = 1 << 30  # bytes: a bound on what the parent reads back
+_FAILED = b"failed: "  # what a loader sends instead of a pickle: the exception's line
 
 
 class LoadFailed(Exception):
@@ -114,6 +115,9 @@ class Job:
         if self.problem is None:
             if status != 0:
                 self.problem = f"the config loader (pid {pid}) exited with {status}"
+                if data.startswith(_FAILED):  # its traceback went to a stderr no log holds
+                    why = data[len(_FAILED):][:500].decode(errors="replace")
+                    self.problem += f" ({why})"
             else:
                 try:
                     import pickle
@@ -159,7 +163,7 @@ class Job:
 
 
 def _loader_main(w: int, path: str, config_id: str | None, all_config: bool) -> None:
-    rc = 1
+    rc, sent = 1, False
     try:
         _detach(w)
         import gc
@@ -175,10 +179,14 @@ def _loader_main(w: int, path: str, config_id: str | None, all_config: bool) -> 
         view = memoryview(data)
         while view:
             view = view[os.write(w, view):]
+            sent = True
         rc = 0
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(Exception):
             sys.stderr.write(traceback.format_exc())
+        if not sent:  # the parent's log line says why, daemonized (stderr /dev/null) or not
+            with contextlib.suppress(Exception):
+                os.write(w, _FAILED + f"{type(e).__name__}: {e}".encode(errors="replace"))
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
