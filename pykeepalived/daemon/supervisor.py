@@ -456,7 +456,11 @@ class Supervisor:
         self._reload_queued = True
         async with self._reloading:
             self._reload_queued = False
-            await self._reload_locked()
+            try:
+                await self._reload_locked()
+            except Exception:  # a task's exception reaches no log of ours: say it here
+                log.exception("Reload failed")
+                sdnotify.notify("READY=1", "STATUS=reload failed")
 
     async def _reload_locked(self) -> None:
         if self._stopping:

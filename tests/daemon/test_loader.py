@@ -190,3 +190,27 @@ def test_sighup_storm_and_stop_during_a_reload(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(supervisor.loader, "load", stopped_meanwhile)
     asyncio.run(sup._reload_locked())
     assert sup.config is running
+
+
+def test_a_reload_that_raises_is_logged(monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """An exception in a reload (a task's: asyncio would only print it, to a stderr that is
+    /dev/null once daemonized, when the task is collected) is in the daemon's log."""
+    import argparse
+
+    from pykeepalived.daemon import supervisor
+    from pykeepalived.daemon.supervisor import Supervisor
+
+    running = load_config(SEED, LoadOptions()).config
+    sup = Supervisor(argparse.Namespace(conf=SEED, config_id=None, all_config=False), [],
+                     running)
+
+    async def bug(*_a: object) -> loader.Loaded:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(supervisor.loader, "load", bug)
+    with caplog.at_level(logging.INFO, logger="pykeepalived.daemon"):
+        asyncio.run(sup._reload())
+    failed = [r for r in caplog.records if r.getMessage() == "Reload failed"]
+    assert failed and failed[0].exc_info and "a bug" in str(failed[0].exc_info[1])
+    assert sup.config is running
