@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from pykeepalived.config.model import Config
 
 MAX_RESULT = 1 << 30  # bytes: a bound on what the parent reads back
+# seconds a reload waits for its loader (a 90k-line file takes a few on a busy host): one
+# stuck on an include that never ends (a FIFO, a hung NFS mount) is killed and the reload
+# aborted, so later SIGHUPs are not queued behind it for good
+RELOAD_TIMEOUT = 300.0
 _FAILED = b"failed: "  # what a loader sends instead of a pickle: the exception's line
 
 
@@ -224,10 +228,10 @@ def start(path: str, config_id: str | None = None, all_config: bool = False) -> 
     return Job(path, config_id, all_config)
 
 
-async def load(path: str, config_id: str | None = None, all_config: bool = False
-               ) -> Loaded:
+async def load(path: str, config_id: str | None = None, all_config: bool = False,
+               timeout: float = RELOAD_TIMEOUT) -> Loaded:
     """The same from inside the event loop (a reload): the loop keeps running meanwhile.
-    Raises LoadFailed when the loader gives no result."""
+    Raises LoadFailed when the loader gives no result, or none within TIMEOUT seconds."""
     import asyncio
 
     job = start(path, config_id, all_config)
@@ -255,10 +259,14 @@ async def load(path: str, config_id: str | None = None, all_config: bool = False
     os.set_blocking(fd, False)
     loop.add_reader(fd, readable)
     try:
-        await done
-    except BaseException:
+        await asyncio.wait_for(done, timeout)
+    except BaseException as e:
+        pid = job.pid
         loop.remove_reader(fd)
         job.cancel()
+        if isinstance(e, TimeoutError):
+            raise LoadFailed(f"the config loader (pid {pid}) did not finish in {timeout:g} s; "
+                             "killed it") from None
         raise
     os.close(fd)
     job.fd = -1

@@ -214,3 +214,24 @@ def test_a_reload_that_raises_is_logged(monkeypatch: pytest.MonkeyPatch,
     failed = [r for r in caplog.records if r.getMessage() == "Reload failed"]
     assert failed and failed[0].exc_info and "a bug" in str(failed[0].exc_info[1])
     assert sup.config is running
+
+
+def test_a_stuck_reload_loader_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loader that never answers (an include that never ends) is bounded: killed and reaped
+    after the timeout, the reload told so."""
+    import os
+    import time
+
+    import pykeepalived.config.load as load_mod
+
+    def stuck(*_a: object, **_k: object) -> LoadResult:
+        time.sleep(60)
+        raise AssertionError("not killed")
+
+    monkeypatch.setattr(load_mod, "load_config", stuck)  # the forked loader inherits this
+    t0 = time.monotonic()
+    with pytest.raises(loader.LoadFailed, match=r"did not finish in 0.5 s; killed it"):
+        asyncio.run(loader.load(SEED, timeout=0.5))
+    assert time.monotonic() - t0 < 30
+    with pytest.raises(ChildProcessError):  # reaped: no zombie
+        os.waitpid(-1, os.WNOHANG)
