@@ -210,12 +210,9 @@ def _detach(keep: int) -> None:
         stop = sig in (signal.SIGTERM, signal.SIGINT)
         signal.signal(sig, signal.SIG_DFL if stop else signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
-    try:
-        top = max(os.sysconf("SC_OPEN_MAX"), 1024)
-    except (OSError, ValueError):
-        top = 1 << 20
-    os.closerange(3, keep)
-    os.closerange(keep + 1, top)
+    from pykeepalived.daemon.fds import close_fds_except
+
+    close_fds_except((keep,))
     # the parent's log handlers held some of those fds (the syslog socket): a handler must not
     # write to, or close, a number the loader reuses for a file; loading logs nothing anyway
     import logging

@@ -235,3 +235,26 @@ def test_a_stuck_reload_loader_is_killed(monkeypatch: pytest.MonkeyPatch) -> Non
     assert time.monotonic() - t0 < 30
     with pytest.raises(ChildProcessError):  # reaped: no zombie
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_loader_keeps_none_of_the_parents_descriptors(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    """The loader holds only 0-2 and its pipe: not the parent's sockets, files or epoll (a
+    loader that outlived them would keep them open)."""
+    import os
+
+    import pykeepalived.config.load as load_mod
+
+    def report(*_a: object, **_k: object) -> LoadResult:
+        raise RuntimeError("fds " + ",".join(sorted(os.listdir("/proc/self/fd"), key=int)))
+
+    monkeypatch.setattr(load_mod, "load_config", report)
+    held = os.open(tmp_path, os.O_RDONLY)  # inheritable: forked, not exec'd, it would stay
+    try:
+        with pytest.raises(loader.LoadFailed) as e:
+            asyncio.run(loader.load(SEED))
+    finally:
+        os.close(held)
+    fds = {int(n) for n in str(e.value).split("fds ")[1].rstrip(")").split(",")}
+    assert held not in fds
+    assert len(fds - {0, 1, 2}) <= 2, fds  # the pipe, and the listing's own directory
