@@ -45,6 +45,9 @@ class Kw:
     ext: str | None = None  # a pykeepalived extension: what it does
     bare: str | None = None  # the value keepalived uses when an optional value is left out
     empty: str | None = None  # keepalived's config error (rc 5) when the value is left out
+    # a value keyword with nothing to say before its value is read (no legacy/ext/noop
+    # warning, no block, no bare/empty default): the walker's fast path for plain lines
+    plain: bool = False
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -78,6 +81,8 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             lo, hi = float(a), float(b)
         kv = dict(p.partition("=")[::2] if "=" in p else (p, "1") for p in parts)
         is_flag = typ in ("flag", "bool", "skipblock", "obsolete", "block", "vblock")
+        plain = typ in ("int", "timer", "str") and not (
+            {"legacy", "ext", "noop", "bare", "empty"} & kv.keys()) and kv.get("min", "1") == "1"
         cur[head] = Kw(
             name=head,
             type=typ,
@@ -94,6 +99,7 @@ def _parse_table(text: str) -> dict[str, dict[str, Kw]]:
             ext=kv.get("ext"),
             bare=kv.get("bare"),
             empty=kv.get("empty"),
+            plain=plain,
         )
     return sections
 
@@ -172,6 +178,14 @@ class Walker:
             if kw is None:
                 self._unknown(it, ctx.SECTION, kws)
                 continue
+            if kw.plain and it.children is None and len(it.words) > 1:
+                # most lines of a big config: `weight 1`, `delay_loop 6`, `interface eth0`
+                value = it.words[1] if kw.type == "str" else self.number(
+                    kw, it.words[1], it.loc, ctx, integer=kw.type == "int")
+                if value is not None and kw.attr in ctx.FIELDS:
+                    setattr(ctx, kw.attr, value)
+                    ctx.locs[kw.attr] = it.loc
+                continue
             self._one(it, kw, ctx)
 
     def _unknown(self, node: Node, section: str, kws: dict[str, Kw]) -> None:
@@ -224,19 +238,19 @@ class Walker:
             child = REGISTRY[sections_by_rule()[node.rule]](args, loc, node.last_line)
             self._walk(node.children or (), child)
             if known:
-                getattr(ctx, attr).append(child)
+                ctx.add(attr, child)
             return None
         if t == "vblock":
             ctx.locs.setdefault(attr, Loc(loc.file, node.last_line))  # its closing brace
-            lst: list[Entry] = getattr(ctx, attr) if known else []
+            lst: list[object] = ctx.own(attr) if known else []
             if not kw.min_args and args:
                 self.diag.error(f"Block {kw.name} has extra parameters {args[0]} ...", loc,
                                 hint=f"'{kw.name}' takes no name: the words are ignored")
             if kw.min_args:  # a named value block (virtual_server_group NAME { ... })
                 holder = REGISTRY[kw.arg or ""](args, loc, node.last_line)
                 if known:
-                    getattr(ctx, attr).append(holder)
-                lst = holder.lines  # type: ignore[attr-defined]
+                    ctx.add(attr, holder)
+                lst = holder.own("lines")
             for ch in node.children or ():
                 if ch.is_block:
                     self.diag.error(f"Unexpected block inside '{kw.name}' - ignoring", ch.loc,

@@ -29,9 +29,9 @@ def annotations(cls: type[Section]) -> dict[str, str]:
 
 def expected(kw: Kw) -> str:
     if kw.type == "block":
-        return f"list[{REGISTRY[kw.arg or ''].__name__}]"
+        return f"Sequence[{REGISTRY[kw.arg or ''].__name__}]"
     if kw.type == "vblock":
-        return f"list[{REGISTRY[kw.arg or ''].__name__}]" if kw.min_args else "list[Entry]"
+        return f"Sequence[{REGISTRY[kw.arg or ''].__name__}]" if kw.min_args else "Sequence[Entry]"
     return ANNOTATION[kw.type]
 
 
@@ -72,5 +72,8 @@ def test_every_attribute_is_a_keyword_of_its_section() -> None:
 def test_a_section_keeps_its_own_lists() -> None:
     a = REGISTRY["vrrp_instance"]((), None, 0)  # type: ignore[arg-type]
     b = REGISTRY["vrrp_instance"]((), None, 0)  # type: ignore[arg-type]
-    a.virtual_ipaddress.append("x")  # type: ignore[attr-defined]
-    assert b.virtual_ipaddress == []  # type: ignore[attr-defined]
+    a.add("virtual_ipaddress", "x")
+    a.add("virtual_ipaddress", "y")
+    assert a.virtual_ipaddress == ["x", "y"]  # type: ignore[attr-defined]
+    assert list(b.virtual_ipaddress) == []  # type: ignore[attr-defined]
+    assert list(REGISTRY["vrrp_instance"].virtual_ipaddress) == []  # type: ignore[attr-defined]

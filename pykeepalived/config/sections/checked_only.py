@@ -19,7 +19,7 @@ class GarpGroupSection(Section):
     garp_interval: float | None = None
     gna_interval: float | None = None
     interface: str | None = None
-    interfaces: list[Entry]
+    interfaces: Sequence[Entry]
 
 
 class BfdInstanceSection(Section):

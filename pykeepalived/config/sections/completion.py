@@ -32,10 +32,10 @@ class Tracking(NamedTuple):
 
 
 class TrackingBlock(Protocol):
-    track_interface: list[Entry]
-    track_script: list[Entry]
-    track_file: list[Entry]
-    track_process: list[Entry]
+    track_interface: Sequence[Entry]
+    track_script: Sequence[Entry]
+    track_file: Sequence[Entry]
+    track_process: Sequence[Entry]
 
 
 class ScriptBlock(Protocol):

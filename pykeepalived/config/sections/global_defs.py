@@ -35,7 +35,7 @@ def _is_ip(text: str) -> bool:
 class GlobalDefsSection(Section):
     SECTION = "global_defs"
     router_id: str | None = None
-    notification_email: list[Entry]  # recognised, not acted on
+    notification_email: Sequence[Entry]  # recognised, not acted on
     notification_email_from: str | None = None  # recognised, not acted on
     smtp_server: tuple[str, ...] | None = None  # recognised, not acted on
     smtp_helo_name: str | None = None  # recognised, not acted on

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ OK_CODES: tuple[tuple[int, int], ...] = next(
 class HttpGetSection(ConnCheckerSection):
     SECTION = "HTTP_GET"
     DEFAULTS = CHECKER_DEFAULTS["HTTP_GET"]
-    url: list[UrlSection]
+    url: Sequence[UrlSection]
     virtualhost: str | None = None
     http_protocol: str | None = None
     fast_recovery: bool | None = None  # recognised, not acted on

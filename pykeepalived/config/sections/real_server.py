@@ -81,16 +81,16 @@ class RealServerSection(Section):
     delay_loop: float | None = None
     smtp_alert: bool | None = None  # recognised, not acted on
     virtualhost: str | None = None
-    TCP_CHECK: list[TcpCheckSection]
-    HTTP_GET: list[HttpGetSection]
-    SSL_GET: list[SslGetSection]
-    SMTP_CHECK: list[SmtpCheckSection]
-    DNS_CHECK: list[DnsCheckSection]
-    MISC_CHECK: list[MiscCheckSection]
-    BFD_CHECK: list[BfdCheckSection]  # recognised, not acted on
-    UDP_CHECK: list[UdpCheckSection]
-    PING_CHECK: list[PingCheckSection]
-    FILE_CHECK: list[FileCheckSection]
+    TCP_CHECK: Sequence[TcpCheckSection]
+    HTTP_GET: Sequence[HttpGetSection]
+    SSL_GET: Sequence[SslGetSection]
+    SMTP_CHECK: Sequence[SmtpCheckSection]
+    DNS_CHECK: Sequence[DnsCheckSection]
+    MISC_CHECK: Sequence[MiscCheckSection]
+    BFD_CHECK: Sequence[BfdCheckSection]  # recognised, not acted on
+    UDP_CHECK: Sequence[UdpCheckSection]
+    PING_CHECK: Sequence[PingCheckSection]
+    FILE_CHECK: Sequence[FileCheckSection]
 
     def post(self, cx: Completion, svc: ServiceDefaults) -> RealServer | None:
         a = self.args

@@ -28,20 +28,20 @@ if TYPE_CHECKING:
 
 class RootSection(Section):
     SECTION = "root"
-    global_defs: list[GlobalDefsSection]
-    static_ipaddress: list[Entry]
-    static_routes: list[Entry]
-    static_rules: list[Entry]
-    vrrp_script: list[VrrpScriptSection]
-    track_file: list[TrackFileSection]
-    vrrp_track_process: list[VrrpTrackProcessSection]
-    vrrp_sync_group: list[VrrpSyncGroupSection]
-    vrrp_instance: list[VrrpInstanceSection]
-    virtual_server_group: list[VsGroupSection]
-    virtual_server: list[VirtualServerSection]
-    bfd_instance: list[BfdInstanceSection]  # read only for keepalived's checks
-    garp_group: list[GarpGroupSection]  # read only for keepalived's checks
-    interface_up_down_delays: list[Entry]  # read only for keepalived's checks
+    global_defs: Sequence[GlobalDefsSection]
+    static_ipaddress: Sequence[Entry]
+    static_routes: Sequence[Entry]
+    static_rules: Sequence[Entry]
+    vrrp_script: Sequence[VrrpScriptSection]
+    track_file: Sequence[TrackFileSection]
+    vrrp_track_process: Sequence[VrrpTrackProcessSection]
+    vrrp_sync_group: Sequence[VrrpSyncGroupSection]
+    vrrp_instance: Sequence[VrrpInstanceSection]
+    virtual_server_group: Sequence[VsGroupSection]
+    virtual_server: Sequence[VirtualServerSection]
+    bfd_instance: Sequence[BfdInstanceSection]  # read only for keepalived's checks
+    garp_group: Sequence[GarpGroupSection]  # read only for keepalived's checks
+    interface_up_down_delays: Sequence[Entry]  # read only for keepalived's checks
 
     def post(self, cx: Completion, files: Sequence[str] = ()) -> Config:
         """The whole model, each block completed in keepalived's order: global_defs first

@@ -29,7 +29,7 @@ class Section:
 
     SECTION: ClassVar[str] = ""
     FIELDS: ClassVar[frozenset[str]] = frozenset()  # the attributes the walker may set
-    LISTS: ClassVar[tuple[str, ...]] = ()  # list attributes (blocks, value blocks), per instance
+    LISTS: ClassVar[tuple[str, ...]] = ()  # the blocks and value blocks it holds (Sequence[...])
 
     args: tuple[str, ...]
     loc: Loc
@@ -44,7 +44,12 @@ class Section:
                 # not inspect.get_annotations: that import costs -t ~5 ms
                 annotations.update(klass.__dict__.get("__annotations__", {}))  # noqa: RUF063
         cls.FIELDS = frozenset(n for n, t in annotations.items() if not t.startswith("ClassVar"))
-        cls.LISTS = tuple(n for n, t in annotations.items() if t.startswith("list["))
+        cls.LISTS = tuple(n for n, t in annotations.items() if t.startswith("Sequence["))
+        for name in cls.LISTS:
+            # none written: an empty tuple shared by every instance; the walker's add() gives
+            # an instance its own list at the first item (10,000 real servers would otherwise
+            # each allocate a list per checker kind)
+            setattr(cls, name, ())
         if cls.SECTION:
             REGISTRY[cls.SECTION] = cls
 
@@ -53,8 +58,17 @@ class Section:
         self.loc = loc
         self.end_line = end_line
         self.locs = {}
-        for name in self.LISTS:
-            setattr(self, name, [])
+
+    def own(self, attr: str) -> list[object]:
+        """This instance's own list for a block or value-block attribute (the walker fills
+        it; a value block written empty still gets one)."""
+        items: list[object] | None = self.__dict__.get(attr)
+        if items is None:
+            items = self.__dict__[attr] = []
+        return items
+
+    def add(self, attr: str, item: object) -> None:
+        self.own(attr).append(item)
 
     def where(self, attr: str) -> Loc:
         """The line that set `attr`, else the block's own line (where keepalived reports)."""
@@ -71,7 +85,8 @@ class Section:
         for name in other.FIELDS:
             value = getattr(other, name)
             if name in self.LISTS:
-                getattr(self, name).extend(value)
+                for item in value:
+                    self.add(name, item)
             elif value is not None:
                 setattr(self, name, value)
         self.locs.update(other.locs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pykeepalived.config.model import Script, VrrpSyncGroup
 from pykeepalived.config.sections.completion import Completion
 from pykeepalived.config.sections.section import Entry, Section
@@ -9,11 +11,11 @@ from pykeepalived.config.sections.section import Entry, Section
 
 class VrrpSyncGroupSection(Section):
     SECTION = "vrrp_sync_group"
-    group: list[Entry]
-    track_interface: list[Entry]
-    track_script: list[Entry]
-    track_file: list[Entry]
-    track_process: list[Entry]
+    group: Sequence[Entry]
+    track_interface: Sequence[Entry]
+    track_script: Sequence[Entry]
+    track_file: Sequence[Entry]
+    track_process: Sequence[Entry]
     notify_master: tuple[str, ...] | None = None
     notify_backup: tuple[str, ...] | None = None
     notify_fault: tuple[str, ...] | None = None

@@ -7,6 +7,7 @@ the service's forwarding method, and checks its sorry server and quorum.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -80,7 +81,7 @@ class VirtualServerSection(Section):
     delay_before_retry: float | None = None
     warmup: float | None = None
     inhibit_on_failure: bool | None = None
-    real_server: list[RealServerSection]
+    real_server: Sequence[RealServerSection]
     announce_address: tuple[str, ...] | None = None
     announce_route: tuple[str, ...] | None = None
     announce_only_if_master: str | None = None

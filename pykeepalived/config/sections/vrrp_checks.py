@@ -6,6 +6,7 @@ returns what survives, so the instance is built from typed locals."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from pykeepalived.config.model import IPAddr, State, UnicastPeer
@@ -133,7 +134,7 @@ def unicast_checks(cx: Completion, c: VrrpInstanceSection, tag: str,
     return Unicast(bool(peers or unicast_kw), ttl, mcast_dst_ip)
 
 
-def authentication(cx: Completion, blocks: list[AuthenticationSection], tag: str,
+def authentication(cx: Completion, blocks: Sequence[AuthenticationSection], tag: str,
                    version: int, want: State, fam: int) -> tuple[Auth | None, State]:
     """The last authentication block, as keepalived takes it; and the initial state, which
     AH authentication makes BACKUP."""

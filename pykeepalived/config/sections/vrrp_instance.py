@@ -4,6 +4,7 @@ vrrp_complete_instance does (defaults from global_defs, the checks of sections/v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 from pykeepalived.config.model import IPAddr, Script, State, TrackRef, VirtualIP, VrrpInstance
@@ -33,19 +34,19 @@ class VrrpInstanceSection(Section):
     advert_int: float | None = None
     nopreempt: bool | None = None
     preempt_delay: float | None = None
-    authentication: list[AuthenticationSection]
-    virtual_ipaddress: list[Entry]
-    virtual_ipaddress_excluded: list[Entry]
+    authentication: Sequence[AuthenticationSection]
+    virtual_ipaddress: Sequence[Entry]
+    virtual_ipaddress_excluded: Sequence[Entry]
     no_virtual_ipaddress: bool | None = None
-    virtual_routes: list[Entry]
-    virtual_rules: list[Entry]
-    track_script: list[Entry]
-    track_interface: list[Entry]
-    track_file: list[Entry]
-    track_process: list[Entry]
+    virtual_routes: Sequence[Entry]
+    virtual_rules: Sequence[Entry]
+    track_script: Sequence[Entry]
+    track_interface: Sequence[Entry]
+    track_file: Sequence[Entry]
+    track_process: Sequence[Entry]
     dont_track_primary: bool | None = None
     unicast_src_ip: IPAddr | None = None
-    unicast_peer: list[Entry]
+    unicast_peer: Sequence[Entry]
     unicast_ttl: int | None = None
     check_unicast_src: bool | None = None
     mcast_src_ip: IPAddr | None = None

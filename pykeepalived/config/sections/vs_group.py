@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pykeepalived.config.diagnostics import Loc
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 class VsGroupSection(Section):
     SECTION = "vsg"
-    lines: list[Entry]  # one address, range or fwmark per line
+    lines: Sequence[Entry]  # one address, range or fwmark per line
 
     def post(self, cx: Completion) -> VirtualServerGroup | None:
         entries = []
