@@ -21,14 +21,8 @@ def cross_checks(cx: Completion, cfg: Config) -> Config:
     procs = {p.name for p in cfg.track_processes}
     fixed = []
     for inst in instances:
-        ok_scripts = []
-        for ref in inst.track_script:
-            if ref.name not in scripts:
-                cx.diag.error(f"({inst.name}) track script {ref.name} not found, "
-                                "ignoring...", ref.loc,
-                                hint=near(ref.name, scripts, "vrrp_script"))
-            else:
-                ok_scripts.append(ref)
+        ok_scripts = [r for r in inst.track_script
+                      if _ref(cx, r, scripts, inst.name, "track script", "vrrp_script")]
         ok_files = [r for r in inst.track_file
                     if _ref(cx, r, files, inst.name, "track file")]
         ok_procs = [r for r in inst.track_process
@@ -127,10 +121,14 @@ def duplicate_vrids(cx: Completion, instances: list[VrrpInstance], g: GlobalDefs
             seen[dom] = inst
 
 
-def _ref(cx: Completion, r: TrackRef, known: set[str], owner: str, what: str) -> bool:
+def _ref(cx: Completion, r: TrackRef, known: set[str], owner: str, what: str,
+         block: str | None = None) -> bool:
+    """Whether the tracked name is defined; else keepalived's error, with a hint at the
+    nearest name of the BLOCK kind when given."""
     if r.name in known:
         return True
-    cx.diag.error(f"({owner}) {what} {r.name} not found, ignoring...", r.loc)
+    cx.diag.error(f"({owner}) {what} {r.name} not found, ignoring...", r.loc,
+                  hint=near(r.name, known, block) if block else None)
     return False
 
 

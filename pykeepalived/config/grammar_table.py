@@ -69,9 +69,12 @@ def table() -> Table:
     """The shipped table when it was made from this grammar text, else Lark's, built now."""
     text = grammar_text()
     data = _read_shipped()
-    if data is None or data.get("grammar") != text:
-        data = table_data(text)
-    return _from_data(data)
+    if data is not None and data.get("grammar") == text:
+        try:
+            return _from_data(data)
+        except (KeyError, TypeError, ValueError):  # a damaged file: as if it were missing
+            pass
+    return _from_data(table_data(text))
 
 
 def _read_shipped() -> dict[str, Any] | None:
@@ -84,7 +87,9 @@ def _read_shipped() -> dict[str, Any] | None:
 
 
 def _from_data(data: dict[str, Any]) -> Table:
-    return Table(
+    """The Table of the data; TypeError/KeyError/ValueError when it has not a table's shape
+    (checked here, once, not as an AttributeError in the middle of a parse)."""
+    tab = Table(
         states=tuple(data["states"]),
         rules=tuple((name, size) for name, size in data["rules"]),
         start=data["start"],
@@ -92,6 +97,12 @@ def _from_data(data: dict[str, Any]) -> Table:
         words=data["words"],
         close=data["close"],
     )
+    if not (all(isinstance(s, dict) for s in tab.states) and isinstance(tab.words, dict)
+            and all(isinstance(n, str) and isinstance(k, int) for n, k in tab.rules)
+            and 0 <= tab.start < len(tab.states) and 0 <= tab.end < len(tab.states)
+            and isinstance(tab.close, str)):
+        raise ValueError("not a grammar table")
+    return tab
 
 
 def lark_parser(text: str) -> Any:

@@ -32,11 +32,6 @@ class LoadResult:
     def exit_code(self, strict: bool = False) -> Rc:
         return self.diagnostics.exit_code(strict)
 
-    @property
-    def ok(self) -> bool:
-        """Good enough to run: what a reload requires before replacing the running config."""
-        return self.exit_code() in (Rc.OK, Rc.CONFIG)
-
 
 def load_config(path: str, options: LoadOptions | None = None) -> LoadResult:
     opts = options or LoadOptions()

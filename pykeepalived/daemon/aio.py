@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import sys
 
-# asyncio's modules that bind ssl at import (CPython 3.11-3.13): base_events, selector_events,
-# sslproto (which also derives SSLAgainErrors from it)
-_SSL_USERS = ("asyncio.base_events", "asyncio.selector_events", "asyncio.sslproto")
+
+def _without_ssl() -> list[object]:
+    """asyncio's modules that bound `ssl = None` at import: base_events, selector_events and
+    sslproto in CPython 3.11-3.13, found by that mark rather than listed, so a version that
+    binds it in another module too is covered."""
+    return [mod for name, mod in list(sys.modules.items())
+            if name.startswith("asyncio.") and getattr(mod, "ssl", False) is None]
 
 
 def import_without_tls() -> bool:
@@ -36,10 +40,8 @@ def restore_tls() -> None:
     """Give asyncio its ssl support back (a no-op when it has it)."""
     import ssl
 
-    for name in _SSL_USERS:
-        mod = sys.modules.get(name)
-        if mod is not None and getattr(mod, "ssl", ssl) is None:
-            mod.ssl = ssl  # type: ignore[attr-defined]
+    for mod in _without_ssl():
+        mod.ssl = ssl  # type: ignore[attr-defined]
     proto = sys.modules.get("asyncio.sslproto")
     if proto is not None and not hasattr(proto, "SSLAgainErrors"):
         proto.SSLAgainErrors = (ssl.SSLWantReadError,  # type: ignore[attr-defined]
@@ -48,8 +50,4 @@ def restore_tls() -> None:
 
 def tls_ready() -> bool:
     """Whether asyncio in this process can make TLS connections (what restore_tls ensures)."""
-    for name in _SSL_USERS:
-        mod = sys.modules.get(name)
-        if mod is not None and getattr(mod, "ssl", None) is None:
-            return False
-    return True
+    return not _without_ssl()

@@ -25,21 +25,9 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable
 
+from pykeepalived.daemon.fds import close_fds_except
+
 log = logging.getLogger("pykeepalived.daemon")
-
-
-def close_fds_except(keep: Iterable[int]) -> None:
-    """Close every descriptor above 2 not in KEEP (what subprocess's close_fds does;
-    os.closerange is one close_range(2) call on Linux)."""
-    try:
-        top = max(os.sysconf("SC_OPEN_MAX"), 1024)
-    except (OSError, ValueError):
-        top = 1 << 20
-    lo = 3
-    for fd in sorted({k for k in keep if k >= 3}):
-        os.closerange(lo, fd)
-        lo = fd + 1
-    os.closerange(lo, top)
 
 
 def fork_child(run: Callable[[], int], keep: Iterable[int]) -> int:

@@ -13,7 +13,8 @@ with a free core the parent's own imports overlap the parse.
 
 Same result as load_config in-process: the loader runs that very function, with the same
 options, in the same namespace, as the same user. If the loader fails (it crashed, or its
-result does not unpickle), the parent says why and loads in-process, as before.
+result does not unpickle), the parent says why and, at the start, loads in-process, as before;
+on a reload (the event loop running) it keeps the running configuration instead.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ if TYPE_CHECKING:
     from pykeepalived.config.model import Config
 
 MAX_RESULT = 1 << 30  # bytes: a bound on what the parent reads back
+# seconds a reload waits for its loader (a 90k-line file takes a few on a busy host): one
+# stuck on an include that never ends (a FIFO, a hung NFS mount) is killed and the reload
+# aborted, so later SIGHUPs are not queued behind it for good
+RELOAD_TIMEOUT = 300.0
+_FAILED = b"failed: "  # what a loader sends instead of a pickle: the exception's line
+
+
+class LoadFailed(Exception):
+    """A reload's loader gave no result (it crashed, was killed, or sent a foreign blob): the
+    parent does not parse in its event loop instead (seconds without signals or children)."""
 
 
 class Loaded:
@@ -60,7 +71,12 @@ class Job:
             with contextlib.suppress(Exception):
                 stream.flush()
         try:
-            pid = os.fork()
+            # the handled signals wait until the loader has dropped the parent's handlers
+            # (_detach unblocks them): one in between would be written to the parent's loop
+            from pykeepalived.daemon.signals import held
+
+            with held():
+                pid = os.fork()
         except OSError as e:
             os.close(r)
             os.close(w)
@@ -92,7 +108,9 @@ class Job:
             data = b"".join(chunks)
         return self._finish(data)
 
-    def _finish(self, data: bytes) -> Loaded:
+    def _finish(self, data: bytes, in_process: bool = True) -> Loaded:
+        """The loader's result; when it has none, an in-process load (IN_PROCESS, the start:
+        nothing else runs yet) or LoadFailed (a reload, inside the event loop)."""
         from pykeepalived.config.diagnostics import Diagnostics
         from pykeepalived.config.model import Config
 
@@ -101,6 +119,9 @@ class Job:
         if self.problem is None:
             if status != 0:
                 self.problem = f"the config loader (pid {pid}) exited with {status}"
+                if data.startswith(_FAILED):  # its traceback went to a stderr no log holds
+                    why = data[len(_FAILED):][:500].decode(errors="replace")
+                    self.problem += f" ({why})"
             else:
                 try:
                     import pickle
@@ -111,6 +132,8 @@ class Job:
                     self.problem = "the config loader sent no model"
                 except Exception as e:  # a truncated or foreign blob: load here instead
                     self.problem = f"the config loader's result does not load ({e})"
+        if not in_process:
+            raise LoadFailed(self.problem)
         import logging
 
         from pykeepalived.config.load import LoadOptions, load_config
@@ -144,7 +167,7 @@ class Job:
 
 
 def _loader_main(w: int, path: str, config_id: str | None, all_config: bool) -> None:
-    rc = 1
+    rc, sent = 1, False
     try:
         _detach(w)
         import gc
@@ -160,10 +183,14 @@ def _loader_main(w: int, path: str, config_id: str | None, all_config: bool) -> 
         view = memoryview(data)
         while view:
             view = view[os.write(w, view):]
+            sent = True
         rc = 0
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(Exception):
             sys.stderr.write(traceback.format_exc())
+        if not sent:  # the parent's log line says why, daemonized (stderr /dev/null) or not
+            with contextlib.suppress(Exception):
+                os.write(w, _FAILED + f"{type(e).__name__}: {e}".encode(errors="replace"))
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
@@ -183,12 +210,9 @@ def _detach(keep: int) -> None:
         stop = sig in (signal.SIGTERM, signal.SIGINT)
         signal.signal(sig, signal.SIG_DFL if stop else signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
-    try:
-        top = max(os.sysconf("SC_OPEN_MAX"), 1024)
-    except (OSError, ValueError):
-        top = 1 << 20
-    os.closerange(3, keep)
-    os.closerange(keep + 1, top)
+    from pykeepalived.daemon.fds import close_fds_except
+
+    close_fds_except((keep,))
     # the parent's log handlers held some of those fds (the syslog socket): a handler must not
     # write to, or close, a number the loader reuses for a file; loading logs nothing anyway
     import logging
@@ -201,14 +225,15 @@ def start(path: str, config_id: str | None = None, all_config: bool = False) -> 
     return Job(path, config_id, all_config)
 
 
-async def load(path: str, config_id: str | None = None, all_config: bool = False
-               ) -> Loaded:
-    """The same from inside the event loop (a reload): the loop keeps running meanwhile."""
+async def load(path: str, config_id: str | None = None, all_config: bool = False,
+               timeout: float = RELOAD_TIMEOUT) -> Loaded:
+    """The same from inside the event loop (a reload): the loop keeps running meanwhile.
+    Raises LoadFailed when the loader gives no result, or none within TIMEOUT seconds."""
     import asyncio
 
     job = start(path, config_id, all_config)
     if job.fd < 0:
-        return job._finish(b"")
+        return job._finish(b"", in_process=False)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     chunks: list[bytes] = []
@@ -231,12 +256,16 @@ async def load(path: str, config_id: str | None = None, all_config: bool = False
     os.set_blocking(fd, False)
     loop.add_reader(fd, readable)
     try:
-        await done
-    except BaseException:
+        await asyncio.wait_for(done, timeout)
+    except BaseException as e:
+        pid = job.pid
         loop.remove_reader(fd)
         job.cancel()
+        if isinstance(e, TimeoutError):
+            raise LoadFailed(f"the config loader (pid {pid}) did not finish in {timeout:g} s; "
+                             "killed it") from None
         raise
     os.close(fd)
     job.fd = -1
     # the loader has closed its end: it is exiting, so the wait in _reap is short
-    return job._finish(b"".join(chunks))
+    return job._finish(b"".join(chunks), in_process=False)

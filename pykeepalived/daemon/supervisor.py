@@ -92,6 +92,7 @@ class Supervisor:
     stop_reason: str | None = None  # a child's permanent error, kept in parent.json
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _reloading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _reload_queued: bool = False  # a reload waits for the running one: later SIGHUPs join it
     _stopping: bool = False
 
     async def run(self) -> int:
@@ -448,10 +449,18 @@ class Supervisor:
         asyncio.get_running_loop().create_task(self._reload())
 
     async def _reload(self) -> None:
-        if self._stopping:
-            return
-        async with self._reloading:  # SIGHUPs that come during a reload queue behind it
-            await self._reload_locked()
+        if self._stopping or self._reload_queued:
+            return  # a queued reload reads the file after this SIGHUP too: one is enough
+        # a SIGHUP during a reload queues one more behind it (the file may have changed after
+        # the loader read it); a storm of them, not one loader each
+        self._reload_queued = True
+        async with self._reloading:
+            self._reload_queued = False
+            try:
+                await self._reload_locked()
+            except Exception:  # a task's exception reaches no log of ours: say it here
+                log.exception("Reload failed")
+                sdnotify.notify("READY=1", "STATUS=reload failed")
 
     async def _reload_locked(self) -> None:
         if self._stopping:
@@ -461,7 +470,14 @@ class Supervisor:
         # in a forked loader (daemon/loader.py): a 90k-line file takes seconds on a busy host,
         # and the parent must keep forwarding signals and watching its children meanwhile; nor
         # does the parser stay in the parent (and in every child forked after) once it is done
-        res = await loader.load(self.args.conf, self.args.config_id, self.args.all_config)
+        try:
+            res = await loader.load(self.args.conf, self.args.config_id, self.args.all_config)
+        except loader.LoadFailed as e:
+            log.error("Reload aborted: %s; keeping the running configuration", e)
+            sdnotify.notify("READY=1", "STATUS=reload failed: keeping the running config")
+            return
+        if self._stopping:  # stopped while the loader parsed: spawn and signal nothing more
+            return
         log_config_files(self.args.conf, res.config.files)
         rc = res.exit_code()
         if not runnable(rc):

@@ -106,3 +106,27 @@ def test_driver_matches_larks_parser(seed: int, tmp_path: Path) -> None:
         tree = ip.feed_eof()
         assert _shape(ours) == _lark_shape(tree.children, lines), f.read_text()
         assert all(isinstance(n, Node) for n in ours)
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "no_states", "rows_not_maps"])
+def test_damaged_shipped_table_is_rebuilt(damage: str, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install whose table file is missing or damaged still parses: Lark builds the
+    table, as for an edited grammar, never a traceback out of -t."""
+    src = Path(grammar_table.grammar_dir())
+    (tmp_path / "keepalived.lark").write_text((src / "keepalived.lark").read_text())
+    text = (src / grammar_table.TABLE_NAME).read_text(encoding="utf-8")
+    data = json.loads(text)
+    if damage == "truncated":
+        (tmp_path / grammar_table.TABLE_NAME).write_text(text[: len(text) // 2])
+    elif damage == "no_states":
+        del data["states"]
+        (tmp_path / grammar_table.TABLE_NAME).write_text(json.dumps(data))
+    elif damage == "rows_not_maps":
+        data["states"] = [list(row) for row in data["states"]]
+        (tmp_path / grammar_table.TABLE_NAME).write_text(json.dumps(data))
+    monkeypatch.setattr(grammar_table, "grammar_dir", lambda: str(tmp_path))
+    tab = grammar_table.table.__wrapped__()
+    good = grammar_table._from_data(json.loads(text))
+    assert (tab.states, tab.rules, tab.words, tab.end) == (good.states, good.rules,
+                                                           good.words, good.end)

@@ -78,3 +78,43 @@ def test_restore_tls_gives_a_working_tls_connection(tmp_path: Path) -> None:
     assert out["ready_before"] is False and out["ready_after"] is True
     assert out["echo"] == "hello over tls\n"
     assert str(out["version"]).startswith("TLS")
+
+
+CHILD_PROBE = r"""
+import json, sys
+from pykeepalived.daemon import aio
+aio.import_without_tls()  # as daemon/main.py does in the parent
+from pykeepalived.cli import build_parser
+from pykeepalived.config import LoadOptions, load_config
+import pykeepalived.daemon.checker_child as cc
+from pykeepalived.daemon import child
+
+seen = {"parent": aio.tls_ready()}
+
+class Probe:
+    # the checker child's class, replaced: what it finds when run_child starts it
+    def __init__(self, args, config):
+        self.exit_reason = None
+
+    async def main(self):
+        seen["checker"] = aio.tls_ready()
+        return 0
+
+cc.CheckerChild = Probe
+tmp = sys.argv[1]
+args = build_parser().parse_args(["-n", "-G", "-c", tmp + "/c.pid", "--state-dir", tmp,
+                                  "-f", sys.argv[2]])
+rc = child.run_child("checker", args, load_config(sys.argv[2], LoadOptions()).config)
+print(json.dumps({"rc": rc, **seen}))
+"""
+
+
+def test_checker_child_gets_tls_back(tmp_path: Path) -> None:
+    """The daemon's checker child (run_child, SSL_GET) has asyncio's TLS again, although the
+    parent it is forked from imported asyncio without it."""
+    seed = str(ROOT / "conf.d" / "lvs-dr-master.conf")
+    p = subprocess.run([sys.executable, "-c", CHILD_PROBE, str(tmp_path), seed],
+                       capture_output=True, text=True, timeout=90, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out == {"rc": 0, "parent": False, "checker": True}, p.stderr

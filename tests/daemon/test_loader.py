@@ -92,7 +92,8 @@ def test_failed_loader_falls_back_in_process(monkeypatch: pytest.MonkeyPatch,
     with caplog.at_level(logging.WARNING, logger="pykeepalived.daemon"):
         got = loader.start(SEED).result()
     _same(got, load_config(SEED, LoadOptions()))
-    assert any("exited with 1" in r.getMessage() and "loading" in r.getMessage()
+    assert any("exited with 1 (RuntimeError: no pickling today)" in r.getMessage()
+               and "loading" in r.getMessage()
                for r in caplog.records), caplog.text
 
 
@@ -115,3 +116,149 @@ def test_async_load_for_a_reload(tmp_path: Path) -> None:
     res, ticks = asyncio.run(main())
     _same(res, load_config(SEED, LoadOptions()))
     assert ticks > 1
+
+
+def test_failed_loader_on_a_reload_keeps_the_running_config(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A reload's loader that gives no result: no parse inside the event loop (seconds with no
+    signal forwarded, no child watched); the reload is aborted, the running model kept, the
+    loader reaped."""
+    import argparse
+    import os
+
+    from pykeepalived.daemon.supervisor import Supervisor
+
+    def broken(*_a: object, **_k: object) -> bytes:
+        raise RuntimeError("no pickling today")
+
+    running = load_config(SEED, LoadOptions()).config
+    sup = Supervisor(argparse.Namespace(conf=SEED, config_id=None, all_config=False), [],
+                     running)
+
+    async def main() -> None:
+        with pytest.raises(loader.LoadFailed, match=r"exited with 1 \(RuntimeError: no pick"):
+            await loader.load(SEED)
+        await sup._reload()
+
+    monkeypatch.setattr(pickle, "dumps", broken)  # the forked loaders inherit this
+    with caplog.at_level(logging.INFO, logger="pykeepalived.daemon"):
+        asyncio.run(main())
+    assert sup.config is running
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("Reload aborted: the config loader") and "keeping the running" in m
+               for m in msgs), msgs
+    assert not any("in this process" in m for m in msgs), msgs
+    pids = [int(m.split("(pid ")[1].split(")")[0]) for m in msgs if "(pid " in m]
+    assert pids, msgs
+    for pid in pids:  # every loader was reaped: no zombie
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_sighup_storm_and_stop_during_a_reload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGHUPs during a reload queue one reload behind it, not one loader each; a stop that
+    comes while the loader parses leaves the model (and the children) as they are."""
+    import argparse
+
+    from pykeepalived.daemon import supervisor
+    from pykeepalived.daemon.supervisor import Supervisor
+
+    running = load_config(SEED, LoadOptions()).config
+    sup = Supervisor(argparse.Namespace(conf=SEED, config_id=None, all_config=False), [],
+                     running)
+    calls: list[str] = []
+
+    async def slow_failing(path: str, *_a: object) -> loader.Loaded:
+        calls.append(path)
+        await asyncio.sleep(0.05)
+        raise loader.LoadFailed("test")
+
+    async def storm() -> None:
+        for _ in range(20):
+            sup.reload()
+            await asyncio.sleep(0.001)
+        while sup._reloading.locked() or sup._reload_queued:
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(supervisor.loader, "load", slow_failing)
+    asyncio.run(asyncio.wait_for(storm(), 30))
+    assert calls == [SEED, SEED]  # the first, and one for every SIGHUP that came during it
+
+    other = load_config(SEED, LoadOptions(config_id="x")).config
+
+    async def stopped_meanwhile(*_a: object) -> loader.Loaded:
+        sup.request_stop()
+        return loader.Loaded(other, load_config(SEED, LoadOptions()).diagnostics)
+
+    monkeypatch.setattr(supervisor.loader, "load", stopped_meanwhile)
+    asyncio.run(sup._reload_locked())
+    assert sup.config is running
+
+
+def test_a_reload_that_raises_is_logged(monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """An exception in a reload (a task's: asyncio would only print it, to a stderr that is
+    /dev/null once daemonized, when the task is collected) is in the daemon's log."""
+    import argparse
+
+    from pykeepalived.daemon import supervisor
+    from pykeepalived.daemon.supervisor import Supervisor
+
+    running = load_config(SEED, LoadOptions()).config
+    sup = Supervisor(argparse.Namespace(conf=SEED, config_id=None, all_config=False), [],
+                     running)
+
+    async def bug(*_a: object) -> loader.Loaded:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(supervisor.loader, "load", bug)
+    with caplog.at_level(logging.INFO, logger="pykeepalived.daemon"):
+        asyncio.run(sup._reload())
+    failed = [r for r in caplog.records if r.getMessage() == "Reload failed"]
+    assert failed and failed[0].exc_info and "a bug" in str(failed[0].exc_info[1])
+    assert sup.config is running
+
+
+def test_a_stuck_reload_loader_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loader that never answers (an include that never ends) is bounded: killed and reaped
+    after the timeout, the reload told so."""
+    import os
+    import time
+
+    import pykeepalived.config.load as load_mod
+
+    def stuck(*_a: object, **_k: object) -> LoadResult:
+        time.sleep(60)
+        raise AssertionError("not killed")
+
+    monkeypatch.setattr(load_mod, "load_config", stuck)  # the forked loader inherits this
+    t0 = time.monotonic()
+    with pytest.raises(loader.LoadFailed, match=r"did not finish in 0.5 s; killed it") as e:
+        asyncio.run(loader.load(SEED, timeout=0.5))
+    assert time.monotonic() - t0 < 30
+    pid = int(str(e.value).split("(pid ")[1].split(")")[0])
+    with pytest.raises(ChildProcessError):  # reaped: no zombie
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_loader_keeps_none_of_the_parents_descriptors(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    """The loader holds only 0-2 and its pipe: not the parent's sockets, files or epoll (a
+    loader that outlived them would keep them open)."""
+    import os
+
+    import pykeepalived.config.load as load_mod
+
+    def report(*_a: object, **_k: object) -> LoadResult:
+        raise RuntimeError("fds " + ",".join(sorted(os.listdir("/proc/self/fd"), key=int)))
+
+    monkeypatch.setattr(load_mod, "load_config", report)
+    held = os.open(tmp_path, os.O_RDONLY)  # inheritable: forked, not exec'd, it would stay
+    try:
+        with pytest.raises(loader.LoadFailed) as e:
+            asyncio.run(loader.load(SEED))
+    finally:
+        os.close(held)
+    fds = {int(n) for n in str(e.value).split("fds ")[1].rstrip(")").split(",")}
+    assert held not in fds
+    assert len(fds - {0, 1, 2}) <= 2, fds  # the pipe, and the listing's own directory

@@ -6,7 +6,7 @@ HTTP_GET and SSL_GET, with their url blocks, are in http_checkers.py.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pykeepalived.config.diagnostics import Loc
 from pykeepalived.config.model import Checker
@@ -129,14 +129,19 @@ class ConnCheckerSection(CheckerConnSection, CheckerGenericSection):
         return timing(self.DEFAULTS, inh, self.delay_loop, self.connect_timeout, self.retry,
                       self.delay_before_retry, self.warmup, self.alpha)
 
-    def post(self, cx: Completion, inh: Inherited) -> Checker | None:
+    def checker(self, inh: Inherited, **own: Any) -> Checker:
+        """The Checker of this kind: the connection and timings every connecting kind has,
+        and OWN, the model's fields of the kind's own keywords."""
         t = self.timing(inh)
         return Checker(
             kind=self.DEFAULTS.kind, connect_ip=self.connect_ip, connect_port=self.connect_port,
             bindto=self.bindto, bind_port=self.bind_port, bind_if=self.bind_if,
             connect_timeout=t.connect_timeout, fwmark=self.fwmark, retry=t.retry,
             delay_before_retry=t.delay_before_retry, delay_loop=t.delay_loop, warmup=t.warmup,
-            alpha=t.alpha, log_all_failures=bool(self.log_all_failures), loc=self.loc)
+            alpha=t.alpha, log_all_failures=bool(self.log_all_failures), loc=self.loc, **own)
+
+    def post(self, cx: Completion, inh: Inherited) -> Checker | None:
+        return self.checker(inh)
 
 
 class TcpCheckSection(ConnCheckerSection):
@@ -178,14 +183,7 @@ class SmtpCheckSection(ConnCheckerSection):
     host: bool | None = None
 
     def post(self, cx: Completion, inh: Inherited) -> Checker | None:
-        t = self.timing(inh)
-        return Checker(
-            kind="SMTP_CHECK", connect_ip=self.connect_ip, connect_port=self.connect_port,
-            bindto=self.bindto, bind_port=self.bind_port, bind_if=self.bind_if,
-            connect_timeout=t.connect_timeout, fwmark=self.fwmark, retry=t.retry,
-            delay_before_retry=t.delay_before_retry, delay_loop=t.delay_loop, warmup=t.warmup,
-            alpha=t.alpha, log_all_failures=bool(self.log_all_failures),
-            helo_name=self.helo_name, loc=self.loc)
+        return self.checker(inh, helo_name=self.helo_name)
 
 
 class DnsCheckSection(ConnCheckerSection):
@@ -195,15 +193,8 @@ class DnsCheckSection(ConnCheckerSection):
     name: str | None = None
 
     def post(self, cx: Completion, inh: Inherited) -> Checker | None:
-        t = self.timing(inh)
-        return Checker(
-            kind="DNS_CHECK", connect_ip=self.connect_ip, connect_port=self.connect_port,
-            bindto=self.bindto, bind_port=self.bind_port, bind_if=self.bind_if,
-            connect_timeout=t.connect_timeout, fwmark=self.fwmark, retry=t.retry,
-            delay_before_retry=t.delay_before_retry, delay_loop=t.delay_loop, warmup=t.warmup,
-            alpha=t.alpha, log_all_failures=bool(self.log_all_failures),
-            dns_type="SOA" if self.type is None else self.type,
-            dns_name="." if self.name is None else self.name, loc=self.loc)
+        return self.checker(inh, dns_type="SOA" if self.type is None else self.type,
+                            dns_name="." if self.name is None else self.name)
 
 
 class UdpCheckSection(ConnCheckerSection):
@@ -215,7 +206,6 @@ class UdpCheckSection(ConnCheckerSection):
     max_reply_length: int | None = None
 
     def post(self, cx: Completion, inh: Inherited) -> Checker | None:
-        t = self.timing(inh)
         payload = None
         if self.payload is not None:
             try:
@@ -223,16 +213,10 @@ class UdpCheckSection(ConnCheckerSection):
             except ValueError:
                 cx.diag.error("UDP_CHECK payload must be hex digits", self.where("payload"))
         rr = self.require_reply
-        return Checker(
-            kind="UDP_CHECK", connect_ip=self.connect_ip, connect_port=self.connect_port,
-            bindto=self.bindto, bind_port=self.bind_port, bind_if=self.bind_if,
-            connect_timeout=t.connect_timeout, fwmark=self.fwmark, retry=t.retry,
-            delay_before_retry=t.delay_before_retry, delay_loop=t.delay_loop, warmup=t.warmup,
-            alpha=t.alpha, log_all_failures=bool(self.log_all_failures), payload=payload,
-            require_reply=None if rr is None else rr[0] if rr else "",
+        return self.checker(
+            inh, payload=payload, require_reply=None if rr is None else rr[0] if rr else "",
             min_reply_length=0 if self.min_reply_length is None else self.min_reply_length,
-            max_reply_length=255 if self.max_reply_length is None else self.max_reply_length,
-            loc=self.loc)
+            max_reply_length=255 if self.max_reply_length is None else self.max_reply_length)
 
 
 class PingCheckSection(ConnCheckerSection):

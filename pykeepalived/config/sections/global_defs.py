@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from pykeepalived.config.diagnostics import Loc
-from pykeepalived.config.model import GlobalDefs, LvsSyncDaemon, Script
+from pykeepalived.config.model import GlobalDefs, LvsSyncDaemon
 from pykeepalived.config.sections.section import Entry, Section
 
 if TYPE_CHECKING:
@@ -133,16 +133,14 @@ class GlobalDefsSection(Section):
         if self.vrrp_ipsets is not None:
             cx.diag.error("ipsets not supported: vrrp_ipsets is ignored (pykeepalived makes "
                           "no firewall rules)", self.where("vrrp_ipsets"), hint="remove it")
-        notify_fifo = self._script(cx, "notify_fifo", self.notify_fifo)
-        vrrp_notify_fifo = self._script(cx, "vrrp_notify_fifo", self.vrrp_notify_fifo)
-        lvs_notify_fifo = self._script(cx, "lvs_notify_fifo", self.lvs_notify_fifo)
-        notify_fifo_script = self._script(cx, "notify_fifo_script", self.notify_fifo_script)
-        vrrp_notify_fifo_script = self._script(cx, "vrrp_notify_fifo_script",
-                                               self.vrrp_notify_fifo_script)
-        lvs_notify_fifo_script = self._script(cx, "lvs_notify_fifo_script",
-                                              self.lvs_notify_fifo_script)
-        startup_script = self._script(cx, "startup_script", self.startup_script)
-        shutdown_script = self._script(cx, "shutdown_script", self.shutdown_script)
+        notify_fifo = self.keyword_script(cx, "notify_fifo")
+        vrrp_notify_fifo = self.keyword_script(cx, "vrrp_notify_fifo")
+        lvs_notify_fifo = self.keyword_script(cx, "lvs_notify_fifo")
+        notify_fifo_script = self.keyword_script(cx, "notify_fifo_script")
+        vrrp_notify_fifo_script = self.keyword_script(cx, "vrrp_notify_fifo_script")
+        lvs_notify_fifo_script = self.keyword_script(cx, "lvs_notify_fifo_script")
+        startup_script = self.keyword_script(cx, "startup_script")
+        shutdown_script = self.keyword_script(cx, "shutdown_script")
         sync_daemon = None
         if self.lvs_sync_daemon is not None:
             sync_daemon = lvs_sync_daemon(cx, self.lvs_sync_daemon, self.where("lvs_sync_daemon"))
@@ -239,8 +237,6 @@ class GlobalDefsSection(Section):
                           hint="an address, or a name this host can resolve")
         return w[0], DEFAULTS.smtp_server_port if port is None else port
 
-    def _script(self, cx: Completion, key: str, w: tuple[str, ...] | None) -> Script | None:
-        return cx.script(w, self.where(key)) if w else None
 
     def _dump_file(self, cx: Completion, key: str, w: tuple[str, ...] | None) -> str | None:
         """keepalived 2.3.3's dump file keywords: a relative path is taken from /, the

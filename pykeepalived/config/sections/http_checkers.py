@@ -42,18 +42,12 @@ class HttpGetSection(ConnCheckerSection):
             cx.diag.error(f"{kind} has no url - the checker is removed", self.loc,
                           hint="add: url { path / }")
             return None
-        t = self.timing(inh)
         sni, tls_compliant = self.tls()
-        return Checker(
-            kind=kind, connect_ip=self.connect_ip, connect_port=self.connect_port,
-            bindto=self.bindto, bind_port=self.bind_port, bind_if=self.bind_if,
-            connect_timeout=t.connect_timeout, fwmark=self.fwmark, retry=t.retry,
-            delay_before_retry=t.delay_before_retry, delay_loop=t.delay_loop, warmup=t.warmup,
-            alpha=t.alpha, log_all_failures=bool(self.log_all_failures), urls=tuple(urls),
+        return self.checker(
+            inh, urls=tuple(urls),
             virtualhost=inh.virtualhost if self.virtualhost is None else self.virtualhost,
             http_protocol="1.0" if self.http_protocol is None else self.http_protocol,
-            enable_sni=sni, tls_compliant=tls_compliant,
-            fast_recovery=bool(self.fast_recovery), loc=self.loc)
+            enable_sni=sni, tls_compliant=tls_compliant, fast_recovery=bool(self.fast_recovery))
 
 
 class SslGetSection(HttpGetSection):

@@ -114,10 +114,8 @@ class RealServerSection(Section):
                           "- skipping real server.", Loc(self.loc.file, self.end_line),
                           hint="only TUN forwards across address families")
             return None
-        notify_up = None if self.notify_up is None else \
-            cx.script(self.notify_up, self.where("notify_up"))
-        notify_down = None if self.notify_down is None else \
-            cx.script(self.notify_down, self.where("notify_down"))
+        notify_up = self.keyword_script(cx, "notify_up")
+        notify_down = self.keyword_script(cx, "notify_down")
         inh = self.inherited(svc.inherited)
         checkers: list[Checker] = []
         # keepalived's order of kinds (CHECKER_KINDS): the checkers' messages come out so

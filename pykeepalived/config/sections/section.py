@@ -10,9 +10,13 @@ reads (tests/config/test_sections.py holds the table and the classes to each oth
 
 from __future__ import annotations
 
-from typing import ClassVar, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from pykeepalived.config.diagnostics import Loc
+
+if TYPE_CHECKING:
+    from pykeepalived.config.model import Script
+    from pykeepalived.config.sections.completion import Completion
 
 REGISTRY: dict[str, type[Section]] = {}  # keywords.txt section -> its class
 
@@ -69,6 +73,12 @@ class Section:
 
     def add(self, attr: str, item: object) -> None:
         self.own(attr).append(item)
+
+    def keyword_script(self, cx: Completion, attr: str, kind: str = "notify") -> Script | None:
+        """The script keyword ATTR of this block (`COMMAND [USER [GROUP]]`), read at the line
+        that wrote it; None when it was not written. A mistyped ATTR fails every load."""
+        w: tuple[str, ...] | None = getattr(self, attr)
+        return cx.script(w, self.where(attr), kind) if w else None
 
     def where(self, attr: str) -> Loc:
         """The line that set `attr`, else the block's own line (where keepalived reports)."""

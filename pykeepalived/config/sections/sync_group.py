@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pykeepalived.config.model import Script, VrrpSyncGroup
+from pykeepalived.config.model import VrrpSyncGroup
 from pykeepalived.config.sections.completion import Completion
 from pykeepalived.config.sections.section import Entry, Section
 
@@ -34,11 +34,11 @@ class VrrpSyncGroupSection(Section):
             cx.diag.error(f"Sync group {name} has no members - removing", self.loc,
                           end_line=self.end_line)
             return None
-        notify_master = self._script(cx, "notify_master", self.notify_master)
-        notify_backup = self._script(cx, "notify_backup", self.notify_backup)
-        notify_fault = self._script(cx, "notify_fault", self.notify_fault)
-        notify_stop = self._script(cx, "notify_stop", self.notify_stop)
-        notify = self._script(cx, "notify", self.notify)
+        notify_master = self.keyword_script(cx, "notify_master")
+        notify_backup = self.keyword_script(cx, "notify_backup")
+        notify_fault = self.keyword_script(cx, "notify_fault")
+        notify_stop = self.keyword_script(cx, "notify_stop")
+        notify = self.keyword_script(cx, "notify")
         tracking = cx.tracking(self)
         for ref in tracking.track_interface:
             if cx.check_interfaces and not cx.host.has_interface(ref.name) and \
@@ -61,5 +61,3 @@ class VrrpSyncGroupSection(Section):
             loc=self.loc,
         )
 
-    def _script(self, cx: Completion, key: str, w: tuple[str, ...] | None) -> Script | None:
-        return None if w is None else cx.script(w, self.where(key))

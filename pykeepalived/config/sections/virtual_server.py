@@ -19,7 +19,7 @@ from pykeepalived.config.sections.section import Section
 
 if TYPE_CHECKING:
     from pykeepalived.config.diagnostics import Loc
-    from pykeepalived.config.model import IPAddr, Script, VirtualServerGroup, VsGroupEntry
+    from pykeepalived.config.model import IPAddr, VirtualServerGroup, VsGroupEntry
     from pykeepalived.config.sections.completion import Completion
     from pykeepalived.config.sections.real_server import RealServerSection
 
@@ -122,8 +122,8 @@ class VirtualServerSection(Section):
                                 "rejects 0 (range 1-2678400)", self.where("persistence_timeout"),
                                 hint="remove the line to turn persistence off")
         delay_loop = 60.0 if self.delay_loop is None else float(self.delay_loop)
-        quorum_up = self.quorum_script(cx, self.quorum_up, "quorum_up")
-        quorum_down = self.quorum_script(cx, self.quorum_down, "quorum_down")
+        quorum_up = self.keyword_script(cx, "quorum_up", "quorum")
+        quorum_down = self.keyword_script(cx, "quorum_down", "quorum")
         sorry = self.sorry(cx)
         sorry_meth = None
         if self.sorry_server_lvs_method is not None:
@@ -246,10 +246,6 @@ class VirtualServerSection(Section):
             cx.diag.error(f"Virtual server {name}: ops (one-packet scheduling) requires "
                           "protocol UDP", self.where("ops"))
         return tuple(f for f, _ in written)
-
-    def quorum_script(self, cx: Completion, w: tuple[str, ...] | None, key: str
-                      ) -> Script | None:
-        return None if w is None else cx.script(w, self.where(key), "quorum")
 
     def sorry(self, cx: Completion) -> tuple[IPAddr, int | None] | None:
         w = self.sorry_server

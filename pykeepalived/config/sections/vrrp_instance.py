@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from pykeepalived.config.model import IPAddr, Script, State, TrackRef, VirtualIP, VrrpInstance
+from pykeepalived.config.model import IPAddr, State, TrackRef, VirtualIP, VrrpInstance
 from pykeepalived.config.sections.addresses import routes, rule, vip
 from pykeepalived.config.sections.completion import Completion
 from pykeepalived.config.sections.section import Entry, Section
@@ -134,13 +134,12 @@ class VrrpInstanceSection(Section):
             cx.completion_error(f"{tag} Unknown interface!", self.loc,
                                 hint="add: interface IFNAME")
         unicast = unicast_checks(cx, self, tag, peers)
-        notify_master = self._script(cx, "notify_master", self.notify_master)
-        notify_backup = self._script(cx, "notify_backup", self.notify_backup)
-        notify_fault = self._script(cx, "notify_fault", self.notify_fault)
-        notify_stop = self._script(cx, "notify_stop", self.notify_stop)
-        notify_master_rx_lower_pri = self._script(cx, "notify_master_rx_lower_pri",
-                                                  self.notify_master_rx_lower_pri)
-        notify = self._script(cx, "notify", self.notify)
+        notify_master = self.keyword_script(cx, "notify_master")
+        notify_backup = self.keyword_script(cx, "notify_backup")
+        notify_fault = self.keyword_script(cx, "notify_fault")
+        notify_stop = self.keyword_script(cx, "notify_stop")
+        notify_master_rx_lower_pri = self.keyword_script(cx, "notify_master_rx_lower_pri")
+        notify = self.keyword_script(cx, "notify")
         # per-instance knobs falling back to globals
         garp_master_delay = _or(self.garp_master_delay, g.vrrp_garp_master_delay)
         garp_master_repeat = self._at_least_1(
@@ -319,8 +318,6 @@ class VrrpInstanceSection(Section):
                                 hint="the instance's own interface is always tracked")
         return tuple(r for r in refs if r.name != iface)
 
-    def _script(self, cx: Completion, key: str, w: tuple[str, ...] | None) -> Script | None:
-        return None if w is None else cx.script(w, self.where(key))
 
     def _at_least_1(self, cx: Completion, tag: str, key: str, value: int | None,
                     default: int) -> int:
