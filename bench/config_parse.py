@@ -17,8 +17,10 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from config_stages import run_wall
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,25 +48,9 @@ def big_config(instances: int, vservers: int, rs_per_vs: int) -> str:
 
 def measure(cmd: list[str], runs: int) -> tuple[float, float, int]:
     """Median wall seconds, max peak RSS MiB, last exit code (each run in a child)."""
-    walls: list[float] = []
-    rss = 0.0
-    rc = 0
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-            os.chdir("/")  # `-m` puts the cwd first on sys.path: measure the install asked for
-            try:
-                os.execvp(cmd[0], cmd)
-            finally:
-                os._exit(127)
-        _, status, ru = os.wait4(pid, 0)
-        walls.append(time.perf_counter() - t0)
-        rss = max(rss, ru.ru_maxrss / 1024)
-        rc = os.waitstatus_to_exitcode(status)
-    return statistics.median(walls), rss, rc
+    results = [run_wall(cmd) for _ in range(runs)]
+    return (statistics.median(r[0] for r in results), max(r[1] for r in results),
+            results[-1][2])
 
 
 def main() -> int:
