@@ -167,6 +167,7 @@ class CheckerChild(ChildBase):
 
     async def apply_reload(self, cfg: Config) -> None:
         log.info("Reloading")  # keepalived's checker child says it too
+        tls_if_needed(cfg)  # a reload may bring the first SSL_GET
         await self.pool.reload(cfg)
         self.dirty.set()
 
@@ -256,6 +257,22 @@ def ipvs_config(cfg: Config) -> Config:
 
     vss = ipvs_servers(cfg)
     return cfg if len(vss) == len(cfg.virtual_servers) else replace(cfg, virtual_servers=vss)
+
+
+def uses_tls(cfg: Config) -> bool:
+    """Whether any checker speaks TLS (SSL_GET)."""
+    return any(c.kind == "SSL_GET" for vs in cfg.virtual_servers for rs in vs.real_servers
+               for c in rs.checkers)
+
+
+def tls_if_needed(cfg: Config) -> None:
+    """Give asyncio its TLS back (daemon/aio.py) when the config has an SSL_GET checker; only
+    then: importing ssl loads OpenSSL, which delays the first IPVS sync and the sync daemon
+    (~0.1 s in the IPVS guest) and costs every checker child's memory for nothing."""
+    if uses_tls(cfg):
+        from pykeepalived.daemon.aio import restore_tls
+
+        restore_tls()
 
 
 def _plain(obj: Any) -> Any:

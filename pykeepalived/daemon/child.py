@@ -326,10 +326,9 @@ def run_child(kind: str, args: argparse.Namespace, config: Config | None = None)
         if kind == "vrrp":
             child = VrrpChild(args, config)
         else:
-            from pykeepalived.daemon.aio import restore_tls
+            from pykeepalived.daemon.checker_child import CheckerChild, tls_if_needed
 
-            restore_tls()  # SSL_GET: the parent imported asyncio without ssl (daemon/aio.py)
-            from pykeepalived.daemon.checker_child import CheckerChild
+            tls_if_needed(config)  # SSL_GET: the parent imported asyncio without ssl (aio.py)
 
             child = CheckerChild(args, config)
         try:

@@ -98,6 +98,7 @@ class Probe:
 
     async def main(self):
         seen["checker"] = aio.tls_ready()
+        seen["ssl_loaded"] = "ssl" in sys.modules
         return 0
 
 cc.CheckerChild = Probe
@@ -109,12 +110,73 @@ print(json.dumps({"rc": rc, **seen}))
 """
 
 
-def test_checker_child_gets_tls_back(tmp_path: Path) -> None:
-    """The daemon's checker child (run_child, SSL_GET) has asyncio's TLS again, although the
-    parent it is forked from imported asyncio without it."""
-    seed = str(ROOT / "conf.d" / "lvs-dr-master.conf")
-    p = subprocess.run([sys.executable, "-c", CHILD_PROBE, str(tmp_path), seed],
+SSL_VS = """virtual_server 192.0.2.100 443 {
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+  real_server 192.0.2.21 443 {
+    %s {
+      url {
+        path /
+        status_code 200
+      }
+    }
+  }
+}
+"""
+
+
+def _child_probe(tmp_path: Path, conf: Path) -> dict[str, object]:
+    p = subprocess.run([sys.executable, "-c", CHILD_PROBE, str(tmp_path), str(conf)],
                        capture_output=True, text=True, timeout=90, cwd=ROOT)
     assert p.returncode == 0, p.stderr
-    out = json.loads(p.stdout.strip().splitlines()[-1])
-    assert out == {"rc": 0, "parent": False, "checker": True}, p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_checker_child_gets_tls_back(tmp_path: Path) -> None:
+    """The daemon's checker child (run_child) with an SSL_GET checker has asyncio's TLS
+    again, although the parent it is forked from imported asyncio without it."""
+    conf = tmp_path / "ssl.conf"
+    conf.write_text(SSL_VS % "SSL_GET")
+    out = _child_probe(tmp_path, conf)
+    assert out == {"rc": 0, "parent": False, "checker": True, "ssl_loaded": True}
+
+
+def test_checker_child_without_ssl_get_loads_no_openssl(tmp_path: Path) -> None:
+    """Without an SSL_GET checker the checker child does not import ssl (OpenSSL would delay
+    its first IPVS sync and the sync daemon)."""
+    conf = tmp_path / "http.conf"
+    conf.write_text(SSL_VS % "HTTP_GET")
+    assert _child_probe(tmp_path, conf) == {"rc": 0, "parent": False, "checker": False,
+                                            "ssl_loaded": False}
+    seed = ROOT / "conf.d" / "lvs-dr-master.conf"
+    assert _child_probe(tmp_path, seed)["checker"] is False
+
+
+RELOAD_PROBE = r"""
+import json, sys
+from pykeepalived.daemon import aio
+aio.import_without_tls()
+import asyncio
+from pykeepalived.config import LoadOptions, load_config
+from pykeepalived.daemon.checker_child import CheckerChild
+
+class Pool:
+    async def reload(self, cfg):
+        pass
+
+child = CheckerChild.__new__(CheckerChild)  # only what apply_reload touches
+child.pool, child.dirty = Pool(), asyncio.Event()
+before = aio.tls_ready()
+asyncio.run(child.apply_reload(load_config(sys.argv[1], LoadOptions()).config))
+print(json.dumps({"before": before, "after": aio.tls_ready()}))
+"""
+
+
+def test_a_reload_that_brings_ssl_get_gives_tls_back(tmp_path: Path) -> None:
+    conf = tmp_path / "ssl.conf"
+    conf.write_text(SSL_VS % "SSL_GET")
+    p = subprocess.run([sys.executable, "-c", RELOAD_PROBE, str(conf)],
+                       capture_output=True, text=True, timeout=90, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.strip().splitlines()[-1]) == {"before": False, "after": True}
