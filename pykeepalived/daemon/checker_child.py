@@ -88,8 +88,8 @@ class CheckerChild(ChildBase):
             self.vrrp_states[msg.instance] = msg.state
             self.dirty.set()  # announce_only_if_master follows now
             spec = self.config.global_defs.lvs_sync_daemon
-            if spec is not None and spec.instance == msg.instance and self.synced:
-                self.spawn(self._follow_sync_daemon())  # before the first sync: its loop does
+            if spec is not None and spec.instance == msg.instance and self.ipvs_open:
+                self.spawn(self._follow_sync_daemon())
 
     async def _sync_loop(self) -> None:
         from pykeepalived.ipvs.desired import desired_table
@@ -203,6 +203,10 @@ class CheckerChild(ChildBase):
             self.ipvs_unused = True
         elif not await self._open_ipvs(apply_timeouts):
             return EXIT_FATAL
+        else:
+            # the sync daemon follows the VRRP state from now, not from the first table sync:
+            # keepalived's VRRP process starts it at its first transition
+            await self._follow_sync_daemon()
         await self.pool.start()
         self.dirty.set()
         self.spawn(self._sync_loop())
