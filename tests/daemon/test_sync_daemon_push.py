@@ -51,7 +51,7 @@ def test_transition_switches_the_sync_daemon_within_50ms() -> None:
         child.loop = asyncio.get_running_loop()
         child.channel = channel.Endpoint(child_sock, child._channel_message)
         child.syncer = argparse.Namespace(kernel=kernel)
-        child.synced = True  # past the first reconcile
+        child.ipvs_open = True  # IPVS is open: the sync daemon follows from then on
         await child.channel.start()
         parent = channel.Endpoint(parent_sock, lambda m, b: None)
         await parent.start()
