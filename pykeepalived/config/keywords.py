@@ -182,9 +182,8 @@ class Walker:
                 # most lines of a big config: `weight 1`, `delay_loop 6`, `interface eth0`
                 value = it.words[1] if kw.type == "str" else self.number(
                     kw, it.words[1], it.loc, ctx, integer=kw.type == "int")
-                if value is not None and kw.attr in ctx.FIELDS:
-                    setattr(ctx, kw.attr, value)
-                    ctx.locs[kw.attr] = it.loc
+                if value is not None:
+                    ctx.set(kw.attr, value, it.loc)
                 continue
             self._one(it, kw, ctx)
 
@@ -260,9 +259,7 @@ class Walker:
                     lst.append(Entry(ch.line.words, ch.loc))
             return None
         if t in ("skipblock", "obsolete"):
-            if known:
-                setattr(ctx, attr, True)
-                ctx.locs[attr] = loc
+            ctx.set(attr, True, loc)
             return None
         if t == "script" and node.line.text:
             # keepalived re-reads a script line with '...' quotes and backslash escapes
@@ -270,9 +267,8 @@ class Walker:
 
             args = split_quoted_escaped(node.line.text)[1:] or args
         value = self.convert(kw, args, loc, ctx)
-        if value is not None and known:
-            setattr(ctx, attr, value)
-            ctx.locs[attr] = loc
+        if value is not None:
+            ctx.set(attr, value, loc)
         return None
 
     def convert(self, kw: Kw, args: tuple[str, ...], loc: Loc, ctx: Section) -> Any:

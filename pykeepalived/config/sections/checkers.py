@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from pykeepalived.config.diagnostics import Loc
 from pykeepalived.config.model import Checker
 from pykeepalived.config.sections.section import Section
 
@@ -241,7 +240,7 @@ class FileCheckSection(CheckerSection):
             tf = None
         if tf is None:
             cx.diag.error("FILE_CHECK has no track_file specified - ignoring",
-                          Loc(self.loc.file, self.end_line))
+                          self.end)
             return None
         weight, reverse = None, False
         if self.weight is not None:

@@ -111,7 +111,7 @@ class RealServerSection(Section):
             meth = m or meth
         if svc.ip is not None and svc.ip.version != ip.version and meth != "TUN":
             cx.diag.error(f"Address family of virtual server and real server {ip} don't match "
-                          "- skipping real server.", Loc(self.loc.file, self.end_line),
+                          "- skipping real server.", self.end,
                           hint="only TUN forwards across address families")
             return None
         notify_up = self.keyword_script(cx, "notify_up")

@@ -63,6 +63,13 @@ class Section:
         self.end_line = end_line
         self.locs = {}
 
+    def set(self, attr: str, value: object, loc: Loc) -> None:
+        """Store a keyword's value and the line that set it; a keyword the section does not
+        declare is nobody's: checked by the walker, then dropped here."""
+        if attr in self.FIELDS:
+            setattr(self, attr, value)
+            self.locs[attr] = loc
+
     def own(self, attr: str) -> list[object]:
         """This instance's own list for a block or value-block attribute (the walker fills
         it; a value block written empty still gets one)."""

@@ -36,7 +36,7 @@ class VsGroupSection(Section):
                                         family=rng[0].version, loc=loc))
         if not self.lines:
             cx.diag.error(f"virtual server group {self.args[0]} has no entries - removing",
-                          Loc(self.loc.file, self.end_line),
+                          self.end,
                           hint="add ADDRESS PORT or fwmark N lines")
             return None
         return VirtualServerGroup(name=self.args[0], entries=tuple(entries), loc=self.loc)
