@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import sys
 
 from pykeepalived.daemon import paths
@@ -26,6 +27,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         from pykeepalived.daemon.child import run_child
 
         return run_child(args.child, args)
+    # a SIGHUP or an exporter's SIGUSR1 that arrives before the supervisor's handlers exist
+    # would kill the parent by its default action: held until Supervisor.run installs them
+    from pykeepalived.daemon.signals import HANDLED
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
     # the imports make thousands of long-lived objects: no collections while they load
     gc.disable()
     try:

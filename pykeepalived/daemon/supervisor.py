@@ -104,6 +104,8 @@ class Supervisor:
             loop.add_signal_handler(sig, self.forward, sig)
         loop.add_signal_handler(signal.SIGXCPU, log.warning,
                                 "parent process has used too much CPU time")
+        # held since daemon/main.py's first line: what arrived meanwhile is handled now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals.HANDLED)
         kinds = wanted_children(self.config, self.args)
         if not kinds:
             log.info("Warning - keepalived has no configuration to run")  # at info there

@@ -270,3 +270,28 @@ def test_metrics_endpoint_serves_the_running_state(node_env: tuple[str, Path, Pa
         assert "127.0.0.1:9650" in ss and "0.0.0.0:9650" not in ss
     finally:
         assert stop(node) == 0
+
+
+def test_dump_signals_from_the_first_moment_do_not_kill_the_daemon(
+        node_env: tuple[str, Path, Path]) -> None:
+    """An exporter scraping with SIGUSR1/SIGUSR2 while the daemon starts (it signals the pid
+    it reads from the pidfile, as keepalived's exporters do): the signals wait for the
+    handlers instead of killing the parent by their default action."""
+    ns, tmp, conf = node_env
+    node = start(ns, tmp, conf)
+    try:
+        for _ in range(2000):  # bounded: 2 s, as soon as the pidfile names the parent
+            if node.pid("parent") is not None or node.proc.poll() is not None:
+                break
+            time.sleep(0.001)
+        end = time.monotonic() + 3
+        for i in range(300):  # bounded: 300 signals, 3 s
+            if node.proc.poll() is not None or time.monotonic() > end:
+                break
+            node.proc.send_signal(signal.SIGUSR1 if i % 2 else signal.SIGUSR2)
+            time.sleep(0.01)
+        assert node.proc.poll() is None, node.log.read_text()
+        wait_for(lambda: node.state() == "MASTER" and node.has_vip(), 10, "MASTER with VIP")
+    finally:
+        rc = stop(node)
+    assert rc == 0, node.log.read_text()
