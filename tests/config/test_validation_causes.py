@@ -117,6 +117,7 @@ RECORDED: dict[str, tuple[int, str, int | None]] = {
         (5, r"MISC_CHECK user: user 'nosuchuser' does not exist - removing the checker", 29),
     "d61-garp-group.conf":
         (5, r"WARNING - interface eth9 specified for garp_group doesn't exist", 13),
+    "d62-scheduler-flag-line.conf": (5, r"sh-port'? only applies to (the )?sh scheduler", 7),
 }
 
 
